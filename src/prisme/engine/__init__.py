@@ -1,0 +1,38 @@
+"""The one engine layer: every warehouse, mart and analytics step reaches the data through here.
+
+Warehouse logic is written once as Ibis expressions; this package turns configuration into an
+Ibis backend (an embedded DuckDB file by default, Spark for scale-out) and supplies the few
+primitives Ibis does not carry portably: transactions, an inter-process lock, bulk file readers
+and a handful of "try" functions (parse a date or a number, or give NULL) whose names differ
+between SQL dialects. **Nothing outside this package imports duckdb or pyspark.**
+"""
+
+from __future__ import annotations
+
+from prisme.engine.base import Engine, EngineBusy, EngineError
+from prisme.engine import functions
+
+__all__ = ["Engine", "EngineBusy", "EngineError", "connect", "functions"]
+
+
+def connect(settings=None, *, path=None, read_only: bool = False) -> Engine:
+    """Open the warehouse of a project.
+
+    ``settings`` is a :class:`prisme.config.Settings`; ``path`` overrides the warehouse file
+    (``":memory:"`` for a throw-away warehouse in tests).
+    """
+    from prisme.config import EngineSettings
+
+    engine_settings = settings.engine if settings is not None else EngineSettings()
+    backend = engine_settings.backend
+    if path is None:
+        path = settings.warehouse_path if settings is not None else ":memory:"
+    if backend == "duckdb":
+        from prisme.engine.duckdb_backend import DuckDBEngine
+
+        return DuckDBEngine(str(path), engine_settings, read_only=read_only)
+    if backend == "spark":  # pragma: no cover - the Spark issue brings this backend
+        raise EngineError(
+            "the Spark backend is not part of this release yet; set [engine] backend = 'duckdb'"
+        )
+    raise EngineError(f"unknown engine backend {backend!r}")

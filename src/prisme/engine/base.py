@@ -1,0 +1,111 @@
+"""The engine interface every backend implements.
+
+Callers hold an :class:`Engine` and use ``engine.con`` (an Ibis backend) for expressions; the
+methods here are the parts that are not portable through Ibis alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+
+
+class EngineError(RuntimeError):
+    """The engine could not do what was asked; the message says why."""
+
+
+class EngineBusy(EngineError):
+    """Another process holds the warehouse (a load in progress)."""
+
+
+class Engine:
+    """An open warehouse. Subclasses implement the abstract parts for one backend."""
+
+    name: str = "abstract"
+    con: ibis.BaseBackend
+
+    # ----------------------------------------------------------------- tables
+    def table(self, name: str) -> ibis.Table:
+        return self.con.table(name)
+
+    def has_table(self, name: str) -> bool:
+        return name in self.con.list_tables()
+
+    def list_tables(self) -> list[str]:
+        return list(self.con.list_tables())
+
+    def create_table(
+        self,
+        name: str,
+        obj: ibis.Table | pd.DataFrame | pa.Table | None = None,
+        *,
+        schema: ibis.Schema | None = None,
+        overwrite: bool = False,
+        temp: bool = False,
+    ) -> ibis.Table:
+        return self.con.create_table(name, obj, schema=schema, overwrite=overwrite, temp=temp)
+
+    def create_view(self, name: str, expr: ibis.Table, *, overwrite: bool = True) -> ibis.Table:
+        return self.con.create_view(name, expr, overwrite=overwrite)
+
+    def insert(self, name: str, obj: ibis.Table | pd.DataFrame | pa.Table) -> None:
+        self.con.insert(name, obj)
+
+    def drop_table(self, name: str, *, force: bool = True) -> None:
+        self.con.drop_table(name, force=force)
+
+    def drop_view(self, name: str, *, force: bool = True) -> None:
+        self.con.drop_view(name, force=force)
+
+    # ---------------------------------------------------------------- results
+    def to_pandas(self, expr: ibis.Expr) -> pd.DataFrame:
+        """Run an expression and fetch the whole result (never a partial cursor)."""
+        return self.con.to_pyarrow(expr).to_pandas()
+
+    def to_arrow(self, expr: ibis.Expr) -> pa.Table:
+        return self.con.to_pyarrow(expr)
+
+    def scalar(self, expr: ibis.Expr) -> Any:
+        return self.con.execute(expr)
+
+    def memtable(self, data: pd.DataFrame | pa.Table, name: str | None = None) -> ibis.Table:
+        return ibis.memtable(data, name=name)
+
+    # --------------------------------------------------------- non-portable
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not implement transactions")
+        yield
+
+    @contextlib.contextmanager
+    def exclusive(self, what: str = "a load") -> Iterator[None]:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not implement locking")
+        yield
+
+    def read_csv(self, paths: Sequence[str], **options: Any) -> ibis.Table:  # pragma: no cover
+        raise NotImplementedError
+
+    def read_parquet(self, paths: Sequence[str]) -> ibis.Table:
+        return self.con.read_parquet(list(paths))
+
+    def read_json(self, paths: Sequence[str]) -> ibis.Table:
+        return self.con.read_json(list(paths))
+
+    def sql(self, query: str) -> ibis.Table:
+        """A SELECT in the backend's dialect, as an Ibis table (for engine-specific modules)."""
+        return self.con.sql(query)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.disconnect()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

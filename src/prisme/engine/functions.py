@@ -1,0 +1,35 @@
+"""Portable "try" functions: parse or give NULL, whatever the backend calls them.
+
+Ibis compiles most expressions to every backend; parsing text that may be malformed is the
+exception (DuckDB says ``try_strptime``, Spark ``try_to_timestamp`` with another format syntax).
+Warehouse code calls these helpers with the engine it holds and never names a dialect itself.
+"""
+
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+
+@ibis.udf.scalar.builtin(name="try_strptime")
+def _duckdb_try_strptime(s: str, fmt: str) -> dt.timestamp:
+    """DuckDB: parse ``s`` with a strftime format, NULL when it does not match."""
+
+
+def try_timestamp(engine, value: ir.StringValue, fmt: str) -> ir.TimestampValue:
+    """Parse text to a timestamp with a strftime-style ``fmt``; NULL when it does not parse."""
+    if engine.name == "duckdb":
+        return _duckdb_try_strptime(value, fmt)
+    raise NotImplementedError(f"try_timestamp is not available on {engine.name}")
+
+
+def try_number(value: ir.StringValue, *, decimal: str = ".", thousands: str | None = None,
+               to: dt.DataType = dt.float64) -> ir.NumericValue:
+    """Text to a number, NULL when it is not one. Handles decimal commas and thousand marks."""
+    v = value.strip()
+    if thousands:
+        v = v.replace(thousands, "")
+    v = v.replace("\u00a0", "").replace("\u202f", "")
+    if decimal != ".":
+        v = v.replace(decimal, ".")
+    return v.try_cast(to)

@@ -1,0 +1,56 @@
+import ibis
+import pytest
+
+from prisme import engine as engine_mod
+from prisme.engine import EngineBusy
+from prisme.engine import functions as F
+
+
+def test_transaction_rolls_back_on_error(engine):
+    engine.create_table("t", schema=ibis.schema({"a": "int64"}))
+    with pytest.raises(RuntimeError):
+        with engine.transaction():
+            engine.insert("t", ibis.memtable({"a": [1, 2]}))
+            raise RuntimeError("boom")
+    assert engine.scalar(engine.table("t").count()) == 0
+    with engine.transaction():
+        engine.insert("t", ibis.memtable({"a": [1, 2]}))
+    assert engine.scalar(engine.table("t").count()) == 2
+
+
+def test_try_functions_give_null_not_errors(engine):
+    t = ibis.memtable({"d": ["21/03/2024", "2024-03-21", None], "n": ["1 234,5", "abc", ""]})
+    out = engine.to_pandas(
+        t.mutate(
+            ts=F.try_timestamp(engine, t.d, "%d/%m/%Y"),
+            v=F.try_number(t.n, decimal=",", thousands=" "),
+        )
+    )
+    assert str(out.ts[0].date()) == "2024-03-21"
+    assert out.ts[1:].isna().all()
+    assert out.v[0] == 1234.5
+    assert out.v[1:].isna().all()
+
+
+def test_memory_and_threads_come_from_settings(settings):
+    settings.engine.memory_limit = "1GB"
+    settings.engine.threads = 1
+    with engine_mod.connect(settings) as eng:
+        rows = eng.execute_sql("SELECT current_setting('threads'), current_setting('memory_limit')")
+    assert rows[0][0] == 1
+    assert rows[0][1].startswith(("953", "1.0", "1 ", "1GiB", "1000")) or "GiB" in rows[0][1] or "MiB" in rows[0][1]
+
+
+def test_second_loader_is_refused_with_a_clear_message(settings):
+    settings.engine.lock_timeout_s = 0.3
+    with engine_mod.connect(settings) as eng, eng.exclusive("first load"):
+        # a second process-level lock on the same file cannot be taken
+        import fcntl
+
+        lock = settings.warehouse_path.with_suffix(".lock")
+        with open(lock, "a+") as fh, pytest.raises(BlockingIOError):
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    # once released, the lock can be taken again
+    with engine_mod.connect(settings) as eng, eng.exclusive("second load"):
+        pass
+    assert EngineBusy.__mro__[1].__name__ == "EngineError"
