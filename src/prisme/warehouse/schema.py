@@ -286,3 +286,15 @@ def entity_for_table(table: str) -> Entity:
         if e.table == table:
             return e
     raise KeyError(table)
+
+
+#: identity resolution output (prisme.identity): the current party of every customer record.
+#: Facts join it on (source, source_customer_id); a key seen only in facts is a party of its own.
+PARTY_MAP = ibis.schema(
+    {
+        "source": dt.string,
+        "source_customer_id": dt.string,
+        "party_id": dt.string,
+        "match_probability": dt.float64,
+    }
+)
