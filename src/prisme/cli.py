@@ -1,0 +1,236 @@
+"""The ``prisme`` command line (Typer). Every command works on a project folder (``--project``).
+
+Commands call library functions and print with Rich; library code never prints.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from prisme import engine as engine_mod
+from prisme.config import ConfigError, load_settings
+from prisme.engine import EngineError
+from prisme.progress import Bars
+
+app = typer.Typer(
+    help="Prisme — an open-source analytical CRM: feed, store and deliver customer knowledge.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+ProjectOpt = Annotated[
+    Path, typer.Option("--project", "-p", help="Project folder (holds prisme.toml).")
+]
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code=1)
+
+
+def _settings(project: Path):
+    try:
+        return load_settings(project)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _ingest_progress(bars: Bars):
+    def update(source, file_name, done, total):
+        bars.update(f"{source}: {Path(str(file_name)).name}", done, total)
+
+    return update
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder of the new project.")],
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="A source file: its format is sniffed and a mapping proposed."),
+    ] = None,
+) -> None:
+    """Create a project folder with a prisme.toml (proposing a mapping for --from FILE)."""
+    from prisme.ingest.mapping import init_project
+
+    try:
+        written, notes = _init_result(init_project(directory, from_file))
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    console.print(f"[green]wrote[/] {written}")
+    for note in notes:
+        console.print(f"  • {note}")
+    if from_file is not None:
+        console.print("Check the proposed mapping in prisme.toml, then run [bold]prisme ingest[/].")
+
+
+def _init_result(result):
+    if isinstance(result, tuple):
+        return result[0], list(result[1])
+    return result, []
+
+
+@app.command()
+def ingest(
+    sources: Annotated[list[str] | None, typer.Argument(help="Sources to load (default: all).")] = None,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Load the project's sources into the warehouse (append-only, atomic, idempotent)."""
+    from prisme.ingest import ingest as run_ingest
+
+    settings = _settings(project)
+    try:
+        with Bars(console) as bars:
+            results = run_ingest(settings, sources or None, progress=_ingest_progress(bars))
+    except (EngineError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    _print_loads(results)
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(code=2)
+
+
+def _print_loads(results) -> None:
+    t = Table(title="Loads")
+    for col in ["source", "file", "status", "read", "loaded", "quarantined", "message"]:
+        t.add_column(col, justify="right" if col in ("read", "loaded", "quarantined") else "left")
+    colour = {"loaded": "green", "unchanged": "cyan", "failed": "red"}
+    for r in results:
+        t.add_row(
+            r.source,
+            Path(str(r.file_name)).name,
+            f"[{colour.get(r.status, 'white')}]{r.status}",
+            f"{r.rows_read:,}",
+            f"{r.rows_loaded:,}",
+            f"{r.rows_quarantined:,}",
+            r.message or "",
+        )
+    console.print(t)
+
+
+@app.command()
+def build(project: ProjectOpt = Path(".")) -> None:
+    """Resolve identities, audit source quality and build the marts (customer_360…)."""
+    from prisme.build import build as run_build
+    from prisme.summary import all_tables
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings) as eng:
+            with Bars(console) as bars:
+                summary = run_build(settings, engine=eng, progress=bars)
+            for name, secs in summary.seconds.items():
+                console.print(f"  {name}: {secs:.1f}s")
+            for table in all_tables(eng):
+                console.print(table)
+    except (EngineError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def quality(
+    project: ProjectOpt = Path("."),
+    html: Annotated[Path | None, typer.Option(help="Also write a self-contained HTML report.")] = None,
+    rerun: Annotated[bool, typer.Option(help="Re-run the audit before reporting.")] = True,
+) -> None:
+    """Audit each source list (completeness, validity, duplicates, freshness, consent)."""
+    from prisme.analytics import quality as q
+    from prisme.analytics.quality_report import write_html
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings) as eng:
+            audit = q.audit(eng, settings) if rerun else eng.to_pandas(eng.table("quality_audit"))
+    except (EngineError, ValueError) as exc:
+        _fail(str(exc))
+    console.print(q.quality_table(audit))
+    if html is not None:
+        write_html(audit, html)
+        console.print(f"[green]wrote[/] {html}")
+
+
+@app.command()
+def status(project: ProjectOpt = Path(".")) -> None:
+    """What the warehouse holds: loads per source, parties, quality, segments."""
+    from prisme.summary import all_tables
+
+    settings = _settings(project)
+    with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
+        for table in all_tables(eng):
+            console.print(table)
+
+
+@app.command()
+def link(
+    record_a: Annotated[str, typer.Argument(help="SOURCE:CUSTOMER_ID of the first record.")],
+    record_b: Annotated[str, typer.Argument(help="SOURCE:CUSTOMER_ID of the second record.")],
+    cannot: Annotated[bool, typer.Option("--cannot", help="Declare a cannot-link instead.")] = False,
+    note: Annotated[str, typer.Option(help="Why (kept with the override).")] = "",
+    author: Annotated[str, typer.Option(help="Who decided.")] = "",
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Steward override: these two records are (or, with --cannot, are not) one customer."""
+    from prisme.identity.overrides import add_override
+
+    settings = _settings(project)
+    try:
+        a, b = (tuple(x.split(":", 1)) for x in (record_a, record_b))
+    except ValueError:
+        _fail("records are given as SOURCE:CUSTOMER_ID, e.g. crm:C000123")
+    rule = "cannot_link" if cannot else "must_link"
+    add_override(settings, rule, a, b, note=note, author=author)
+    console.print(f"[green]{rule}[/] {record_a} ~ {record_b} recorded; it applies at the next build.")
+
+
+@app.command()
+def demo(
+    dir: Annotated[Path, typer.Option("--dir", help="Folder of the demo project.")] = Path("prisme-demo"),
+    customers: Annotated[int, typer.Option(help="Number of real persons.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same company).")] = 42,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Do not serve the dashboard.")] = False,
+) -> None:
+    """Generate a realistic synthetic company and run the whole chain on it."""
+    from prisme.demo.run import run_demo
+    from prisme.summary import all_tables
+
+    console.rule(f"[bold]Prisme demo — {customers:,} customers, seed {seed}, into {dir}")
+    try:
+        with Bars(console) as bars:
+            run = run_demo(dir, customers, seed, progress=bars)
+    except (EngineError, ValueError, OSError) as exc:
+        _fail(str(exc))
+    m = run.manifest
+    console.print(
+        f"Generated {getattr(m, 'persons', customers):,} persons into {run.directory} "
+        f"(truth in {run.directory / 'truth'})."
+    )
+    console.print(
+        "  ".join(f"{k}: {v:.1f}s" for k, v in run.seconds.items())
+    )
+    settings = load_settings(dir)
+    with engine_mod.connect(settings) as eng:
+        for table in all_tables(eng):
+            console.print(table)
+    console.print(
+        f"Warehouse: {settings.warehouse_path} — query it with SQL "
+        "(tables load_batches, quarantine, dim_customer, dim_party, fact_sales, customer_360…)."
+    )
+    if not no_serve:
+        console.print(
+            "[yellow]The dashboard arrives with the serve stage; this release ends with the "
+            "summary above.[/]"
+        )
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

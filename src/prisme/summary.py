@@ -1,0 +1,117 @@
+"""What the warehouse holds, as Rich tables: the closing screen of ``prisme demo`` and ``prisme
+status``. Reads public tables only, through the engine, so it works on any backend."""
+
+from __future__ import annotations
+
+import ibis
+from rich.table import Table
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def loads_table(engine) -> Table | None:
+    """Rows read / loaded / quarantined per source (the load journal, summed)."""
+    if not engine.has_table("load_batches"):
+        return None
+    b = engine.table("load_batches")
+    agg = (
+        b.group_by(["source", "entity"])
+        .aggregate(
+            files=b.file_name.nunique(),
+            rows_read=b.rows_read.sum(),
+            rows_loaded=b.rows_loaded.sum(),
+            rows_quarantined=b.rows_quarantined.sum(),
+            last_status=b.status.arbitrary(),
+        )
+        .order_by(["entity", "source"])
+    )
+    df = engine.to_pandas(agg)
+    t = Table(title="Loads (load_batches)")
+    for col in ["source", "entity", "files", "rows read", "loaded", "quarantined"]:
+        t.add_column(col, justify="right" if col not in ("source", "entity") else "left")
+    for r in df.itertuples(index=False):
+        t.add_row(
+            r.source, r.entity, _fmt(int(r.files)), _fmt(int(r.rows_read)),
+            _fmt(int(r.rows_loaded)), _fmt(int(r.rows_quarantined)),
+        )
+    t.add_row(
+        "[bold]total", "", "", _fmt(int(df.rows_read.sum())), _fmt(int(df.rows_loaded.sum())),
+        _fmt(int(df.rows_quarantined.sum())),
+    )
+    return t
+
+
+def parties_table(engine) -> Table | None:
+    """How many source records became how many parties, per source."""
+    if not engine.has_table("party_map"):
+        return None
+    pm = engine.table("party_map")
+    per_source = pm.group_by("source").aggregate(records=pm.count(), parties=pm.party_id.nunique())
+    df = engine.to_pandas(per_source.order_by("source"))
+    total = engine.scalar(pm.party_id.nunique())
+    t = Table(title="Identity (party_map)")
+    t.add_column("source")
+    t.add_column("records", justify="right")
+    t.add_column("parties", justify="right")
+    for r in df.itertuples(index=False):
+        t.add_row(r.source, _fmt(int(r.records)), _fmt(int(r.parties)))
+    t.add_row("[bold]all sources", _fmt(int(df.records.sum())), _fmt(int(total)))
+    return t
+
+
+def segments_table(engine) -> Table | None:
+    """Customers, revenue and value per RFM segment (mart_rfm_segments / customer_360)."""
+    if not engine.has_table("customer_360"):
+        return None
+    c = engine.table("customer_360")
+    if "rfm_segment" not in c.columns:
+        return None
+    agg = (
+        c.filter(c.rfm_segment.notnull())
+        .group_by("rfm_segment")
+        .aggregate(
+            customers=c.count(),
+            revenue=c.revenue.cast("float64").sum().round(0) if "revenue" in c.columns else ibis.null(),
+            clv_12m=c.clv_12m.cast("float64").sum().round(0),
+            p_alive=c.p_alive.mean().round(3),
+        )
+        .order_by(ibis.desc("customers"))
+    )
+    df = engine.to_pandas(agg)
+    t = Table(title="Customer value by RFM segment (customer_360)")
+    for col in ["segment", "customers", "revenue", "CLV 12 months", "mean P(alive)"]:
+        t.add_column(col, justify="left" if col == "segment" else "right")
+    for r in df.itertuples(index=False):
+        t.add_row(r.rfm_segment, _fmt(int(r.customers)), _fmt(r.revenue), _fmt(r.clv_12m), _fmt(r.p_alive))
+    return t
+
+
+def quality_scores_table(engine) -> Table | None:
+    """The latest 0–100 quality score of each source list."""
+    if not engine.has_table("quality_audit"):
+        return None
+    q = engine.table("quality_audit")
+    scores = q.filter(q.check == "score")
+    if engine.scalar(scores.count()) == 0:
+        return None
+    latest = scores.filter(scores.audited_at == scores.audited_at.max())
+    df = engine.to_pandas(latest.select("source", "value").order_by("source"))
+    t = Table(title="Source list quality (quality_audit, 0–100)")
+    t.add_column("source")
+    t.add_column("score", justify="right")
+    for r in df.itertuples(index=False):
+        t.add_row(r.source, f"{float(r.value):.1f}")
+    return t
+
+
+def all_tables(engine) -> list[Table]:
+    makers = [loads_table, parties_table, quality_scores_table, segments_table]
+    return [t for t in (m(engine) for m in makers) if t is not None]
