@@ -61,7 +61,9 @@ def init(
     from prisme.ingest.mapping import init_project
 
     try:
-        written, notes = _init_result(init_project(directory, from_file))
+        notes: list[str] = []  # init_project appends what it guessed and what to check
+        written, more = _init_result(init_project(directory, from_file, notes))
+        notes += more
     except (ValueError, OSError) as exc:
         _fail(str(exc))
     console.print(f"[green]wrote[/] {written}")

@@ -134,6 +134,9 @@ class IdentitySettings(_Strict):
     #: than this many records share them
     placeholder_min_count: int = 20
     overrides_file: str | None = "overrides.csv"
+    #: extra columns of the customer records that identify a person across systems (national
+    #: id, loyalty card number): compared exactly or within one typo, and used for blocking
+    identifier_columns: list[str] = Field(default_factory=list)
 
 
 class SurvivorshipSettings(_Strict):
@@ -151,6 +154,8 @@ class AnalyticsSettings(_Strict):
     #: use margin (revenue - cost) for CLV when cost is known
     use_margin: bool = True
     clusters_max_k: int = 8
+    #: parameter draws behind the CLV interval (clv_12m_low / clv_12m_high)
+    clv_interval_draws: int = 200
     seed: int = 7
 
 

@@ -54,7 +54,9 @@ def parties_table(engine) -> Table | None:
     if not engine.has_table("party_map"):
         return None
     pm = engine.table("party_map")
-    per_source = pm.group_by("source").aggregate(records=pm.count(), parties=pm.party_id.nunique())
+    per_source = pm.group_by("source").aggregate(
+        records=pm.source_customer_id.count(), parties=pm.party_id.nunique()
+    )
     df = engine.to_pandas(per_source.order_by("source"))
     total = engine.scalar(pm.party_id.nunique())
     t = Table(title="Identity (party_map)")
@@ -74,12 +76,12 @@ def segments_table(engine) -> Table | None:
     c = engine.table("customer_360")
     if "rfm_segment" not in c.columns:
         return None
+    c = c.filter(c.rfm_segment.notnull())
     agg = (
-        c.filter(c.rfm_segment.notnull())
-        .group_by("rfm_segment")
+        c.group_by("rfm_segment")
         .aggregate(
-            customers=c.count(),
-            revenue=c.revenue.cast("float64").sum().round(0) if "revenue" in c.columns else ibis.null(),
+            customers=c.party_id.count(),
+            revenue=c.revenue.cast("float64").sum().round(0),
             clv_12m=c.clv_12m.cast("float64").sum().round(0),
             p_alive=c.p_alive.mean().round(3),
         )
@@ -95,21 +97,15 @@ def segments_table(engine) -> Table | None:
 
 
 def quality_scores_table(engine) -> Table | None:
-    """The latest 0–100 quality score of each source list."""
+    """The latest 0–100 quality score of each source list, with its components."""
+    from prisme.analytics.quality import quality_table
+
     if not engine.has_table("quality_audit"):
         return None
-    q = engine.table("quality_audit")
-    scores = q.filter(q.check == "score")
-    if engine.scalar(scores.count()) == 0:
+    audit = engine.to_pandas(engine.table("quality_audit"))
+    if audit.empty:
         return None
-    latest = scores.filter(scores.audited_at == scores.audited_at.max())
-    df = engine.to_pandas(latest.select("source", "value").order_by("source"))
-    t = Table(title="Source list quality (quality_audit, 0–100)")
-    t.add_column("source")
-    t.add_column("score", justify="right")
-    for r in df.itertuples(index=False):
-        t.add_row(r.source, f"{float(r.value):.1f}")
-    return t
+    return quality_table(audit)
 
 
 def all_tables(engine) -> list[Table]:

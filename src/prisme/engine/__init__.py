@@ -9,8 +9,8 @@ between SQL dialects. **Nothing outside this package imports duckdb or pyspark.*
 
 from __future__ import annotations
 
-from prisme.engine.base import Engine, EngineBusy, EngineError
 from prisme.engine import functions
+from prisme.engine.base import Engine, EngineBusy, EngineError
 
 __all__ = ["Engine", "EngineBusy", "EngineError", "connect", "functions"]
 

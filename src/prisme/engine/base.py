@@ -7,12 +7,27 @@ methods here are the parts that are not portable through Ibis alone.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ibis
 import pandas as pd
 import pyarrow as pa
+
+#: every open engine by the id of its Ibis backend, so that a helper holding only an
+#: expression can find the engine it runs on (see :func:`engine_of`)
+_OPEN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def register(engine: Engine) -> None:
+    _OPEN[id(engine.con)] = engine
+
+
+def engine_of(backend) -> Engine | None:
+    """The open :class:`Engine` whose Ibis backend is ``backend``, or None."""
+    found = _OPEN.get(id(backend))
+    return found if found is not None and found.con is backend else None
 
 
 class EngineError(RuntimeError):
@@ -34,7 +49,7 @@ class Engine:
         return self.con.table(name)
 
     def has_table(self, name: str) -> bool:
-        return name in self.con.list_tables()
+        return name in self.list_tables()
 
     def list_tables(self) -> list[str]:
         return list(self.con.list_tables())
@@ -58,6 +73,10 @@ class Engine:
 
     def drop_table(self, name: str, *, force: bool = True) -> None:
         self.con.drop_table(name, force=force)
+
+    def rename_table(self, old: str, new: str) -> None:
+        """Rename a table (swapping a rebuilt mart in, inside a transaction)."""
+        self.con.rename_table(old, new)
 
     def drop_view(self, name: str, *, force: bool = True) -> None:
         self.con.drop_view(name, force=force)
@@ -90,11 +109,26 @@ class Engine:
     def read_csv(self, paths: Sequence[str], **options: Any) -> ibis.Table:  # pragma: no cover
         raise NotImplementedError
 
+    def read_csv_text(self, path: str, table: str, **options: Any) -> tuple[int, list[dict]]:
+        """Read a CSV file as text into ``table`` with ``__line``; see the DuckDB backend."""
+        raise NotImplementedError(f"{type(self).__name__} does not read raw CSV")  # pragma: no cover
+
+    def define_lookup(self, name: str, mapping: dict[str, str]) -> None:  # pragma: no cover
+        """Make ``name(key)`` a SQL function returning ``mapping[key]`` (see DuckDB)."""
+        raise NotImplementedError
+
+    def drop_raw(self, table: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def read_parquet(self, paths: Sequence[str]) -> ibis.Table:
         return self.con.read_parquet(list(paths))
 
     def read_json(self, paths: Sequence[str]) -> ibis.Table:
         return self.con.read_json(list(paths))
+
+    def splink_api(self) -> Any:  # pragma: no cover - each backend supplies its own
+        """A Splink database API on this engine's connection (used by ``prisme.identity``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not run Splink")
 
     def sql(self, query: str) -> ibis.Table:
         """A SELECT in the backend's dialect, as an Ibis table (for engine-specific modules)."""

@@ -33,3 +33,10 @@ def try_number(value: ir.StringValue, *, decimal: str = ".", thousands: str | No
     if decimal != ".":
         v = v.replace(decimal, ".")
     return v.try_cast(to)
+
+
+@ibis.udf.scalar.builtin(name="strip_accents")
+def strip_accents(s: str) -> str:
+    """Text without accents ('Besançon' → 'Besancon'); DuckDB's ``strip_accents``.
+
+    (A backend without it needs a translation of this name in its own engine module.)"""

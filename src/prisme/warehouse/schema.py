@@ -151,6 +151,7 @@ ENTITIES: dict[str, Entity] = {
             "fact_web_sessions",
             (
                 _c("session_id", S, True),
+                _c("source", S, doc="the system whose customer ids these are (joins party_map)"),
                 _c("started_at", TS, True),
                 _c("source_customer_id", S),
                 _c("ip", S),
@@ -168,6 +169,7 @@ ENTITIES: dict[str, Entity] = {
             "fact_calls",
             (
                 _c("call_id", S, True),
+                _c("source", S, doc="the system whose customer ids these are (joins party_map)"),
                 _c("source_customer_id", S, True),
                 _c("at", TS, True),
                 _c("direction", S),
@@ -199,6 +201,7 @@ ENTITIES: dict[str, Entity] = {
             "campaign_contact",
             "fact_campaign_contacts",
             (
+                _c("source", S, doc="the system whose customer ids these are (joins party_map)"),
                 _c("campaign_id", S, True),
                 _c("source_customer_id", S, True),
                 _c("contacted_at", TS, True),
@@ -209,13 +212,14 @@ ENTITIES: dict[str, Entity] = {
                 _c("converted_at", TS),
                 _c("response_revenue", MONEY),
             ),
-            key=("campaign_id", "source_customer_id"),
+            key=("campaign_id", "source", "source_customer_id"),
             event_time="contacted_at",
         ),
         Entity(
             "survey",
             "fact_surveys",
             (
+                _c("source", S, doc="the system whose customer ids these are (joins party_map)"),
                 _c("source_customer_id", S, True),
                 _c("answered_at", TS, True),
                 _c("sat_product", F),
@@ -224,7 +228,7 @@ ENTITIES: dict[str, Entity] = {
                 _c("nps", F),
                 _c("comment", S),
             ),
-            key=("source_customer_id", "answered_at"),
+            key=("source", "source_customer_id", "answered_at"),
             event_time="answered_at",
         ),
         Entity(

@@ -1,0 +1,29 @@
+"""Customer-base probability models (numpy/scipy maximum likelihood, each citing its paper).
+
+- :class:`BetaGeo` (BG/NBD), :class:`ParetoNBD`: repeat purchasing and dropout, continuous time.
+- :class:`GammaGamma`: average spend per transaction.
+- :class:`BetaGeoBetaBinom` (BG/BB): discrete transaction opportunities.
+- :class:`ShiftedBetaGeo` (sBG): contractual retention from survivors per period.
+
+Each module also has ``simulate(...)`` drawing customers from the model itself.
+"""
+
+from prisme.analytics.models.base import ConvergenceError, ConvergenceWarning, ProbabilityModel
+from prisme.analytics.models.bgbb import BetaGeoBetaBinom
+from prisme.analytics.models.bgnbd import BetaGeo
+from prisme.analytics.models.data import summary_data_from_transactions
+from prisme.analytics.models.gammagamma import GammaGamma
+from prisme.analytics.models.paretonbd import ParetoNBD
+from prisme.analytics.models.sbg import ShiftedBetaGeo
+
+__all__ = [
+    "BetaGeo",
+    "BetaGeoBetaBinom",
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "GammaGamma",
+    "ParetoNBD",
+    "ProbabilityModel",
+    "ShiftedBetaGeo",
+    "summary_data_from_transactions",
+]

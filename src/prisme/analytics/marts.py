@@ -1,0 +1,294 @@
+"""The marts of customer knowledge: ``customer_360``, the segment tables and the score history.
+
+``build_marts`` runs, as of a day (default: the last sale day):
+
+1. the per-party features and RFM, in the engine (:mod:`features`, :mod:`rfm`);
+2. customer value — P(alive), expected purchases, CLV and its interval (:mod:`clv`) — and the
+   behavioural clusters (:mod:`clusters`) on the per-party rows;
+3. ``customer_360`` (one row per party: the golden record of ``dim_party``, RFM, cluster,
+   value, history), ``mart_rfm_segments`` and ``mart_clusters`` (:mod:`segments`), built under
+   temporary names and swapped in with the ``score_history`` rows in one transaction, so readers
+   see the old marts or the new ones, never a half-built table;
+4. ``score_history`` (party_id, model, version, as_of, value) gets p_alive, clv_12m and
+   expected_purchases_12m, once per (model, version, as_of), so predictions can be checked later
+   against what happened.
+
+``customer_360.churn_probability``, ``churn_reasons`` and ``next_best_offers`` are public names
+(DESIGN §6) created here as typed NULL columns; the churn stage and the offers stage fill them.
+``clv_12m`` and its interval are over ``[analytics] clv_horizon_months`` (12 by default; the
+``clv_horizon_months`` column says which).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.datatypes as dt
+import pandas as pd
+
+import prisme
+from prisme.analytics.clusters import BehaviourClusters
+from prisme.analytics.clv import CustomerValue
+from prisme.analytics.features import as_of_day, customer_summary
+from prisme.analytics.rfm import rfm_table
+from prisme.analytics.segments import clusters_mart, describe_segments, rfm_segments_mart
+from prisme.warehouse.schema import ENTITIES
+
+SCORE_HISTORY = ibis.schema(
+    {
+        "party_id": dt.string,
+        "model": dt.string,
+        "version": dt.string,
+        "as_of": dt.date,
+        "value": dt.float64,
+    }
+)
+#: scores appended to score_history at every build
+HISTORY_SCORES = ("p_alive", "clv_12m", "expected_purchases_12m")
+#: columns filled by later stages (churn, offers), created NULL here with their types
+LATER_COLUMNS = {
+    "churn_probability": dt.float64,
+    "churn_reasons": dt.string,
+    "next_best_offers": dt.string,
+}
+_SCORE_COLUMNS = {
+    "p_alive": dt.float64,
+    "expected_purchases_12m": dt.float64,
+    "expected_spend": dt.float64,
+    "clv_12m": dt.float64,
+    "clv_12m_low": dt.float64,
+    "clv_12m_high": dt.float64,
+    "cluster": dt.int64,
+    "cluster_label": dt.string,
+}
+_GOLDEN = [c for c in ENTITIES["customer"].names if c not in ("source", "source_customer_id")]
+MARTS = ("customer_360", "mart_rfm_segments", "mart_clusters")
+
+
+@dataclass
+class MartSummary:
+    """What ``build_marts`` did, for the CLI and the demo summary."""
+
+    as_of: _dt.date | None
+    parties: int = 0
+    buyers: int = 0
+    value_basis: str = "revenue"
+    purchase_model: str = "bg_nbd"
+    purchase_params: dict = field(default_factory=dict)
+    spend_params: dict = field(default_factory=dict)
+    clusters: dict[int, str] = field(default_factory=dict)
+    rfm_segments: dict[str, int] = field(default_factory=dict)
+    score_rows: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    #: the segment tables in sentences (see ``segments.describe_segments``)
+    sentences: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"customer_360: {self.parties:,} parties ({self.buyers:,} buyers) as of {self.as_of}"]
+        if self.purchase_params:
+            p = ", ".join(f"{k}={v:.4g}" for k, v in self.purchase_params.items())
+            out.append(f"purchase model {self.purchase_model}: {p}; value on {self.value_basis}")
+        if self.rfm_segments:
+            out.append("RFM: " + ", ".join(f"{k} {v:,}" for k, v in self.rfm_segments.items()))
+        for c, label in self.clusters.items():
+            out.append(f"cluster {c}: {label}")
+        out.extend(self.sentences)
+        out.extend(self.notes)
+        return out
+
+
+def _step(progress, name: str, done: int, total: int = 5) -> None:
+    if progress is not None:
+        progress("marts: " + name, done, total)
+
+
+def last_sale_day(engine) -> _dt.date | None:
+    if not engine.has_table("fact_sales"):
+        return None
+    s = engine.table("fact_sales")
+    last = engine.scalar(s.filter(s.source_customer_id.notnull()).ordered_at.max())
+    return None if last is None or pd.isna(last) else as_of_day(last)
+
+
+def _value_scores(summary: pd.DataFrame, settings, result: MartSummary) -> pd.DataFrame:
+    """CLV per buyer; on a base the models cannot fit, empty scores and a note saying why."""
+    empty = pd.DataFrame({"party_id": pd.Series([], dtype=str)})
+    if summary.frequency.notna().sum() == 0:
+        result.notes.append("no purchase before as_of: customer value not computed")
+        return empty
+    cv = CustomerValue.from_settings(settings.analytics)
+    try:
+        cv.fit(summary)
+    except (ValueError, RuntimeError) as exc:  # degenerate base: say so, build the rest
+        result.notes.append(f"customer value not computed: {exc}")
+        return empty
+    result.purchase_params = dict(cv.purchase_model_.params_)
+    result.spend_params = dict(cv.spend_model_.params_)
+    scores = cv.predict(summary)
+    if cv.interval_note_:
+        result.notes.append(cv.interval_note_)
+    return scores.rename(columns={"clv": "clv_12m", "clv_low": "clv_12m_low",
+                                  "clv_high": "clv_12m_high"}).drop(columns="expected_purchases")
+
+
+def _cluster_scores(summary: pd.DataFrame, settings, result: MartSummary) -> pd.DataFrame:
+    buyers = summary[summary.orders.fillna(0) > 0].reset_index(drop=True)
+    try:
+        model = BehaviourClusters.from_settings(settings.analytics).fit(buyers)
+    except ValueError as exc:
+        result.notes.append(f"clusters not computed: {exc}")
+        return pd.DataFrame({"party_id": pd.Series([], dtype=str)})
+    result.clusters = model.labels_text()
+    labels = model.labels_text()
+    return pd.DataFrame(
+        {
+            "party_id": buyers.party_id,
+            "cluster": model.labels_,
+            "cluster_label": [labels[c] for c in model.labels_],
+        }
+    )
+
+
+def _scores_table(value: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    out = value.merge(clusters, on="party_id", how="outer")
+    for name in _SCORE_COLUMNS:
+        if name not in out.columns:
+            out[name] = None
+    return out[["party_id", *_SCORE_COLUMNS]]
+
+
+def _customer_360(engine, summary: ibis.Table, rfm: ibis.Table, scores: ibis.Table,
+                  as_of: _dt.date, horizon: int) -> ibis.Table:
+    parties = rfm.select("party_id")
+    golden = None
+    if engine.has_table("dim_party"):
+        golden = engine.table("dim_party")
+        if "is_current" in golden.columns:
+            golden = golden.filter(golden.is_current)
+        parties = parties.union(golden.select("party_id"))
+        golden = golden.select("party_id", *[c for c in _GOLDEN if c in golden.columns])
+    out = parties.distinct()
+    if golden is not None:
+        out = out.left_join(golden, "party_id").drop("party_id_right")
+    out = out.left_join(
+        rfm.select("party_id", "recency_days", "r_score", "f_score", "m_score", "rfm_score",
+                   "rfm_segment"),
+        "party_id",
+    ).drop("party_id_right")
+    out = out.left_join(scores, "party_id").drop("party_id_right")
+    out = out.left_join(
+        summary.select("party_id", "revenue", "margin", "orders", "first_purchase_at",
+                       "last_purchase_at", "tenure_days", "return_rate", "frequency",
+                       "recency", "T", "monetary_value"),
+        "party_id",
+    ).drop("party_id_right")
+    return out.mutate(
+        as_of=ibis.literal(as_of),
+        clv_horizon_months=ibis.literal(horizon).cast("int64"),
+        **{name: ibis.null(t) for name, t in LATER_COLUMNS.items()},
+    ).order_by("party_id")
+
+
+def _history_rows(scores: ibis.Table, as_of, version: str) -> ibis.Table:
+    parts = [
+        scores.filter(scores[name].notnull()).select(
+            party_id=scores.party_id,
+            model=ibis.literal(name),
+            version=ibis.literal(version),
+            as_of=ibis.literal(as_of),
+            value=scores[name].cast("float64"),
+        )
+        for name in HISTORY_SCORES
+    ]
+    return ibis.union(*parts)
+
+
+def _append_history(engine, rows: ibis.Table) -> int:
+    if not engine.has_table("score_history"):
+        engine.create_table("score_history", schema=SCORE_HISTORY)
+    hist = engine.table("score_history")
+    new = rows.anti_join(
+        hist,
+        [rows.model == hist.model, rows.version == hist.version, rows.as_of == hist.as_of],
+    )
+    n = int(engine.scalar(new.count()))
+    if n:
+        engine.insert("score_history", new)
+    return n
+
+
+STAGING = ("customer_summary__building", "customer_scores__building",
+           *(f"{name}__building" for name in MARTS))
+
+
+def build_marts(engine, settings, *, as_of=None, progress=None) -> MartSummary:
+    """Build customer_360, mart_rfm_segments, mart_clusters and append score_history.
+
+    Staging tables (``*__building``) are dropped whatever happens; the public marts change
+    only in the final transaction.
+    """
+    started = time.perf_counter()
+    day = as_of_day(as_of) if as_of is not None else last_sale_day(engine)
+    result = MartSummary(as_of=day)
+    if day is None:
+        day = _dt.date.today()
+        result.as_of = day
+        result.notes.append("no sale in the warehouse yet: customer_360 holds the parties only")
+    try:
+        _build(engine, settings, day, result, progress)
+    finally:
+        for tmp in STAGING:
+            engine.drop_table(tmp, force=True)
+    seg = engine.to_pandas(engine.table("mart_rfm_segments"))
+    result.rfm_segments = dict(zip(seg.rfm_segment, seg.customers.astype(int), strict=True))
+    result.sentences = describe_segments(seg)
+    result.parties = int(engine.scalar(engine.table("customer_360").count()))
+    result.seconds = time.perf_counter() - started
+    _step(progress, "done", 5)
+    return result
+
+
+def _build(engine, settings, day: _dt.date, result: MartSummary, progress) -> None:
+    a = settings.analytics
+    _step(progress, "features", 0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        summary_expr = customer_summary(engine, as_of=day, time_unit=a.time_unit,
+                                        use_margin=a.use_margin)
+    result.notes.extend(str(w.message) for w in caught if issubclass(w.category, UserWarning))
+    engine.create_table("customer_summary__building", summary_expr, overwrite=True)
+    summary_t = engine.table("customer_summary__building")
+    rfm = rfm_table(engine, as_of=day)
+    summary = engine.to_pandas(
+        summary_t.left_join(rfm.select("party_id", "recency_days"), "party_id").drop(
+            "party_id_right")
+    )
+    result.value_basis = str(summary.monetary_basis.iloc[0]) if len(summary) else "revenue"
+    result.buyers = int(summary.frequency.notna().sum())
+    _step(progress, "customer value", 1)
+    value = _value_scores(summary, settings, result)
+    _step(progress, "clusters", 2)
+    clusters = _cluster_scores(summary, settings, result)
+    _step(progress, "customer_360", 3)
+    scores = _scores_table(value, clusters)
+    schema = ibis.schema({"party_id": dt.string, **_SCORE_COLUMNS})
+    engine.create_table("customer_scores__building",
+                        ibis.memtable(scores).cast(schema), overwrite=True)
+    scores_t = engine.table("customer_scores__building")
+    c360 = _customer_360(engine, summary_t, rfm, scores_t, day, a.clv_horizon_months)
+    engine.create_table("customer_360__building", c360, overwrite=True)
+    built = engine.table("customer_360__building")
+    engine.create_table("mart_rfm_segments__building", rfm_segments_mart(built), overwrite=True)
+    engine.create_table("mart_clusters__building", clusters_mart(built), overwrite=True)
+    _step(progress, "swap", 4)
+    version = f"{result.purchase_model}/prisme-{prisme.__version__}"
+    with engine.transaction():
+        for name in MARTS:
+            engine.drop_table(name, force=True)
+            engine.rename_table(f"{name}__building", name)
+        result.score_rows = _append_history(engine, _history_rows(scores_t, day, version))

@@ -1,0 +1,556 @@
+"""Data-quality audit of the customer source lists (``prisme quality``, table ``quality_audit``).
+
+For every customer load, the audit looks at the source's list **as it stood after that load**
+(the versions of ``dim_customer`` valid at the load's time, so that an incremental load is
+judged with the records it did not resend) and the rows the load sent to quarantine, and
+writes one row per source × load × check:
+
+* ``completeness`` — share of records with a non-empty value, per field; ``near_empty``
+  counts records with none of first name, e-mail, phone, address, postcode, city;
+* ``validity`` — e-mail syntax, phone in E.164 (numbers the loader could not parse are in
+  quarantine and count as invalid), postcode shape for the record's country (else the
+  country of its phone number, else the project's default country), birth date
+  plausible (not in the future, age between :data:`MIN_AGE` and :data:`MAX_AGE`), created /
+  updated dates not after the load, annual revenue within :data:`AMOUNT_RANGE`;
+* ``placeholder`` — values typed when there was nothing to type (``noemail@…``,
+  ``0000000000``, ``N/A``) or shared by at least ``[identity] placeholder_min_count`` records;
+* ``duplicates`` — records of the source that identity resolution put in a party already
+  holding another record of the same source (records − parties);
+* ``overlap`` — records whose party also has a record in another source (field = that source,
+  or empty for any other source);
+* ``freshness`` — days since the load, since the latest record, and the lag between the
+  latest record and the load (what the score uses);
+* ``consent`` — share of records with a known consent, per channel;
+* ``score`` — the 0–100 score of the list (field empty), the weighted mean of the
+  ``score_component`` rows (completeness, validity, uniqueness, freshness, consent; 0–100
+  each, weights in :data:`WEIGHTS` and in their detail).
+
+Everything per record is computed in the engine (one grouped aggregation per table); only the
+per-load figures (a few dozen numbers per load) are reshaped in pandas.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import ibis
+import ibis.expr.datatypes as dt
+import numpy as np
+import pandas as pd
+
+from prisme.warehouse.schema import ENTITIES
+
+#: weight of each component in the 0–100 score (they sum to 1)
+WEIGHTS = {"completeness": 0.25, "validity": 0.30, "uniqueness": 0.20, "freshness": 0.10,
+           "consent": 0.15}
+#: what each component measures, for reports
+COMPONENTS = {
+    "completeness": "mean share of records with a value, over the contact fields the source "
+                    "delivers",
+    "validity": "mean share of valid values (placeholders count as invalid) over the checked "
+                "fields",
+    "uniqueness": "1 - duplicate rate inside the source (from identity resolution)",
+    "freshness": f"1 when the latest record is at most {30} days older than the load, "
+                 "falling to 0 at 365 days",
+    "consent": "mean share of records with a known consent (e-mail, phone, post)",
+}
+AUDIT = ibis.schema({
+    "source": dt.string, "load_id": dt.string, "loaded_at": dt.timestamp, "check": dt.string,
+    "field": dt.string, "value": dt.float64, "n": dt.int64, "detail": dt.string,
+    "audited_at": dt.timestamp,
+})
+KEY = ["source", "source_customer_id"]
+FIELDS = [c.name for c in ENTITIES["customer"].columns if c.name not in KEY]
+CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "address_line", "postal_code",
+                  "city", "country", "birth_date")
+NEAR_EMPTY_FIELDS = ("first_name", "email", "phone", "address_line", "postal_code", "city")
+CONSENT = ("consent_email", "consent_phone", "consent_post")
+TEXT_PLACEHOLDER_FIELDS = ("first_name", "last_name", "address_line", "city")
+MIN_AGE, MAX_AGE = 14, 120
+AMOUNT_RANGE = (0, 10_000_000_000)
+FRESH_DAYS, STALE_DAYS = 30, 365
+
+EMAIL_RE = r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}$"
+E164_RE = r"^\+[1-9][0-9]{6,14}$"
+#: postcode shapes (upper-case, single spaces) by ISO country
+POSTCODE_RE = {
+    "FR": r"^[0-9]{5}$", "DE": r"^[0-9]{5}$", "ES": r"^[0-9]{5}$", "IT": r"^[0-9]{5}$",
+    "US": r"^[0-9]{5}(-[0-9]{4})?$", "BE": r"^[0-9]{4}$", "CH": r"^[0-9]{4}$",
+    "AT": r"^[0-9]{4}$", "LU": r"^(L-)?[0-9]{4}$", "NL": r"^[0-9]{4} ?[A-Z]{2}$",
+    "PT": r"^[0-9]{4}-[0-9]{3}$", "CA": r"^[A-Z][0-9][A-Z] ?[0-9][A-Z][0-9]$",
+    "GB": r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$", "IE": r"^[A-Z][0-9][0-9W] ?[A-Z0-9]{4}$",
+}
+PLACEHOLDER_TEXT = ("n/a", "na", "n.a.", "n.a", "none", "null", "nil", "unknown", "inconnu",
+                    "inconnue", "-", "--", "?", "??", "xx", "xxx", ".", "nc", "n.c.", "néant",
+                    "neant", "test", "tbd", "aucun", "aucune", "0")
+PLACEHOLDER_EMAIL_LOCAL = ("noemail", "nomail", "no-email", "no_email", "no.email", "none",
+                           "aucun", "pasdemail", "pas.de.mail", "noreply", "no-reply", "test",
+                           "email", "mail", "xxx", "na", "n/a", "inconnu", "unknown")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# ------------------------------------------------------------------------------- entry point
+def audit(engine, settings, *, load_id: str | None = None, as_of: datetime | None = None,
+          write: bool = True) -> pd.DataFrame:
+    """Audit every customer load (or one), write ``quality_audit`` and return its rows.
+
+    ``as_of`` (default now, UTC) is the audit time: freshness is measured up to it.
+    """
+    as_of = as_of or _now()
+    if not engine.has_table("dim_customer"):
+        return _empty()
+    loads = customer_loads(engine, load_id)
+    if engine.scalar(loads.count()) == 0:
+        return _empty()
+    snap = snapshots(engine, loads)
+    wide = engine.to_pandas(_record_measures(snap, settings))
+    quarantined = _quarantined(engine, loads)
+    dup, overlap = _party_measures(engine, snap)
+    rows = _rows(wide, quarantined, dup, overlap, as_of)
+    rows = pd.concat([rows, _scores(rows)], ignore_index=True)
+    rows["audited_at"] = pd.Timestamp(as_of)
+    rows = _typed(rows)
+    if write:
+        _write(engine, rows)
+    return rows
+
+
+def _empty() -> pd.DataFrame:
+    return _typed(pd.DataFrame({c: [] for c in AUDIT.names}))
+
+
+def _typed(rows: pd.DataFrame) -> pd.DataFrame:
+    rows = rows[list(AUDIT.names)].copy()
+    for c in ("source", "load_id", "check", "field", "detail"):
+        rows[c] = rows[c].astype("string")
+    rows["value"] = rows["value"].astype("float64")
+    rows["n"] = rows["n"].astype("Int64")
+    for c in ("loaded_at", "audited_at"):
+        rows[c] = pd.to_datetime(rows[c]).astype("datetime64[us]")
+    return rows.sort_values(["source", "loaded_at", "load_id", "check", "field"],
+                            na_position="first", ignore_index=True)
+
+
+def _write(engine, rows: pd.DataFrame) -> None:
+    """Replace the rows of the audited loads, keep the others (the trend)."""
+    frames = [rows]
+    with engine.transaction():
+        if engine.has_table("quality_audit"):
+            old = engine.table("quality_audit")
+            keep = old.filter(~old.load_id.isin(list(rows.load_id.unique())))
+            frames.insert(0, engine.to_pandas(keep.select(*AUDIT.names)))
+        table = _typed(pd.concat(frames, ignore_index=True))
+        engine.create_table("quality_audit", ibis.memtable(table).cast(AUDIT), overwrite=True)
+
+
+# ---------------------------------------------------------------------------- the records
+def customer_loads(engine, load_id: str | None = None) -> ibis.Table:
+    """``load_id, source, load_time`` of every customer load (from ``load_batches``, and any
+    load of ``dim_customer`` the journal does not know)."""
+    v = engine.table("dim_customer")
+    seen = v.group_by("load_id").aggregate(source=v.source.min(), load_time=v.loaded_at.max())
+    if engine.has_table("load_batches"):
+        lb = engine.table("load_batches")
+        lb = lb.filter((lb.entity == "customer") & (lb.status.isnull() | (lb.status != "failed")))
+        journal = lb.select("load_id", "source",
+                            load_time=lb.finished_at.coalesce(lb.started_at))
+        loads = journal.union(seen.anti_join(journal, "load_id"))
+    else:
+        loads = seen
+    loads = loads.filter(loads.load_id.notnull())
+    if load_id is not None:
+        loads = loads.filter(loads.load_id == load_id)
+    return loads
+
+
+def snapshots(engine, loads: ibis.Table) -> ibis.Table:
+    """Each load's source list as it stood after the load: one row per (load, record)."""
+    v = engine.table("dim_customer")
+    origin = loads.select(_lid=loads.load_id, _src=loads.source)
+    v = v.left_join(origin, v.load_id == origin._lid)
+    v = v.mutate(_audit_source=v._src.coalesce(v.source)).drop("_lid", "_src")
+    valid_to = v.valid_to if "valid_to" in v.columns else ibis.null(dt.timestamp)
+    valid_from = v.valid_from if "valid_from" in v.columns else v.loaded_at
+    v = v.mutate(_from=valid_from, _to=valid_to)
+    L = loads.select(_load=loads.load_id, _source=loads.source, _time=loads.load_time)
+    snap = v.join(L, [v._audit_source == L._source, v._from <= L._time,
+                      v._to.isnull() | (v._to > L._time)])
+    return snap.mutate(audit_source=snap._source, audit_load=snap._load, load_time=snap._time)
+
+
+def _present(col: ibis.Value) -> ibis.BooleanValue:
+    if col.type().is_string():
+        return col.notnull() & (col.strip().length() > 0)
+    return col.notnull()
+
+
+def _is_placeholder_text(col: ibis.StringValue) -> ibis.BooleanValue:
+    return col.strip().lower().isin(PLACEHOLDER_TEXT)
+
+
+def _is_placeholder_email(col: ibis.StringValue) -> ibis.BooleanValue:
+    e = col.strip().lower()
+    local = e.split("@")[0]
+    return e.isin(PLACEHOLDER_TEXT) | (e.contains("@") & local.isin(PLACEHOLDER_EMAIL_LOCAL))
+
+
+def _is_placeholder_phone(col: ibis.StringValue) -> ibis.BooleanValue:
+    """No digit at all, or one digit repeated (after the country code): 0000000000,
+    +33000000000, 99 99 99 99 99."""
+    digits = col.re_replace(r"[^0-9]", "")
+    national = digits.re_replace(r"^(33|44|49|34|39|32|41|1)", "")
+
+    def one_digit(x):
+        return (x.length() > 0) & (x.replace(x.left(1), "").length() == 0)
+
+    return (digits.length() == 0) | (
+        (digits.length() >= 6) & (one_digit(digits) | one_digit(national)))
+
+
+#: E.164 calling codes of the countries whose postcodes are checked (longest first)
+CALLING_CODES = {"352": "LU", "351": "PT", "353": "IE", "33": "FR", "44": "GB", "49": "DE",
+                 "34": "ES", "39": "IT", "32": "BE", "41": "CH", "43": "AT", "31": "NL",
+                 "1": "US"}
+
+
+def _country_of_phone(phone: ibis.StringValue) -> ibis.StringValue:
+    """A record without a country is taken to live where its phone number is (E.164 prefix)."""
+    p = phone.strip()
+    return ibis.cases(*[(p.startswith(f"+{code}"), ibis.literal(c))
+                        for code, c in CALLING_CODES.items()], else_=ibis.null(dt.string))
+
+
+def _postcode_valid(pc: ibis.StringValue, country: ibis.StringValue,
+                    default_country: str) -> ibis.BooleanValue:
+    """Postcode shape of the country; NULL when the country's shapes are not known.
+
+    A record with no known country is checked against the default country, except that a
+    postcode with letters may also have the shape of a country whose postcodes have letters
+    (GB, NL, CA, IE): it is plainly foreign, not a broken local one.
+    """
+    code = pc.strip().upper().re_replace(r"\s+", " ")
+    known = ibis.cases(*[(country == c, code.re_search(rx)) for c, rx in POSTCODE_RE.items()],
+                       else_=ibis.null(dt.boolean))
+    default = POSTCODE_RE.get(default_country)
+    if default is None:
+        return known
+    lettered = [rx for rx in POSTCODE_RE.values() if "A-Z" in rx and not rx.startswith("^(L")]
+    unknown = code.re_search(default)
+    for rx in lettered:
+        unknown = unknown | code.re_search(rx)
+    return ibis.ifelse(country.isnull(), unknown, known)
+
+
+def _record_measures(snap: ibis.Table, settings) -> ibis.Table:
+    """One row per load: counts of present, invalid and placeholder values, consent, dates."""
+    min_count = settings.identity.placeholder_min_count
+    email = snap.email.strip().lower()
+    snap = snap.mutate(  # how many records of the list share the value (placeholders)
+        _email_n=email.count().over(group_by=[snap.audit_load, email]),
+        _phone_n=snap.phone.count().over(group_by=[snap.audit_load, snap.phone]),
+    )
+    group = [snap.audit_source, snap.audit_load, snap.load_time]
+    load_day = snap.load_time.cast(dt.date)
+    m: dict[str, ibis.Value] = {"records": snap.count()}
+    for f in FIELDS:
+        if f in snap.columns:
+            m[f"present__{f}"] = _present(snap[f]).sum()
+
+    email = snap.email.strip().lower()
+    email_ph = _present(snap.email) & (_is_placeholder_email(snap.email)
+                                       | (snap._email_n >= min_count))
+    phone_ph = _present(snap.phone) & (_is_placeholder_phone(snap.phone)
+                                       | (snap._phone_n >= min_count))
+    m["placeholder__email"] = email_ph.sum()
+    m["placeholder__phone"] = phone_ph.sum()
+    m["invalid__email"] = (_present(snap.email) & ~email_ph & ~email.re_search(EMAIL_RE)).sum()
+    m["invalid__phone"] = (_present(snap.phone) & ~phone_ph
+                           & ~snap.phone.strip().re_search(E164_RE)).sum()
+    m["invalid__fax"] = (_present(snap.fax) & ~snap.fax.strip().re_search(E164_RE)).sum()
+    for f in TEXT_PLACEHOLDER_FIELDS:
+        m[f"placeholder__{f}"] = (_present(snap[f]) & _is_placeholder_text(snap[f])).sum()
+    country = snap.country.strip().upper().coalesce(_country_of_phone(snap.phone))
+    pc_ok = _postcode_valid(snap.postal_code, country,
+                            settings.project.default_country.upper())
+    checked_pc = _present(snap.postal_code) & pc_ok.notnull()
+    m["checked__postal_code"] = checked_pc.sum()
+    m["invalid__postal_code"] = (checked_pc & ~pc_ok.coalesce(True)).sum()
+    birth = snap.birth_date
+    too_old = birth < (load_day - ibis.interval(years=MAX_AGE))
+    too_young = birth > (load_day - ibis.interval(years=MIN_AGE))
+    m["invalid__birth_date"] = (birth.notnull() & (too_old | too_young)).sum()
+    m["future__birth_date"] = (birth > load_day).sum()
+    for f in ("created_at", "updated_at"):
+        m[f"invalid__{f}"] = (snap[f] > snap.load_time).sum()
+    lo, hi = AMOUNT_RANGE
+    rev = snap.annual_revenue
+    m["invalid__annual_revenue"] = (rev.notnull() & ((rev < lo) | (rev >= hi))).sum()
+    empty = ibis.literal(True)
+    for f in NEAR_EMPTY_FIELDS:
+        empty = empty & ~_present(snap[f])
+    m["near_empty"] = empty.sum()
+    for c in CONSENT:
+        m[f"yes__{c}"] = (snap[c] == True).sum()  # noqa: E712 - SQL comparison
+        m[f"no__{c}"] = (snap[c] == False).sum()  # noqa: E712
+    when = snap.updated_at.coalesce(snap.created_at)
+    m["latest_record"] = when.max(where=when <= snap.load_time)
+    out = snap.group_by(group).aggregate(**m)
+    return out.rename(source="audit_source", load_id="audit_load")
+
+
+def _quarantined(engine, loads: ibis.Table) -> pd.DataFrame:
+    """Quarantined rows of each load by column, and how many of them hold a placeholder."""
+    cols = ["load_id", "column_name", "n", "n_placeholder"]
+    if not engine.has_table("quarantine"):
+        return pd.DataFrame(columns=cols)
+    q = engine.table("quarantine")
+    q = q.semi_join(loads.select("load_id"), "load_id")
+    raw = q.raw_value.cast(dt.string)
+    ph = ibis.cases(
+        (q.column_name == "phone", _is_placeholder_phone(raw)),
+        (q.column_name == "email", _is_placeholder_email(raw)),
+        else_=_is_placeholder_text(raw),
+    ).coalesce(False)
+    out = q.group_by(["load_id", "column_name"]).aggregate(
+        n=q.count(), n_placeholder=ph.cast("int64").sum())
+    return engine.to_pandas(out)
+
+
+def _party_measures(engine, snap: ibis.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Duplicates inside the source and overlap with the others, from ``party_map``."""
+    if not engine.has_table("party_map"):
+        return pd.DataFrame(columns=["load_id", "linked", "redundant", "overlap"]), \
+            pd.DataFrame(columns=["load_id", "other", "n"])
+    pm = engine.table("party_map").select(*KEY, "party_id")
+    recs = snap.select(load_id=snap.audit_load, source=snap.source,
+                       source_customer_id=snap.source_customer_id)
+    j = recs.join(pm, KEY)
+    nsrc = pm.group_by("party_id").aggregate(nsrc=pm.source.nunique())
+    j = j.join(nsrc, "party_id")
+    dup = j.group_by("load_id").aggregate(
+        linked=j.count(),
+        redundant=j.count() - j.source.concat("\x1f", j.party_id).nunique(),
+        overlap=(j.nsrc > 1).sum(),
+    )
+    others = pm.select("party_id", other=pm.source).distinct()
+    k = j.select("load_id", "source", "party_id").join(others, "party_id")
+    k = k.filter(k.other != k.source)
+    by_other = k.group_by(["load_id", "other"]).aggregate(n=k.count())
+    return engine.to_pandas(dup), engine.to_pandas(by_other)
+
+
+# ------------------------------------------------------------------------- long rows, score
+def _rows(wide, quarantined, dup, overlap, as_of) -> pd.DataFrame:
+    out: list[dict] = []
+    counts = [c for c in wide.columns if "__" in c or c in ("records", "near_empty")]
+    wide = wide.fillna({c: 0 for c in counts})
+    q = {(r.load_id, r.column_name): (int(r.n), int(r.n_placeholder))
+         for r in quarantined.itertuples()}
+    dups = {r.load_id: r for r in dup.itertuples()}
+    for w in wide.itertuples(index=False):
+        w = w._asdict()
+        base = {"source": w["source"], "load_id": w["load_id"], "loaded_at": w["load_time"]}
+
+        def row(check, field, value, n, detail, base=base):
+            out.append({**base, "check": check, "field": field,
+                        "value": None if value is None or pd.isna(value) else float(value),
+                        "n": None if n is None else int(n), "detail": detail})
+
+        total = int(w["records"])
+        row("records", None, total, total, f"{total:,} records in the list after this load")
+        for f in FIELDS:
+            if f"present__{f}" in w:
+                k = int(w[f"present__{f}"])
+                row("completeness", f, _share(k, total), k, f"{k:,} of {total:,} records")
+        k = int(w["near_empty"])
+        row("completeness", "near_empty", _share(total - k, total), k,
+            f"{k:,} records with none of {', '.join(NEAR_EMPTY_FIELDS)}")
+        _validity_rows(row, w, q)
+        for f in ("email", "phone", *TEXT_PLACEHOLDER_FIELDS):
+            k = int(w[f"placeholder__{f}"]) + q.get((w["load_id"], f), (0, 0))[1]
+            row("placeholder", f, _share(k, total), k, f"{k:,} placeholder values")
+        _party_rows(row, w, total, dups.get(w["load_id"]),
+                    overlap[overlap.load_id == w["load_id"]])
+        _freshness_rows(row, w, as_of)
+        for c in CONSENT:
+            yes, no = int(w[f"yes__{c}"]), int(w[f"no__{c}"])
+            row("consent", c, _share(yes + no, total), yes + no,
+                f"{yes:,} opted in, {no:,} opted out, {total - yes - no:,} unknown")
+    return pd.DataFrame(out)
+
+
+def _share(k, total) -> float | None:
+    return k / total if total else None
+
+
+def _validity_rows(row, w, q) -> None:
+    lid = w["load_id"]
+    for f in ("email", "phone"):
+        qn, qph = q.get((lid, f), (0, 0))
+        present = int(w[f"present__{f}"]) - int(w[f"placeholder__{f}"])
+        bad = int(w[f"invalid__{f}"]) + qn - qph
+        checked = present + qn - qph
+        what = "e-mail syntax" if f == "email" else "phone number in E.164"
+        row("validity", f, 1 - _share(bad, checked) if checked else None, bad,
+            f"{bad:,} of {checked:,} fail {what} ({qn - qph:,} rejected at load)")
+    fax = int(w["present__fax"])
+    row("validity", "fax", 1 - _share(w["invalid__fax"], fax) if fax else None,
+        int(w["invalid__fax"]), f"{int(w['invalid__fax']):,} of {fax:,} not in E.164")
+    checked, bad = int(w["checked__postal_code"]), int(w["invalid__postal_code"])
+    row("validity", "postal_code", 1 - _share(bad, checked) if checked else None, bad,
+        f"{bad:,} of {checked:,} do not have the shape of their country's postcodes")
+    born = int(w["present__birth_date"]) + q.get((lid, "birth_date"), (0, 0))[0]
+    bad = int(w["invalid__birth_date"]) + q.get((lid, "birth_date"), (0, 0))[0]
+    row("validity", "birth_date", 1 - _share(bad, born) if born else None, bad,
+        f"{bad:,} of {born:,} outside ages {MIN_AGE}-{MAX_AGE} "
+        f"({int(w['future__birth_date']):,} in the future)")
+    for f in ("created_at", "updated_at"):
+        k, bad = int(w[f"present__{f}"]), int(w[f"invalid__{f}"])
+        row("validity", f, 1 - _share(bad, k) if k else None, bad,
+            f"{bad:,} of {k:,} after the load (in the future)")
+    k, bad = int(w["present__annual_revenue"]), int(w["invalid__annual_revenue"])
+    row("validity", "annual_revenue", 1 - _share(bad, k) if k else None, bad,
+        f"{bad:,} of {k:,} outside {AMOUNT_RANGE[0]:,}-{AMOUNT_RANGE[1]:,}")
+
+
+def _party_rows(row, w, total, d, overlap: pd.DataFrame) -> None:
+    if d is None:
+        return
+    red = int(d.redundant)
+    row("duplicates", None, _share(red, total), red,
+        f"{red:,} records are extra records of a customer already in the source")
+    ov = int(d.overlap)
+    row("overlap", None, _share(ov, total), ov, f"{ov:,} records also known to another source")
+    for r in overlap.sort_values("other").itertuples():
+        row("overlap", r.other, _share(r.n, total), int(r.n),
+            f"{int(r.n):,} records also known to {r.other}")
+
+
+def _freshness_rows(row, w, as_of) -> None:
+    load_time, latest = pd.Timestamp(w["load_time"]), w["latest_record"]
+    days = (pd.Timestamp(as_of) - load_time).total_seconds() / 86400
+    row("freshness", "days_since_load", days, None, f"loaded {days:.0f} days before the audit")
+    if latest is None or pd.isna(latest):
+        return
+    latest = pd.Timestamp(latest)
+    since = (pd.Timestamp(as_of) - latest).total_seconds() / 86400
+    lag = (load_time - latest).total_seconds() / 86400
+    row("freshness", "days_since_latest_record", since, None,
+        f"latest record created or updated {latest:%Y-%m-%d}")
+    row("freshness", "record_lag_at_load", lag, None,
+        f"the latest record was {lag:.0f} days old when the source was loaded")
+
+
+def _component_values(g: pd.DataFrame) -> dict[str, float]:
+    """The five components (0–1) of one load's rows; a component without data is NaN."""
+    val = g.set_index(["check", g.field.fillna("")]).value
+    comp: dict[str, float] = {}
+    delivered = [f for f in CONTACT_FIELDS
+                 if val.get(("completeness", f), 0) and val.get(("completeness", f)) > 0]
+    comp["completeness"] = np.mean([val[("completeness", f)] for f in delivered]) \
+        if delivered else np.nan
+    validity = g[(g.check == "validity") & g.value.notna()]
+    ph = g[g.check == "placeholder"].set_index("field").n
+    present = g[g.check == "completeness"].set_index("field").n
+    shares = []
+    for r in validity.itertuples():
+        share = r.value
+        if r.field in ("email", "phone") and present.get(r.field, 0):
+            share = share * (1 - ph.get(r.field, 0) / present[r.field])
+        shares.append(share)
+    comp["validity"] = np.mean(shares) if shares else np.nan
+    dup = val.get(("duplicates", ""))
+    comp["uniqueness"] = np.nan if dup is None or pd.isna(dup) else 1 - dup
+    lag = val.get(("freshness", "record_lag_at_load"))
+    comp["freshness"] = np.nan if lag is None or pd.isna(lag) else float(
+        np.clip(1 - (max(lag, 0) - FRESH_DAYS) / (STALE_DAYS - FRESH_DAYS), 0, 1))
+    consent = [val.get(("consent", c)) for c in CONSENT]
+    consent = [c for c in consent if c is not None and not pd.isna(c)]
+    comp["consent"] = np.mean(consent) if consent else np.nan
+    return comp
+
+
+def _scores(rows: pd.DataFrame) -> pd.DataFrame:
+    """The ``score`` row (weighted total, 0–100, field empty) of each source × load, and one
+    ``score_component`` row per component (0–100, its weight in the detail)."""
+    out = []
+    for (source, load_id, loaded_at), g in rows.groupby(["source", "load_id", "loaded_at"],
+                                                        dropna=False):
+        comp = _component_values(g)
+        base = {"source": source, "load_id": load_id, "loaded_at": loaded_at, "n": None}
+        used = {k: w for k, w in WEIGHTS.items() if not np.isnan(comp[k])}
+        for k, w in WEIGHTS.items():
+            out.append({**base, "check": "score_component", "field": k,
+                        "value": None if np.isnan(comp[k]) else 100 * comp[k],
+                        "detail": f"weight {w:.0%}: {COMPONENTS[k]}"
+                        + ("" if k in used else " (no data: left out of the total)")})
+        total = sum(comp[k] * w for k, w in used.items()) / sum(used.values()) if used else None
+        out.append({**base, "check": "score", "field": None,
+                    "value": None if total is None else 100 * total,
+                    "detail": " + ".join(f"{w:.0%} {k}" for k, w in used.items())})
+    return pd.DataFrame(out)
+
+
+# ------------------------------------------------------------------------------ read back
+def weights_table() -> pd.DataFrame:
+    """The score's components, their weights and what they measure."""
+    return pd.DataFrame({"component": list(WEIGHTS), "weight": list(WEIGHTS.values()),
+                         "measures": [COMPONENTS[k] for k in WEIGHTS]})
+
+
+def scores(audit_df: pd.DataFrame) -> pd.DataFrame:
+    """One row per source × load: the total and each component, in load order (the trend)."""
+    s = audit_df[audit_df.check.isin(["score", "score_component"])].copy()
+    s["field"] = s.field.where(s.check == "score_component", "total")
+    wide = s.pivot_table(index=["source", "loaded_at", "load_id"], columns="field",
+                         values="value", aggfunc="first").reset_index()
+    wide.columns.name = None
+    cols = ["source", "loaded_at", "load_id", "total", *WEIGHTS]
+    for c in cols:
+        if c not in wide.columns:
+            wide[c] = np.nan
+    return wide[cols].sort_values(["source", "loaded_at"], ignore_index=True)
+
+
+def trend(audit_df: pd.DataFrame) -> pd.DataFrame:
+    """Total score per source and load, oldest first (what the trend lines draw)."""
+    return scores(audit_df)[["source", "loaded_at", "load_id", "total"]]
+
+
+def latest(audit_df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each source's latest load."""
+    last = audit_df.groupby("source").loaded_at.transform("max")
+    return audit_df[audit_df.loaded_at == last]
+
+
+def quality_table(audit_df: pd.DataFrame):
+    """A Rich table: one line per source (its latest load), score and components."""
+    from rich.table import Table
+
+    table = Table(title="Source list quality (latest load of each source)")
+    table.add_column("source", style="bold", overflow="fold")
+    table.add_column("load", overflow="fold", max_width=14)
+    table.add_column("records", justify="right")
+    table.add_column("score", justify="right", style="bold")
+    for k, w in WEIGHTS.items():
+        table.add_column(f"{k} ({w:.0%})", justify="right")
+    table.add_column("invalid e-mail / phone", justify="right")
+    table.add_column("duplicates", justify="right")
+    sc = scores(audit_df)
+    sc = sc[sc.loaded_at == sc.groupby("source").loaded_at.transform("max")]
+    last = latest(audit_df)
+    for r in sc.itertuples():
+        sub = last[last.source == r.source]
+        g = sub.set_index(["check", sub.field.fillna("")]).n
+        fmt = ["–" if pd.isna(getattr(r, k)) else f"{getattr(r, k):.0f}" for k in WEIGHTS]
+        colour = "green" if r.total >= 90 else "yellow" if r.total >= 70 else "red"
+        table.add_row(
+            r.source, str(r.load_id), f"{int(g.get(('records', ''), 0)):,}",
+            f"[{colour}]{r.total:.1f}[/{colour}]", *fmt,
+            f"{int(g.get(('validity', 'email'), 0)):,} / {int(g.get(('validity', 'phone'), 0)):,}",
+            f"{int(g.get(('duplicates', ''), 0) or 0):,}",
+        )
+    return table

@@ -1,0 +1,147 @@
+"""Products, orders and order lines of the demo retailer (a home-and-living chain).
+
+Orders come from the purchase process (:mod:`prisme.demo.process`) plus the extra orders the
+campaigns caused (:mod:`prisme.demo.campaigns`) plus anonymous ones (store tickets without a
+loyalty card, guest check-outs on the web). Each order has 1–5 lines; some orders are later
+partly or wholly returned (a credit note, "AVOIR" in the CRM, "RETURN" on the web shop), with
+negative quantities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from prisme.demo.process import Purchases, seasonality, seasonality_max
+
+#: category, margin rate (of the selling price), median price, popularity, items
+CATEGORIES = [
+    ("Cuisine", 0.42, 35, 0.18, "Poêle Casserole Couteau Cocotte Planche Moule Théière Bol"),
+    ("Linge de maison", 0.55, 40, 0.14, "Drap Housse Serviette Nappe Plaid Coussin Peignoir"),
+    ("Décoration", 0.60, 28, 0.14, "Vase Cadre Bougie Miroir Horloge Photophore Statuette"),
+    ("Literie", 0.48, 180, 0.06, "Matelas Oreiller Couette Sommier Surmatelas"),
+    ("Électroménager", 0.22, 120, 0.10, "Bouilloire Grille-pain Mixeur Aspirateur Cafetière"),
+    ("Jardin", 0.38, 55, 0.08, "Transat Parasol Jardinière Arrosoir Lanterne Hamac"),
+    ("Luminaire", 0.50, 60, 0.08, "Lampe Suspension Applique Lampadaire Guirlande"),
+    ("Rangement", 0.45, 30, 0.10, "Panier Boîte Étagère Portemanteau Malle Corbeille"),
+    ("Salle de bain", 0.52, 22, 0.08, "Tapis Porte-savon Gobelet Rideau Miroir Distributeur"),
+    ("Enfants", 0.47, 25, 0.04, "Peluche Veilleuse Tapis Gigoteuse Mobile"),
+]
+MODELS = ["Classic", "Nordic", "Loft", "Provence", "Zen", "Atelier", "Riviera", "Bohème"]
+LINES_PER_ORDER = np.array([0.40, 0.27, 0.17, 0.10, 0.06])
+RETURN_RATE = 0.06
+GBP_RATE = 1.17  #: euros per pound (prisme.toml's exchange rate)
+CHANNELS = np.array(["store", "web", "phone"], dtype=object)
+STORE, WEB, PHONE = 0, 1, 2
+
+
+def make_products(rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    for c, (cat, margin, median, _, items) in enumerate(CATEGORIES):
+        for j, item in enumerate(items.split()):
+            for k, model in enumerate(MODELS[: 3 + (j + c) % 5]):
+                price = np.round(median * rng.lognormal(0, 0.45), 0) - 0.01
+                price = max(price, 2.99)
+                m = float(np.clip(margin + rng.normal(0, 0.05), 0.05, 0.85))
+                rows.append({"sku": f"{cat[:3].upper()}{c:02d}{j:02d}{k:02d}".replace("É", "E"),
+                             "name": f"{item} {model}", "category": cat,
+                             "unit_price": round(price, 2), "unit_cost": round(price * (1 - m), 2)})
+    return pd.DataFrame(rows)
+
+
+def channel_of_orders(rng, person: np.ndarray, in_crm: np.ndarray, in_shop: np.ndarray):
+    """Store or phone for CRM members, web for shop members; both: a personal mix."""
+    web_share = np.where(in_crm & in_shop, 0.45, np.where(in_shop, 1.0, 0.0))
+    u = rng.random(len(person))
+    web = u < web_share[person]
+    phone = ~web & (rng.random(len(person)) < 0.08)
+    return np.where(web, WEB, np.where(phone, PHONE, STORE))
+
+
+def anonymous_times(rng, n: int, start_day: float, end_day: float) -> np.ndarray:
+    """``n`` times over the history following the seasonality (rejection sampling)."""
+    out = []
+    m_max = seasonality_max()
+    while sum(len(x) for x in out) < n:
+        t = start_day + rng.random(2 * n + 10) * (end_day - start_day)
+        out.append(t[rng.random(len(t)) * m_max < seasonality(t)])
+    return np.concatenate(out)[:n]
+
+
+def make_orders(rng, buys: Purchases, in_crm, in_shop, extra: pd.DataFrame, start_day,
+                end_day) -> pd.DataFrame:
+    """All orders (not yet lines): person (-1 anonymous), day, channel, campaign."""
+    person = np.concatenate([buys.buyer, extra["person"].to_numpy()])
+    day = np.concatenate([buys.at, extra["day"].to_numpy()])
+    campaign = np.concatenate([np.full(len(buys.buyer), -1), extra["campaign"].to_numpy()])
+    channel = channel_of_orders(rng, person, in_crm, in_shop)
+    n_store = int((channel == STORE).sum() * 0.08)
+    n_web = int((channel == WEB).sum() * 0.05)
+    anon_day = anonymous_times(rng, n_store + n_web, start_day, end_day)
+    person = np.concatenate([person, np.full(n_store + n_web, -1)])
+    day = np.concatenate([day, anon_day])
+    campaign = np.concatenate([campaign, np.full(n_store + n_web, -1)])
+    channel = np.concatenate([channel, np.full(n_store, STORE), np.full(n_web, WEB)])
+    # time of day by channel: shops 09:00-19:30, phone 09:00-18:00, web 07:00-24:00
+    lo = np.array([9.0, 7.0, 9.0])[channel]
+    hi = np.array([19.5, 23.98, 18.0])[channel]
+    minute = np.round((lo + rng.random(len(day)) * (hi - lo)) * 60)
+    day = np.floor(day) + minute / 1440
+    orders = pd.DataFrame({"person": person, "day": day, "channel": channel,
+                           "campaign": campaign})
+    return orders.sort_values(["day", "person"], kind="stable").reset_index(drop=True)
+
+
+def make_lines(rng, orders: pd.DataFrame, products: pd.DataFrame, n_persons: int,
+               uk: np.ndarray, end_day: float) -> pd.DataFrame:
+    """Order lines (sales then returns), with prices in the order's currency."""
+    n_lines = rng.choice(5, size=len(orders), p=LINES_PER_ORDER) + 1
+    order = np.repeat(np.arange(len(orders)), n_lines)
+    person = orders["person"].to_numpy()[order]
+    cat_pop = np.array([c[3] for c in CATEGORIES])
+    cat_pop = cat_pop / cat_pop.sum()
+    fav = rng.choice(len(CATEGORIES), size=n_persons + 1, p=cat_pop)
+    cat = np.where(rng.random(len(order)) < 0.45, fav[person],
+                   rng.choice(len(CATEGORIES), size=len(order), p=cat_pop))
+    prod_cat = products["category"].map({c[0]: i for i, c in enumerate(CATEGORIES)}).to_numpy()
+    start_of = np.searchsorted(prod_cat, np.arange(len(CATEGORIES)))
+    size_of = np.bincount(prod_cat, minlength=len(CATEGORIES))
+    pick = start_of[cat] + (rng.random(len(order)) ** 1.5 * size_of[cat]).astype(int)
+    qty = rng.choice([1, 2, 3], size=len(order), p=[0.8, 0.15, 0.05]).astype(float)
+    price = products["unit_price"].to_numpy()[pick]
+    promo = rng.random(len(order)) < 0.1
+    price = np.where(promo, np.round(price * rng.choice([0.9, 0.8, 0.7], len(order)), 2), price)
+    # one line per (order, product): a product picked twice in a basket is one line
+    _, first = np.unique(order * len(products) + pick, return_index=True)
+    keep = np.sort(first)
+    lines = pd.DataFrame({"order": order[keep], "sku_i": pick[keep], "quantity": qty[keep],
+                          "unit_price": price[keep]})
+
+    ch = orders["channel"].to_numpy()[lines["order"]]
+    who = orders["person"].to_numpy()[lines["order"]]
+    gbp = (ch == WEB) & (who >= 0) & uk[np.maximum(who, 0)]
+    lines["gbp"] = gbp  # priced in pounds (UK web customers)
+    lines.loc[gbp, "unit_price"] = np.round(lines.loc[gbp, "unit_price"] / GBP_RATE, 2)
+    lines["is_return"] = False
+    lines["return_of"] = -1
+    lines["return_day"] = np.nan
+    returns = _returns(rng, orders, lines, end_day)
+    return pd.concat([lines, returns], ignore_index=True)
+
+
+def _returns(rng, orders, lines, end_day):
+    """Credit notes: some orders come back (whole or one line) 3-30 days later."""
+    n = len(orders)
+    back = rng.random(n) < RETURN_RATE
+    whole = rng.random(n) < 0.5
+    day = orders["day"].to_numpy()
+    later = day + np.round(3 + rng.random(n) * 27)  # same time of day, 3-30 days later
+    back &= later < end_day
+    sel = lines[back[lines["order"].to_numpy()]].copy()
+    first_line = ~sel["order"].duplicated()
+    sel = sel[whole[sel["order"].to_numpy()] | first_line.to_numpy()]
+    sel["return_of"] = sel["order"]
+    sel["quantity"] = -sel["quantity"]
+    sel["is_return"] = True
+    sel["return_day"] = later[sel["order"].to_numpy()]
+    return sel

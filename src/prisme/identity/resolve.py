@@ -1,0 +1,366 @@
+"""Identity resolution: give every source customer record the ``party_id`` of the person it is.
+
+``resolve(df)`` normalises the records (:mod:`.normalise`), scores candidate pairs with a
+Fellegi–Sunter model trained without labels (:mod:`.model`, Splink on the project's engine),
+links pairs at ``match_threshold`` and clusters them under the household guard and the
+steward's constraints (:mod:`.cluster`). The result is a partition: every record in one party.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from prisme.config import IdentitySettings
+from prisme.identity import cluster, model
+from prisme.identity.normalise import normalise
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[..., None]
+Pairs = Iterable[tuple[str, str]]
+
+#: clusters bigger than this are checked for conflicts on their scored links only
+_GUARD_ALL_PAIRS_UP_TO = 60
+_STEPS = 6
+#: random pairs sampled to estimate u (Splink: estimate_u_using_random_sampling)
+_U_PAIRS = 3e5
+_TASK = "identity resolution"
+
+
+@dataclass
+class Scored:
+    """Normalised records and the scored candidate pairs (indices into ``records``)."""
+
+    records: pd.DataFrame
+    pairs: pd.DataFrame  # left, right, p, match_weight
+
+
+def resolve(
+    df: pd.DataFrame,
+    *,
+    settings: IdentitySettings | None = None,
+    engine=None,
+    must_link: Pairs | None = None,
+    cannot_link: Pairs | None = None,
+    progress: Progress | None = None,
+    default_country: str = "FR",
+) -> pd.DataFrame:
+    """One ``party_id`` per source record.
+
+    ``df``: canonical customer columns (any may be missing) and a unique ``record_id``.
+    Returns ``record_id, party_id, match_probability`` in the input order; ``party_id`` is
+    ``P`` + the smallest record_id of the party (re-running gives the same ids) and
+    ``match_probability`` the probability of the record's strongest link inside its party
+    (1.0 for a party of one or a must-link). ``must_link`` / ``cannot_link`` are
+    ``(record_id, record_id)`` pairs that win over the model; must-links are transitive and a
+    cannot-link splits whatever chain joined the two records.
+    """
+    settings = settings or IdentitySettings()
+    step = _stepper(progress)
+    record_ids = _record_ids(df)
+    with _engine(engine) as eng:
+        scored = _score(df, settings, eng, settings.match_threshold, step, default_country)
+        step("clustering")
+        edges = _edges(scored.pairs, settings.match_threshold, record_ids, must_link)
+        hard = _pairs_to_index(record_ids, cannot_link, "cannot_link")
+        labels, prob = cluster.partition(
+            len(record_ids),
+            edges,
+            find_conflicts=lambda lab: _household_conflicts(eng, scored, lab),
+            cannot_link=hard,
+        )
+    step("done")
+    return pd.DataFrame(
+        {
+            "record_id": df["record_id"].to_numpy(),
+            "party_id": cluster.party_ids(record_ids, labels).to_numpy(),
+            "match_probability": prob,
+        }
+    )
+
+
+def pairwise_scores(
+    df: pd.DataFrame,
+    *,
+    settings: IdentitySettings | None = None,
+    engine=None,
+    threshold: float = 0.5,
+    default_country: str = "FR",
+) -> pd.DataFrame:
+    """Scored candidate pairs ``record_id_l, record_id_r, match_probability, match_weight``
+    at or above ``threshold`` (for stewards reviewing near-misses)."""
+    settings = settings or IdentitySettings()
+    record_ids = _record_ids(df)
+    with _engine(engine) as eng:
+        scored = _score(df, settings, eng, threshold, _stepper(None), default_country)
+    p = scored.pairs
+    return pd.DataFrame(
+        {
+            "record_id_l": record_ids.to_numpy()[p["left"].to_numpy(np.int64)],
+            "record_id_r": record_ids.to_numpy()[p["right"].to_numpy(np.int64)],
+            "match_probability": p["p"].to_numpy(),
+            "match_weight": p["match_weight"].to_numpy(),
+        }
+    )
+
+
+# ------------------------------------------------------------------------------------ steps
+def _record_ids(df: pd.DataFrame) -> pd.Series:
+    if "record_id" not in df.columns:
+        raise ValueError(
+            "resolve() needs a `record_id` column (one per source record); the columns are "
+            + ", ".join(map(str, df.columns))
+        )
+    ids = df["record_id"].astype("string").reset_index(drop=True)
+    if ids.isna().any():
+        raise ValueError(f"record_id is empty on row {int(ids.isna().to_numpy().argmax())}")
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise ValueError(f"record_id must be unique; {dup.iloc[0]!r} appears more than once")
+    return ids
+
+
+@contextlib.contextmanager
+def _engine(engine) -> Iterator:
+    """The caller's engine, or a throw-away in-memory one (closed afterwards)."""
+    if engine is not None:
+        yield engine
+        return
+    from prisme.engine import connect
+
+    eng = connect(path=":memory:")
+    try:
+        yield eng
+    finally:
+        eng.close()
+
+
+def _stepper(progress: Progress | None) -> Callable[[str], None]:
+    done = [0]
+
+    def step(what: str) -> None:
+        log.info("identity: %s", what)
+        if progress is not None:
+            progress(_TASK, done[0], _STEPS)
+        done[0] += 1
+
+    return step
+
+
+def _score(df, settings, eng, threshold, step, default_country) -> Scored:
+    """Normalise, train the model without labels and score the blocked pairs."""
+    step("normalising")
+    rec = normalise(df, placeholder_min_count=settings.placeholder_min_count,
+                    default_country=default_country, identifiers=settings.identifier_columns)
+    rec["record_id"] = np.arange(len(rec), dtype=np.int64)  # Splink's id: the row index
+    rec = model.blocking_keys(rec)
+    empty = pd.DataFrame({"left": [], "right": [], "p": [], "match_weight": []})
+    if len(rec) < 2 or not model.prediction_rules(rec, settings.max_pairs):
+        return Scored(rec, empty.astype({"left": np.int64, "right": np.int64}))
+    step("training")
+    before = set(eng.list_tables())
+    try:
+        linker, inputs = _train(eng, rec, settings)
+        step("scoring pairs")
+        predictions = linker.inference.predict(threshold_match_probability=threshold,
+                                               warning_mode="never")
+        pairs = predictions.as_pandas_dataframe()
+    finally:
+        _drop_new_tables(eng, before)
+    pairs = pd.DataFrame(
+        {
+            "left": pairs["record_id_l"].to_numpy(np.int64),
+            "right": pairs["record_id_r"].to_numpy(np.int64),
+            "p": pairs["match_probability"].to_numpy(np.float64),
+            "match_weight": pairs["match_weight"].to_numpy(np.float64),
+        }
+    )
+    return Scored(rec, pairs)
+
+
+def _train(eng, rec: pd.DataFrame, settings: IdentitySettings):
+    """λ from deterministic rules, u by random sampling, m by EM (Splink)."""
+    from splink import Linker
+    from splink.internals.exceptions import SplinkException
+
+    db_api = eng.splink_api()
+    columns = [c for c in rec.columns if c not in ("n_fields", "first_name_raw", "birth_year",
+                                                  "company")]
+    inputs = db_api.register(rec[columns].reset_index(drop=True))
+    linker = Linker(inputs, model.settings_dict(rec, settings.max_pairs), log_level=None)
+    _quiet_splink()
+    rules = model.deterministic_rules(rec)
+    if rules:  # too few records for the rules leaves Splink's default λ
+        with contextlib.suppress(ValueError, SplinkException):
+            linker.training.estimate_probability_two_random_records_match(
+                rules, recall=model.DETERMINISTIC_RECALL)
+    prior = linker._settings_obj._probability_two_random_records_match
+    if not 1e-7 <= prior <= 0.5:  # a tiny list can give 0, 1 or NaN
+        linker._settings_obj._probability_two_random_records_match = min(
+            max(prior if prior == prior else 1e-4, 1e-7), 0.5)
+    n = len(rec)
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=min(_U_PAIRS, n * (n - 1) / 2), seed=7, min_count_per_level=None, num_chunks=1)
+    for rule in model.training_rules(rec):
+        with contextlib.suppress(ValueError, SplinkException):  # no pairs for this rule
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True, max_pairs=5e5,
+            )
+    _floor_m(linker)
+    return linker, inputs
+
+
+#: smallest m kept after EM: a level EM never saw among matches (a birth-date typo in a list
+#: where typos are rare) would otherwise weigh -30 bits and veto any link (additive smoothing)
+_M_FLOOR = 0.002
+
+
+def _floor_m(linker) -> None:
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            m = level.m_probability
+            if m is not None and m < _M_FLOOR:
+                level.m_probability = _M_FLOOR
+
+
+def _quiet_splink() -> None:
+    for name in ("splink", "splink.internals"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _drop_new_tables(eng, before: set[str]) -> None:
+    """Leave the caller's warehouse as it was: Splink's working tables and views go."""
+    for name in set(eng.list_tables()) - before:
+        for kind in ("VIEW", "TABLE"):
+            with contextlib.suppress(Exception):
+                eng.execute_sql(f'DROP {kind} IF EXISTS "{name}"')
+
+
+def _pairs_to_index(record_ids: pd.Series, pairs: Pairs | None, what: str) -> pd.DataFrame:
+    """Steward pairs of record_ids → row indices; an unknown record_id is an error."""
+    pairs = list(pairs or [])
+    if not pairs:
+        return pd.DataFrame({"left": np.zeros(0, np.int64), "right": np.zeros(0, np.int64)})
+    index = pd.Index(record_ids)
+    frame = pd.DataFrame(pairs, columns=["a", "b"]).astype("string")
+    left, right = index.get_indexer(frame["a"]), index.get_indexer(frame["b"])
+    missing = np.flatnonzero((left < 0) | (right < 0))
+    if len(missing):
+        a, b = pairs[int(missing[0])]
+        raise ValueError(f"{what}: pair ({a!r}, {b!r}) names a record_id that is not in the input")
+    return pd.DataFrame({"left": left.astype(np.int64), "right": right.astype(np.int64)})
+
+
+def _edges(pairs: pd.DataFrame, threshold: float, record_ids: pd.Series,
+           must_link: Pairs | None) -> pd.DataFrame:
+    """Model links at or above the threshold plus the steward's must-links (p = 1)."""
+    model_edges = pairs.loc[pairs["p"] >= threshold, ["left", "right", "p"]].assign(must=False)
+    must = _pairs_to_index(record_ids, must_link, "must_link").assign(p=1.0, must=True)
+    return pd.concat([model_edges, must], ignore_index=True).astype(
+        {"left": np.int64, "right": np.int64, "p": np.float64, "must": bool})
+
+
+# -------------------------------------------------------------------------- household guard
+#: two spellings that cannot be one first name: not equal, not a typo (Jaro-Winkler < 0.8),
+#: not a prefix (Jean / Jean Pierre), not mostly the same letters scrambled (``ayn`` /
+#: ``ryan``); NULL never differs
+_NAMES_DIFFER = """
+CREATE OR REPLACE TEMP MACRO prisme_letters(x) AS
+  list_distinct(string_split(replace(x, ' ', ''), ''));
+CREATE OR REPLACE TEMP MACRO prisme_common(x, y) AS
+  len(list_intersect(prisme_letters(x), prisme_letters(y)));
+CREATE OR REPLACE TEMP MACRO prisme_names_differ(x, y) AS
+  coalesce(x <> y
+    AND jaro_winkler_similarity(x, y) < 0.8
+    AND NOT starts_with(x, y) AND NOT starts_with(y, x)
+    AND NOT (prisme_common(x, y) >= 0.8 * least(len(prisme_letters(x)), len(prisme_letters(y)))
+             AND prisme_common(x, y)
+                 >= 0.6 * greatest(len(prisme_letters(x)), len(prisme_letters(y)))), false);
+CREATE OR REPLACE TEMP MACRO prisme_same(x, y) AS
+  x IS NOT NULL AND y IS NOT NULL AND NOT prisme_names_differ(x, y);
+CREATE OR REPLACE TEMP MACRO prisme_names_disjoint(x, y) AS
+  coalesce(prisme_common(x, y) < 0.5 * greatest(len(prisme_letters(x)), len(prisme_letters(y))),
+           false);
+"""
+
+_CONFLICT_SQL = """
+SELECT p."left", p."right"
+FROM {pairs} AS p
+JOIN {recs} AS a ON a.i = p."left"
+JOIN {recs} AS b ON b.i = p."right"
+WHERE NOT ({same_identifier})
+  AND ((NOT ({swapped})
+        AND ((prisme_names_differ(a.first_name, b.first_name)
+              AND prisme_names_differ(a.first_name_raw, b.first_name_raw)
+              AND (a.birth_date IS DISTINCT FROM b.birth_date
+                   OR prisme_names_disjoint(a.first_name_raw, b.first_name_raw)))
+          OR (a.first_initial <> b.first_initial
+              AND (a.first_name IS NULL OR b.first_name IS NULL))))
+    OR (a.gender <> b.gender AND a.first_name IS DISTINCT FROM b.first_name)
+    OR (a.birth_date IS NOT NULL AND b.birth_date IS NOT NULL
+        AND damerau_levenshtein(a.birth_date, b.birth_date) > 1
+        AND abs(date_diff('day', try_cast(a.birth_date AS DATE),
+                          try_cast(b.birth_date AS DATE))) > 366))
+"""
+
+#: one record has first and last name the other way round (either may be missing)
+_SWAPPED = """
+coalesce(a.first_name_raw <> b.first_name_raw, true)
+AND ((prisme_same(a.first_name_raw, b.last_name)
+      AND (a.last_name IS NULL OR b.first_name_raw IS NULL
+           OR prisme_same(a.last_name, b.first_name_raw)))
+  OR (prisme_same(b.first_name_raw, a.last_name)
+      AND (b.last_name IS NULL OR a.first_name_raw IS NULL
+           OR prisme_same(b.last_name, a.first_name_raw))))
+"""
+
+
+def _household_conflicts(eng, scored: Scored, labels: np.ndarray) -> pd.DataFrame:
+    """Pairs inside a provisional party that are different people: clearly different first
+    names (after nicknames; not a prefix, not mostly the same letters scrambled), different
+    initials, different genders (unless the first names agree) or birth dates more than a year
+    and more than one typo apart. On the same birth date (a record re-keyed with a garbled
+    name, or twins) the first names must share under half their letters to count as two people — unless the names are swapped between the two records or
+    an identifier column agrees. Checked on all pairs of small parties, on the links of large ones."""
+    candidates = _within_cluster_pairs(labels, scored.pairs)
+    if candidates.empty:
+        return candidates
+    idents = [c for c in scored.records.columns if c.startswith("ident_")]
+    same = " OR ".join(f"coalesce(a.{c} = b.{c}, false)" for c in idents) or "false"
+    recs = scored.records[["first_name", "first_name_raw", "first_initial", "last_name",
+                           "gender", "birth_date", *idents]]
+    recs = recs.assign(
+        i=np.arange(len(scored.records), dtype=np.int64))
+    pairs_name, recs_name = "__prisme_identity_pairs", "__prisme_identity_recs"
+    eng.create_table(pairs_name, candidates, temp=True, overwrite=True)
+    eng.create_table(recs_name, recs, temp=True, overwrite=True)
+    try:
+        eng.execute_sql(_NAMES_DIFFER)
+        rows = eng.execute_sql(_CONFLICT_SQL.format(pairs=pairs_name, recs=recs_name,
+                                                    same_identifier=same, swapped=_SWAPPED))
+    finally:
+        eng.drop_table(pairs_name)
+        eng.drop_table(recs_name)
+    found = np.array(rows, dtype=np.int64).reshape(-1, 2)
+    return pd.DataFrame({"left": found[:, 0], "right": found[:, 1]})
+
+
+def _within_cluster_pairs(labels: np.ndarray, pairs: pd.DataFrame) -> pd.DataFrame:
+    sizes = np.bincount(labels)
+    size = sizes[labels]
+    small = pd.DataFrame({"i": np.arange(len(labels)), "c": labels})
+    small = small[(size >= 2) & (size <= _GUARD_ALL_PAIRS_UP_TO)]
+    both = small.merge(small, on="c", suffixes=("_l", "_r"))
+    both = both[both["i_l"] < both["i_r"]]
+    out = pd.DataFrame({"left": both["i_l"].to_numpy(np.int64),
+                        "right": both["i_r"].to_numpy(np.int64)})
+    big = sizes[labels[pairs["left"].to_numpy(np.int64)]] > _GUARD_ALL_PAIRS_UP_TO
+    linked = labels[pairs["left"].to_numpy(np.int64)] == labels[pairs["right"].to_numpy(np.int64)]
+    extra = pairs.loc[big & linked, ["left", "right"]].astype(np.int64)
+    return pd.concat([out, extra], ignore_index=True)

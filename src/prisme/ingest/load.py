@@ -1,0 +1,323 @@
+"""Loads: every file (or database extract) of a source becomes one batch of the warehouse.
+
+A load is all or nothing. Inside one ``engine.transaction()`` it validates the raw rows (one
+pass of projections, :mod:`prisme.ingest.validate`) straight into the core table (facts stream;
+dimension rows go through a scratch table to find the changed versions), writes the rejected
+ones (and the lines the reader could not split) to the quarantine, checks **rows_read = rows_loaded + rows_quarantined** against what was written, and
+journals the batch in ``load_batches``. Any failure — or a killed process — rolls everything
+back, so the warehouse is as it was before. A file whose content (sha256) this source already
+loaded is not loaded twice: the result says "unchanged". Loads of one warehouse are serialised
+by ``engine.exclusive()``: a second ``prisme ingest`` waits, then is refused with a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+
+import ibis
+import ibis.expr.datatypes as dt
+import pandas as pd
+
+from prisme import engine as engine_mod
+from prisme.config import Settings, SourceSettings
+from prisme.engine import EngineBusy
+from prisme.ingest import validate as V
+from prisme.ingest.raw import LINE, RawInput, Reject
+from prisme.warehouse import batches, core
+from prisme.warehouse.batches import LoadResult
+from prisme.warehouse.schema import ENTITIES, QUARANTINE
+
+Progress = Callable[[str, str, int, int], None]
+
+
+class InvariantError(RuntimeError):
+    """rows_read ≠ rows_loaded + rows_quarantined: the load is rolled back."""
+
+
+def ingest(settings: Settings, sources: list[str] | None = None, *, engine=None,
+           progress: Progress | None = None) -> list[LoadResult]:
+    """Load every configured source (or the named ones); one :class:`LoadResult` per file."""
+    names = _chosen_sources(settings, sources)
+    with _opened(settings, engine) as eng, eng.exclusive("prisme ingest"):
+        core.ensure_tables(eng)
+        results: list[LoadResult] = []
+        for name in names:
+            results.extend(load_source(eng, settings, name, progress=progress))
+        return results
+
+
+def _chosen_sources(settings: Settings, sources: list[str] | None) -> list[str]:
+    configured = list(settings.sources)
+    if not sources:
+        return configured
+    unknown = [s for s in sources if s not in settings.sources]
+    if unknown:
+        raise ValueError(
+            f"unknown source(s) {', '.join(unknown)}; prisme.toml in {settings.root} declares: "
+            f"{', '.join(configured) or '(none)'}"
+        )
+    return list(sources)
+
+
+@contextlib.contextmanager
+def _opened(settings: Settings, engine) -> Iterator:
+    """The given engine, or the project's warehouse opened for this ingest (waiting up to
+    ``lock_timeout_s`` while another process holds it, then refusing with a clear message)."""
+    if engine is not None:
+        yield engine
+        return
+    deadline = time.monotonic() + float(settings.engine.lock_timeout_s)
+    while True:
+        try:
+            eng = engine_mod.connect(settings)
+            break
+        except EngineBusy as exc:
+            if time.monotonic() >= deadline:
+                raise EngineBusy(
+                    f"prisme ingest is refused: {exc} "
+                    f"(waited {settings.engine.lock_timeout_s:.0f}s, [engine] lock_timeout_s)"
+                ) from None
+            time.sleep(0.2)
+    try:
+        yield eng
+    finally:
+        eng.close()
+
+
+def load_source(engine, settings: Settings, name: str, *,
+                progress: Progress | None = None) -> list[LoadResult]:
+    """Load every file of one source; a failure of one file does not stop the others."""
+    from prisme.ingest.readers import open_source
+
+    source = settings.sources[name]
+    since = batches.last_watermark(engine, name) if source.watermark else None
+    results: list[LoadResult] = []
+    inputs = open_source(engine, name, source, settings.root, since_watermark=since)
+    while True:
+        try:
+            raw = next(inputs)
+        except StopIteration:
+            break
+        except Exception as exc:  # a reader that cannot read: a failed batch, not a crash
+            results.append(_failed_read(engine, name, source, exc))
+            break
+        results.append(load_raw(engine, settings, name, raw, progress=progress))
+    return results
+
+
+def _failed_read(engine, name: str, source: SourceSettings, exc: Exception) -> LoadResult:
+    stamp = batches.next_stamp(engine)
+    where = source.path or f"{source.url}#{source.table or 'query'}"
+    result = LoadResult(batches.new_load_id(stamp), name, source.entity, str(where), "", 0, 0, 0,
+                        "failed", f"{where}: {exc}")
+    batches.record(engine, result, stamp)
+    return result
+
+
+def load_raw(engine, settings: Settings, name: str, raw: RawInput, *,
+             progress: Progress | None = None) -> LoadResult:
+    """Load one file (a :class:`RawInput`) as one atomic batch."""
+    source = settings.sources[name]
+    entity = ENTITIES[source.entity]
+    file_name = str(raw.file_name)
+    core.ensure_tables(engine)
+    previous = batches.previous_load(engine, name, raw.sha256)
+    stamp = batches.next_stamp(engine)
+    load_id = batches.new_load_id(stamp)
+    if previous is not None:
+        result = LoadResult(
+            load_id, name, entity.name, file_name, raw.sha256, 0, 0, 0, "unchanged",
+            f"already loaded on {pd.Timestamp(previous['started_at']):%Y-%m-%d %H:%M} UTC "
+            f"(load {previous['load_id']}): nothing to do",
+        )
+        batches.record(engine, result, stamp)
+        _drop_raw(engine, raw)
+        return result
+    if raw.rows_read == 0 and list(raw.table.columns) == [LINE]:  # a 0-byte export
+        result = LoadResult(load_id, name, entity.name, file_name, raw.sha256, 0, 0, 0,
+                            "loaded", "the file is empty: nothing to load")
+        batches.record(engine, result, stamp)
+        _drop_raw(engine, raw)
+        return result
+    _tell(progress, name, file_name, 0, raw.rows_read)
+    try:
+        plan = V.plan_for(name, source, raw)
+        with engine.transaction():
+            result = _load_batch(engine, settings, name, source, raw, plan, load_id, stamp,
+                                 progress)
+    except Exception as exc:
+        message = f"{file_name}: {exc}" if file_name not in str(exc) else str(exc)
+        result = LoadResult(load_id, name, entity.name, file_name, raw.sha256, raw.rows_read,
+                            0, 0, "failed", message)
+        batches.record(engine, result, stamp)
+        return result
+    finally:
+        _drop_raw(engine, raw)
+    _tell(progress, name, file_name, raw.rows_read, raw.rows_read)
+    return result
+
+
+def _drop_raw(engine, raw: RawInput) -> None:
+    """Free the reader's temporary table as soon as its batch is done (memory at 10M lines)."""
+    with contextlib.suppress(Exception):
+        name = raw.table.get_name()
+        if hasattr(engine, "drop_raw") and name.startswith("raw_"):
+            engine.drop_raw(name)
+        elif name.startswith("_prisme_raw_"):
+            engine.drop_table(name)
+
+
+def _tell(progress, source, file_name, done, total) -> None:
+    if progress is not None:
+        progress(source, file_name, int(done), int(total))
+
+
+def _load_batch(engine, settings, name, source, raw, plan, load_id, stamp, progress):
+    entity = plan.entity
+    stages: list[str] = []  # scratch views, inside the transaction: a failure rolls them back
+    if entity.versioned:
+        rows_loaded = _write_versions(engine, settings, name, source, raw, plan, load_id, stamp,
+                                      stages)
+    else:
+        rows_loaded = _write_facts(engine, settings, name, source, raw, plan, load_id, stamp,
+                                   stages, progress)
+    for view in reversed(stages):
+        engine.drop_view(view)
+    _quarantine_rejects(engine, raw.rejects, name, entity.name, raw.file_name, load_id, stamp)
+    rows_quarantined = _count(engine, "quarantine", load_id)
+    if entity.versioned:
+        written = rows_loaded  # accepted rows; versions are only the changes among them
+    else:
+        written = core.rows_of_load(engine, entity, load_id)
+    if raw.rows_read != written + rows_quarantined or written != rows_loaded:
+        raise InvariantError(
+            f"rows read {raw.rows_read:,} ≠ rows loaded {written:,} + rows quarantined "
+            f"{rows_quarantined:,}; the load is rolled back"
+        )
+    message = f"{rows_quarantined:,} lines quarantined" if rows_quarantined else "ok"
+    result = LoadResult(load_id, name, entity.name, str(raw.file_name), raw.sha256,
+                        raw.rows_read, rows_loaded, rows_quarantined, "loaded", message)
+    batches.record(engine, result, stamp, watermark=raw.watermark)
+    return result
+
+
+def _lineage(t, load_id: str, stamp: datetime) -> dict:
+    return {
+        "load_id": ibis.literal(load_id),
+        "loaded_at": ibis.literal(stamp).cast(dt.timestamp),
+        "source_line": t[LINE],
+    }
+
+
+def _write_facts(engine, settings, name, source, raw, plan, load_id, stamp, stages,
+                 progress) -> int:
+    """Facts stream from the file to the fact table in one pass (never materialised whole);
+    then only the lines that did not arrive — the rejected ones, few — are validated again
+    to write their reasons to the quarantine."""
+    entity = plan.entity
+    checked = V.validated(engine, raw, plan, settings, source, stages)
+    good = checked.filter(checked[V.REASON].isnull())
+    core.append_facts(engine, entity, good.mutate(**_lineage(good, load_id, stamp)))
+    rows_loaded = core.rows_of_load(engine, entity, load_id)
+    _tell(progress, name, raw.file_name, rows_loaded, raw.rows_read)
+    facts = engine.table(entity.table)
+    arrived = facts.filter(facts.load_id == load_id).select(_arrived=facts.source_line)
+    r = raw.table
+    missing = r.anti_join(arrived, r[LINE] == arrived._arrived).select(LINE)
+    lines = f"_prisme_rejected_{uuid.uuid4().hex[:12]}"
+    engine.create_table(lines, missing, temp=True)
+    rejected = dataclasses.replace(raw, table=r.semi_join(engine.table(lines), LINE))
+    reasons = V.validated(engine, rejected, plan, settings, source, stages)
+    _quarantine(engine, reasons, name, entity.name, raw.file_name, load_id, stamp)
+    engine.drop_table(lines)
+    return rows_loaded
+
+
+def _write_versions(engine, settings, name, source, raw, plan, load_id, stamp, stages) -> int:
+    """Dimension rows: validated once into a scratch table, then the changed versions and the
+    quarantine are written from it (a dimension is small next to the facts)."""
+    entity = plan.entity
+    work = f"_prisme_validated_{uuid.uuid4().hex[:12]}"
+    engine.create_table(work, V.validated(engine, raw, plan, settings, source, stages),
+                        temp=True)
+    t = engine.table(work)
+    good = t.filter(t[V.REASON].isnull())
+    core.append_versions(engine, entity, good.mutate(**_lineage(good, load_id, stamp)))
+    counts = engine.to_pandas(t.aggregate(n=t.count(), bad=t[V.REASON].notnull().sum())).iloc[0]
+    bad = 0 if pd.isna(counts["bad"]) else int(counts["bad"])
+    _quarantine(engine, t, name, entity.name, raw.file_name, load_id, stamp)
+    engine.drop_table(work)
+    return int(counts["n"]) - bad
+
+
+def _count(engine, table: str, load_id: str) -> int:
+    t = engine.table(table)
+    return int(engine.scalar(t.filter(t.load_id == load_id).count()))
+
+
+def _quarantine(engine, t, source, entity, file_name, load_id, stamp) -> None:
+    bad = t.filter(t[V.REASON].notnull())
+    engine.insert("quarantine", bad.select(
+        load_id=ibis.literal(load_id),
+        source=ibis.literal(source),
+        entity=ibis.literal(entity),
+        file_name=ibis.literal(str(file_name)),
+        source_line=bad[LINE].cast(dt.int64),
+        column_name=bad[V.REJECT_COLUMN],
+        raw_value=bad[V.REJECT_RAW],
+        reason=bad[V.REASON],
+        raw_record=bad[V.RAW_RECORD],
+        quarantined_at=ibis.literal(stamp).cast(dt.timestamp),
+    ))
+
+
+def _quarantine_rejects(engine, rejects: Iterable[Reject], source, entity, file_name,
+                        load_id, stamp: datetime) -> None:
+    """Lines the reader could not split into columns (ragged, undecodable) are quarantined too."""
+    rows = [
+        {
+            "load_id": load_id, "source": source, "entity": entity,
+            "file_name": str(file_name), "source_line": int(r.line),
+            "column_name": r.column, "raw_value": r.raw, "reason": r.reason,
+            "raw_record": json.dumps({"line": r.raw}, ensure_ascii=False),
+            "quarantined_at": stamp,
+        }
+        for r in rejects
+    ]
+    if rows:
+        engine.insert("quarantine", ibis.memtable(pd.DataFrame(rows), schema=QUARANTINE))
+
+
+def raw_input_from_frame(engine, source: str, frame: pd.DataFrame, *,
+                         file_name: str = "<dataframe>", rejects: list[Reject] | None = None,
+                         fmt: dict | None = None) -> RawInput:
+    """A :class:`RawInput` from a pandas frame (every value as text), for loading data already in
+    Python — a notebook, a test. Line numbers follow the frame's order, header = line 1."""
+    df = frame.astype(object).where(frame.notna(), None)
+    df = df.map(lambda v: None if v is None else str(v))
+    n = len(df)
+    rejects = list(rejects or [])
+    taken = {r.line for r in rejects}
+    lines, line = [], 2
+    for _ in range(n):
+        while line in taken:
+            line += 1
+        lines.append(line)
+        line += 1
+    df.insert(0, LINE, pd.array(lines, dtype="int64"))
+    schema = ibis.schema({c: (dt.int64 if c == LINE else dt.string) for c in df.columns})
+    name = f"_prisme_raw_{uuid.uuid4().hex[:12]}"
+    table = engine.create_table(name, ibis.memtable(df, schema=schema), temp=True)
+    digest = hashlib.sha256(df.drop(columns=[LINE]).to_csv(index=False).encode()).hexdigest()
+    return RawInput(source, file_name, digest, table, n + len(rejects), rejects, dict(fmt or {}))
+
+
+__all__ = ["InvariantError", "LoadResult", "ingest", "load_raw", "load_source",
+           "raw_input_from_frame"]

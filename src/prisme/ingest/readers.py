@@ -1,0 +1,391 @@
+"""Readers: turn a source of ``prisme.toml`` into :class:`RawInput` s, one per file.
+
+A reader knows formats, not the canonical model: it delivers every column as text, named as in
+the file, with ``__line`` (where the row is in the file) and the lines it could not split.
+CSV goes through the engine's own reader (DuckDB ``read_csv``: parallel and streaming); a file
+in an encoding DuckDB does not read (cp1252, latin-1…) is first re-encoded to UTF-8 on disk, in
+chunks, never held whole in memory. Excel, Parquet and JSON lines
+(:mod:`prisme.ingest.batch_readers`) and database extracts (:mod:`prisme.ingest.databases`)
+are streamed into the engine in batches.
+
+``__line`` is the line in the file where the row starts (header = line 1 after any
+``skip_rows``); empty lines are skipped but counted. On the fast path a quoted value that spans
+several lines counts as one line (as DuckDB counts); a file DuckDB gives up on as a whole
+(mixed line endings, a derailed quote) is read again by a forgiving line-by-line reader whose
+line numbers are physical. Either way every data row comes out as a row or as a
+:class:`Reject` naming the file, the line and what was expected: ``rows_read`` = rows + rejects.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from prisme.config import SourceSettings
+from prisme.engine import EngineError
+from prisme.ingest.batch_readers import (  # noqa: F401 - re-exported for callers
+    BatchWriter,
+    SourceError,
+    read_jsonl,
+    read_parquet,
+    read_xlsx,
+    text_value,
+    typed_fmt,
+    unique_names,
+)
+from prisme.ingest.raw import LINE, RawInput, Reject
+from prisme.ingest.sniff import FormatGuess, sniff
+
+CHUNK = 8 * 1024 * 1024
+#: bytes read to find the header line
+HEADER_PROBE = 1024 * 1024
+#: encodings DuckDB reads itself; anything else is re-encoded to UTF-8 first
+_NATIVE = {"utf-8", "utf8", "utf-8-sig"}
+_SUFFIX_FORMATS = {
+    ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".tab": "csv",
+    ".xlsx": "xlsx", ".xlsm": "xlsx",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+}
+
+
+def open_source(
+    engine, name: str, source: SourceSettings, root: Path, *, since_watermark: str | None = None
+) -> Iterator[RawInput]:
+    """One :class:`RawInput` per file matched by the source's glob (sorted by name), or one for
+    a database source (only rows whose watermark is above ``since_watermark``)."""
+    if source.url:
+        from prisme.ingest.databases import read_database
+
+        yield read_database(engine, name, source, table=raw_table_name(name, 0),
+                            since_watermark=since_watermark)
+        return
+    files = matching_files(name, source, Path(root))
+    for n, path in enumerate(files):
+        yield read_file(engine, name, source, path, table=raw_table_name(name, n))
+
+
+def matching_files(name: str, source: SourceSettings, root: Path) -> list[Path]:
+    pattern = Path(source.path)
+    if pattern.is_absolute():
+        base, rel = Path(pattern.anchor), str(pattern.relative_to(pattern.anchor))
+    else:
+        base, rel = root, str(pattern)
+    files = sorted(p for p in base.glob(rel) if p.is_file())
+    if not files:
+        raise SourceError(f"source {name!r}: no file matches {source.path!r} in {base}")
+    return files
+
+
+def raw_table_name(source: str, n: int) -> str:
+    return f"raw_{re.sub(r'[^0-9A-Za-z_]', '_', source)}_{n}"
+
+
+def file_format(source: SourceSettings, path: Path) -> str:
+    if source.format:
+        return source.format
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return _SUFFIX_FORMATS.get(suffixes[-1] if suffixes else "", "csv")
+
+
+def read_file(engine, name: str, source: SourceSettings, path: Path, *, table: str) -> RawInput:
+    kind = file_format(source, path)
+    reader = {"csv": read_csv, "xlsx": read_xlsx, "parquet": read_parquet, "jsonl": read_jsonl}
+    return reader[kind](engine, name, source, path, table=table)
+
+
+# --------------------------------------------------------------------------- CSV
+def csv_format(source: SourceSettings, path: Path) -> FormatGuess:
+    """The format of a CSV file: what prisme.toml says, the rest sniffed."""
+    given = [source.separator, source.encoding, source.decimal, source.date_format]
+    guess = sniff(path, skip_rows=source.skip_rows) if any(v is None for v in given) else _head_only(path)
+    if source.separator:
+        guess.separator = _unescape(source.separator)
+    if source.encoding:
+        guess.encoding = source.encoding.lower()
+    if source.decimal:
+        guess.decimal = source.decimal
+    if source.thousands is not None:
+        guess.thousands = source.thousands
+    if source.date_format:
+        guess.date_format = source.date_format
+    guess.header = source.header
+    return guess
+
+
+def _head_only(path: Path) -> FormatGuess:
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    return FormatGuess(compression="gzip" if gz else None)
+
+
+def _unescape(sep: str) -> str:
+    return {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(sep, sep)
+
+
+def read_csv(engine, name: str, source: SourceSettings, path: Path, *, table: str) -> RawInput:
+    """A delimited text file through the engine's CSV reader, every column as text."""
+    fmt = csv_format(source, path)
+    blanks: list[int] = []
+    # empty lines are found in the hashing pass (plain files) or the re-encoding pass
+    sha, size = file_digest(path, None if fmt.compression else blanks)
+    encoding = codecs.lookup(fmt.encoding).name  # 'latin-1' → 'iso8859-1', 'utf8' → 'utf-8'
+    workdir = None
+    read_path, compression = path, "gzip" if fmt.compression else "none"
+    try:
+        if encoding not in _NATIVE and size:
+            workdir = Path(tempfile.mkdtemp(prefix="prisme-"))
+            read_path = workdir / (path.name + ".utf8.csv")
+            blanks = transcode(path, read_path, encoding, gzipped=bool(fmt.compression))
+            compression = "none"
+        if size == 0 or not _has_text(read_path, compression):
+            return _empty(engine, name, path, sha, table, fmt)
+        names = header_names(read_path, compression, fmt, source.skip_rows)
+        try:
+            rows, found = engine.read_csv_text(
+                str(read_path), table, delim=fmt.separator, quote=fmt.quote or '"',
+                header=fmt.header, skip=source.skip_rows, compression=compression,
+                blank_lines=blanks, columns=names,
+            )
+        except EngineError:
+            # the fast reader gave up on the whole file (mixed line endings, a stray quote
+            # that derails its state machine…): read it line by line instead
+            rows, found = read_csv_python(engine, read_path, table, fmt, source.skip_rows,
+                                          gzipped=compression == "gzip")
+    finally:
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    rejects = [_csv_reject(r, path, fmt) for r in _one_per_line(found)]
+    return RawInput(
+        source=name, file_name=str(path), sha256=sha, table=engine.table(table),
+        rows_read=rows + len(rejects), rejects=rejects, fmt=fmt.fmt(),
+    )
+
+
+def read_csv_python(engine, path: Path, table: str, fmt: FormatGuess, skip: int, *,
+                    gzipped: bool) -> tuple[int, list[dict]]:
+    """The slow, forgiving reader (Python's csv module, streamed in batches): any line
+    ending, exact physical line numbers. Rejects look like the engine's."""
+    import csv
+    import io
+
+    opener = gzip.open if gzipped else open
+    rejects: list[dict] = []
+    with opener(path, "rb") as raw_fh:
+        fh = io.TextIOWrapper(raw_fh, encoding="utf-8-sig", errors="surrogateescape",
+                              newline="")
+        for _ in range(skip):
+            fh.readline()
+        reader = csv.reader(fh, delimiter=fmt.separator, quotechar=fmt.quote or '"',
+                            strict=False)
+        writer, width, end = None, 0, skip
+        while True:
+            start = end + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                end = skip + reader.line_num
+                rejects.append({"line": start, "column": None, "error_type": "UNREADABLE",
+                                "csv_line": "", "message": str(exc)})
+                continue
+            end = skip + reader.line_num
+            if writer is None:
+                if fmt.header:
+                    writer = BatchWriter(engine, table, unique_names(record))
+                    width = len(record)
+                    continue
+                writer = BatchWriter(engine, table, [f"column{i}" for i in range(len(record))])
+                width = len(record)
+            if not record:
+                continue  # an empty line is not a row
+            line_text = fmt.separator.join(record)
+            if len(record) != width:
+                kind = "MISSING COLUMNS" if len(record) < width else "TOO MANY COLUMNS"
+                rejects.append({"line": start, "column": None, "error_type": kind,
+                                "csv_line": _printable(line_text),
+                                "message": f"Expected Number of Columns: {width} "
+                                           f"Found: {len(record)}"})
+                continue
+            bad = next((i for i, v in enumerate(record) if _has_surrogate(v)), None)
+            if bad is not None:
+                rejects.append({"line": start, "column": writer.columns[bad],
+                                "error_type": "INVALID ENCODING",
+                                "csv_line": _printable(line_text), "message": ""})
+                continue
+            writer.add(record, start)
+        if writer is None:
+            writer = BatchWriter(engine, table, [])
+    writer.finish()
+    return writer.count, rejects
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in text)
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+
+
+def header_names(path: Path, compression: str, fmt: FormatGuess, skip: int) -> list[str]:
+    """The column names: the first record after ``skip`` lines (a UTF-8 file by now), or
+    ``column0…`` for a file without a header. Blank or repeated names are made unique."""
+    import csv
+    import io
+
+    opener = gzip.open if compression == "gzip" else open
+    with opener(path, "rb") as fh:
+        head = fh.read(HEADER_PROBE)
+    text = head.decode("utf-8-sig", errors="replace")
+    lines = text.splitlines(keepends=True)[skip:]
+    reader = csv.reader(io.StringIO("".join(lines)), delimiter=fmt.separator,
+                        quotechar=fmt.quote or '"')
+    first = next((r for r in reader if r), [])
+    if not fmt.header:
+        return [f"column{i}" for i in range(len(first))]
+    return unique_names(first)
+
+
+def _has_text(path: Path, compression: str) -> bool:
+    opener = gzip.open if compression == "gzip" else open
+    with opener(path, "rb") as fh:
+        return bool(fh.read(4096).strip(b"\xef\xbb\xbf \r\n\t"))
+
+
+def _one_per_line(found: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for r in found:
+        if r["line"] not in seen:
+            seen.add(r["line"])
+            out.append(r)
+    return out
+
+
+def _csv_reject(r: dict, path: Path, fmt: FormatGuess) -> Reject:
+    line, kind, message = r["line"], r["error_type"], r["message"] or ""
+    m = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    sep = {"\t": "tab"}.get(fmt.separator, repr(fmt.separator))
+    where = f"{path.name}, line {line}"
+    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS") and m:
+        expected, found = m.groups()
+        fewer = kind == "MISSING COLUMNS"
+        reason = (
+            f"{where}: {found} fields where {expected} were expected (separator {sep}); "
+            + ("the line is cut short or a separator is missing"
+               if fewer else "a separator inside an unquoted value, or extra fields")
+        )
+    elif kind == "INVALID ENCODING":
+        reason = (
+            f"{where}: bytes that are not valid {fmt.encoding}"
+            + (f" (in column {r['column']!r})" if r["column"] else "")
+            + "; set `encoding` for this source in prisme.toml (e.g. 'cp1252' or 'latin-1')"
+        )
+    elif kind == "UNQUOTED VALUE":
+        reason = f"{where}: a quote {fmt.quote!r} inside a value that is not quoted, or text " \
+                 "after a closing quote"
+    elif kind == "LINE SIZE OVER MAXIMUM":
+        reason = f"{where}: the line is longer than 16 MB (an unclosed quote?)"
+    else:
+        reason = f"{where}: {kind.lower() if kind else 'unreadable line'}: {message}"
+    raw = r["csv_line"]
+    extra = raw.count("\n")
+    if extra and kind in ("UNQUOTED VALUE", "MISSING COLUMNS", "TOO MANY COLUMNS"):
+        reason += (f" — an unclosed quote {fmt.quote!r} joined lines {line} to {line + extra} "
+                   "into this one record; they are rejected together (all kept in raw)")
+    return Reject(line=line, reason=reason, raw=raw, column=r["column"])
+
+
+def file_digest(path: Path, blanks: list[int] | None = None) -> tuple[str, int]:
+    """sha256 of the file's bytes, and its size. With ``blanks``, the numbers of the empty
+    lines are appended to it (same pass over the bytes; see :class:`BlankLines`)."""
+    h, size = hashlib.sha256(), 0
+    finder = BlankLines() if blanks is not None else None
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+            if finder is not None:
+                finder.feed(chunk)
+    if finder is not None:
+        blanks.extend(finder.found)
+    return h.hexdigest(), size
+
+
+class BlankLines:
+    """Find the empty lines of a file fed in chunks (the CSV reader skips them but counts
+    them in its line numbers, so ``__line`` must count them too). Vectorised: the newline
+    positions of a chunk come from numpy; an empty line is two newlines one byte apart (or
+    two apart around a '\\r')."""
+
+    def __init__(self) -> None:
+        self.lines = 0  # complete lines seen
+        self.last_nl = -1  # position of the last newline, relative to the current chunk
+        self.last_cr = False  # the byte just before the current chunk is '\\r'
+        self.found: list[int] = []
+
+    def feed(self, chunk: bytes) -> None:
+        import numpy as np
+
+        arr = np.frombuffer(chunk, dtype=np.uint8)
+        nl = np.flatnonzero(arr == 10)
+        if len(nl):
+            prev = np.concatenate(([self.last_nl], nl[:-1]))
+            gap = nl - prev
+            blank = gap == 1
+            two = np.flatnonzero(gap == 2)
+            if len(two):
+                before = nl[two] - 1  # the byte between the two newlines
+                is_cr = np.where(before >= 0, arr[np.maximum(before, 0)] == 13, self.last_cr)
+                blank[two[is_cr]] = True
+            for i in np.flatnonzero(blank):
+                self.found.append(self.lines + int(i) + 1)
+            self.lines += len(nl)
+            self.last_nl = int(nl[-1]) - len(chunk)
+        else:
+            self.last_nl -= len(chunk)
+        if len(chunk):
+            self.last_cr = chunk[-1:] == b"\r"
+
+
+def transcode(src: Path, dst: Path, encoding: str, *, gzipped: bool) -> list[int]:
+    """Re-encode a file to UTF-8 in chunks; return the numbers of its empty lines. Bytes
+    invalid in ``encoding`` are copied as they are, so that the CSV reader rejects just their
+    line as an invalid encoding."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="surrogateescape")
+    opener = gzip.open if gzipped else open
+    finder = BlankLines()
+    with opener(src, "rb") as fin, open(dst, "wb") as fout:
+        first = True
+        while chunk := fin.read(CHUNK):
+            text = decoder.decode(chunk)
+            if first and text.startswith("\ufeff"):
+                text = text[1:]
+            first = False
+            data = text.encode("utf-8", errors="surrogateescape")
+            finder.feed(data)
+            fout.write(data)
+        fout.write(decoder.decode(b"", final=True).encode("utf-8", errors="surrogateescape"))
+    return finder.found
+
+
+def _empty(engine, name, path, sha, table, fmt) -> RawInput:
+    engine.drop_raw(table)
+    t = engine.create_table(table, schema=_line_schema(), temp=True)
+    return RawInput(source=name, file_name=str(path), sha256=sha, table=t, rows_read=0,
+                    fmt=fmt.fmt())
+
+
+def _line_schema():
+    import ibis
+
+    return ibis.schema({LINE: "int64"})

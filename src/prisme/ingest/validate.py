@@ -1,0 +1,378 @@
+"""Validation: the raw strings of one file become the typed canonical columns, or a reason.
+
+The whole validation is one pass of Ibis projections over the raw table (every source column
+as text): each canonical column is parsed with a "try" function (NULL instead of an error), and a
+``reject_reason`` column names the first problem of the row in words a person understands —
+``column ordered_at (InvoiceDate): '31/02/2011' is not a date in the format %d/%m/%Y``. The
+load sends the rows without a reason to the core table and the others to the quarantine.
+Nothing is parsed in Python, row by row.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import uuid
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from prisme.config import Settings, SourceSettings
+from prisme.engine import functions as F
+from prisme.ingest import derive as derive_mod
+from prisme.ingest.raw import LINE, RawInput
+from prisme.warehouse.schema import ENTITIES, MONEY, Column, Entity
+
+#: names of the columns the projection adds next to the canonical ones
+REASON, REJECT_COLUMN, REJECT_RAW, RAW_RECORD = (
+    "reject_reason", "reject_column", "reject_raw", "raw_record",
+)
+RATE = dt.Decimal(18, 8)
+#: one '@', something before it, a dotted domain after it, no spaces
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+
+
+@ibis.udf.scalar.builtin(name="trim")
+def _trim(value: str) -> str:
+    """SQL ``trim``: the spaces around a value (much faster than trimming a set of characters,
+    which is what ``.strip()`` compiles to)."""
+
+
+class MappingError(ValueError):
+    """The file does not fit the mapping (a missing column); the load of that file fails."""
+
+
+@dataclass
+class Plan:
+    """What to read for one source: canonical or helper name → source column, and the rest."""
+
+    entity: Entity
+    mapping: dict[str, str]
+    constants: dict[str, object]
+    derive: dict[str, str]
+    helpers: dict[str, str] = field(default_factory=dict)  # helper name → kind
+
+
+def plan_for(source_name: str, source: SourceSettings, raw: RawInput) -> Plan:
+    """Match the mapping against the file's header; raise :class:`MappingError` if it misses."""
+    entity = ENTITIES[source.entity]
+    columns = [c for c in raw.table.columns if c != LINE]
+    mapping = dict(source.columns) or _default_mapping(entity, columns)
+    resolved, missing = {}, []
+    folded = {c.strip().lstrip("\ufeff").casefold(): c for c in columns}
+    for name, src in mapping.items():
+        if src in columns:
+            resolved[name] = src
+        elif src.strip().casefold() in folded:
+            resolved[name] = folded[src.strip().casefold()]
+        else:
+            missing.append((name, src))
+    if missing:
+        what = ", ".join(f"{src!r} (mapped to {name})" for name, src in missing)
+        raise MappingError(
+            f"{raw.file_name}: the header has no column {what}; the file's columns are: "
+            f"{', '.join(repr(c) for c in columns)}"
+        )
+    derive = dict(source.derive)
+    provided = set(resolved) | set(source.constants) | set(derive)
+    absent = [c for c in entity.required if c not in provided]
+    if absent:
+        raise MappingError(
+            f"{raw.file_name}: source {source_name!r} ({entity.name}) does not map the required "
+            f"column(s) {', '.join(absent)}; add them under [sources.{source_name}.columns] "
+            f"(the file's columns are: {', '.join(repr(c) for c in columns)})"
+        )
+    unknown = [c for c in source.constants if c not in entity.names]
+    if unknown:
+        raise MappingError(
+            f"source {source_name!r}: constants {', '.join(unknown)} are not columns of "
+            f"{entity.name} ({', '.join(entity.names)})"
+        )
+    for target, text in derive.items():
+        if target not in entity.names:
+            raise MappingError(
+                f"source {source_name!r}: derived column {target!r} is not a column of "
+                f"{entity.name} ({', '.join(entity.names)})"
+            )
+        derive_mod.parse(text, where=f"[sources.{source_name}.derive] {target}")
+    helpers = {n: _helper_kind(n, derive) for n in resolved if n not in entity.names}
+    return Plan(entity, resolved, dict(source.constants), derive, helpers)
+
+
+def _default_mapping(entity: Entity, columns: list[str]) -> dict[str, str]:
+    """No [columns] table: a source column named like a canonical column maps onto it."""
+    by_name = {c.strip().casefold(): c for c in columns}
+    return {n: by_name[n] for n in entity.names if n in by_name}
+
+
+def _helper_kind(name: str, derive: dict[str, str]) -> str:
+    """A mapped name that is not a canonical column only feeds derive expressions; its type is
+    that of the same name in another entity (``unit_price`` is money), else a number when it is
+    used as one, else text."""
+    for e in ENTITIES.values():
+        if name in e.names:
+            return e.column(name).kind
+    if any(name in derive_mod.numeric_names(t) for t in derive.values()):
+        return "number"
+    return "text"
+
+
+@dataclass
+class _Checked:
+    """One check of a row: ``bad`` flags it; the reason reads
+    ``column <label>: '<value of raw_col>' <what>`` or, without a value to quote, ``message``."""
+
+    value: ir.Value
+    bad: ir.BooleanValue | None = None
+    label: str = ""
+    what: str = ""
+    raw_col: str | None = None
+    message: str | None = None
+
+
+def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
+              source: SourceSettings, scratch: list[str]) -> ir.Table:
+    """``__line``, the typed canonical columns and the reject columns, in three stages.
+
+    Stages 1 (parse) and 2 (derive, convert, require) are views, so that a parsed value used
+    by several checks is computed once per row, not once per use (Ibis would otherwise inline
+    it everywhere, and a country lookup is a CASE of a thousand branches). Their names are
+    appended to ``scratch``; the caller drops them (they live inside the load's transaction).
+    """
+    t = raw.table
+    fmt = _format(raw, source)
+    parsed: dict[str, _Checked] = {}
+    for name, src in plan.mapping.items():
+        kind = plan.helpers.get(name) or plan.entity.column(name).kind
+        dtype = MONEY if kind == "money" else (
+            plan.entity.column(name).dtype if name in plan.entity.names else _kind_dtype(kind)
+        )
+        label = name if name == src else f"{name} ({src})"
+        text = _trim(t[src]).nullif("")
+        parsed[name] = _parse(engine, text, kind, dtype, label, fmt, settings, src)
+    # stage 1: parse every mapped column once
+    slots = {name: f"__v{i}" for i, name in enumerate(parsed)}
+    stage1 = _barrier(engine, scratch, t.mutate(
+        **{slots[n]: c.value for n, c in parsed.items()},
+        **{f"{slots[n]}_bad": c.bad for n, c in parsed.items() if c.bad is not None},
+    ))
+    values: dict[str, ir.Value] = {n: stage1[slots[n]] for n in parsed}
+    checks: list[tuple[str, _Checked]] = []
+    for n, c in parsed.items():
+        if c.bad is not None:
+            c.bad = stage1[f"{slots[n]}_bad"]
+            checks.append((n, c))
+    # stage 2: constants, derived columns, currency, required columns
+    for name, value in plan.constants.items():
+        col = plan.entity.column(name)
+        const = ibis.literal(value).cast(col.dtype)
+        values[name] = ibis.coalesce(values[name], const) if name in values else const
+    for target, text in plan.derive.items():
+        col = plan.entity.column(target)
+        expr = derive_mod.compile_expr(
+            text, lambda n: _lookup(values, n, plan), where=f"derive {target}"
+        )
+        values[target] = _cast(expr, col.dtype)
+    checks.extend(_convert_currency(values, plan, settings, source))
+    for col in plan.entity.columns:
+        if col.required:
+            checks.append((col.name, _required(values.get(col.name), col, plan)))
+    final = {f"__c{col.name}": _cast(values[col.name], col.dtype)
+             for col in plan.entity.columns if col.name in values}
+    if "__currency" in values:
+        final["__c__currency"] = values["__currency"]
+    flags = {f"__f{i}": c.bad for i, (_, c) in enumerate(checks)}
+    stage2 = _barrier(engine, scratch, stage1.mutate(**final, **flags))
+    for i, (_, c) in enumerate(checks):
+        c.bad = stage2[f"__f{i}"]
+    # stage 3: the reasons, and the record as delivered for the rejected rows only
+    return _project(stage2, raw.table.columns, plan.entity, checks)
+
+
+def _barrier(engine, scratch: list[str], expr: ir.Table) -> ir.Table:
+    """An expression as a view: later stages refer to its columns and never re-inline the
+    expressions that computed them."""
+    name = f"_prisme_stage_{uuid.uuid4().hex[:12]}"
+    # Python UDFs (phone numbers) must exist before a view can name them; Ibis registers
+    # them on execution only, so do it here
+    register = getattr(engine.con, "_register_udfs", None)
+    if register is not None:
+        register(expr)
+    engine.create_view(name, expr)
+    scratch.append(name)
+    return engine.table(name)
+
+
+def _format(raw: RawInput, source: SourceSettings) -> dict:
+    fmt = dict(raw.fmt or {})
+    fmt.setdefault("decimal", source.decimal or ".")
+    fmt.setdefault("thousands", source.thousands)
+    fmt.setdefault("date_format", source.date_format)
+    fmt["decimal"] = fmt.get("decimal") or "."
+    return fmt
+
+
+def _kind_dtype(kind: str) -> dt.DataType:
+    return {"number": dt.float64, "money": MONEY, "date": dt.date, "timestamp": dt.timestamp,
+            "bool": dt.boolean}.get(kind, dt.string)
+
+
+def _lookup(values: dict[str, ir.Value], name: str, plan: Plan) -> ir.Value:
+    if name in values:
+        return values[name]
+    if name in plan.entity.names:
+        return ibis.null().cast(plan.entity.column(name).dtype)
+    raise KeyError(
+        f"unknown column {name!r}: map it under [columns] (canonical or helper name) "
+        f"or use one of {', '.join(sorted(values))}"
+    )
+
+
+def _cast(expr: ir.Value, dtype: dt.DataType) -> ir.Value:
+    return expr if expr.type() == dtype else expr.cast(dtype)
+
+
+def _say(label: str, text: ir.StringValue, what: str) -> ir.StringValue:
+    """``column <label>: '<value>' <what>``."""
+    return ibis.literal(f"column {label}: '").concat(text, ibis.literal(f"' {what}"))
+
+
+def _parse(engine, text, kind, dtype, label, fmt, settings, src) -> _Checked:
+    """Type one mapped column; ``bad`` marks a non-blank value that is not what was expected."""
+    if kind in ("number", "money"):
+        v = text
+        if kind == "money":
+            for symbol in ("€", "£", "$"):
+                v = v.replace(symbol, "")
+        target = MONEY if kind == "money" else dt.float64
+        num = F.try_number(v, decimal=fmt["decimal"], thousands=fmt.get("thousands"), to=target)
+        mark = "a decimal comma" if fmt["decimal"] == "," else "a decimal point"
+        bad = text.notnull() & num.isnull()
+        what = f"is not a number (expected digits with {mark})"
+        if dtype.is_integer():
+            bad = bad | (num.notnull() & (num != num.round()))
+            what = "is not a whole number"
+            num = num.round().cast(dtype)
+        return _Checked(num, bad, label, what, src)
+    if kind in ("date", "timestamp"):
+        value, expected = _parse_time(engine, text, fmt.get("date_format"))
+        if kind == "date" or dtype.is_date():
+            value = value.cast(dt.date)
+        bad = text.notnull() & value.isnull()
+        return _Checked(value, bad, label, f"is not a date {expected}", src)
+    if kind not in ("bool", "email", "country", "currency", "phone", "postal_code"):
+        return _Checked(text)
+    from prisme.ingest import normalise
+
+    checks = {
+        "bool": (normalise.boolean, "is not a yes/no value (expected yes/no, true/false, 1/0, "
+                                    "oui/non)"),
+        "country": (normalise.country_iso2, "is not a country (expected an ISO-3166 code or "
+                                            "an English or French country name)"),
+        "currency": (normalise.currency, "is not a currency (expected an ISO-4217 code such "
+                                         "as EUR)"),
+    }
+    if kind == "phone":
+        country = settings.project.default_country
+        value = normalise.phone_e164(engine, text, country)
+        what = f"is not a phone number (expected a number of {country} or one starting with +)"
+        return _Checked(value, text.notnull() & value.isnull(), label, what, src)
+    if kind == "email":
+        value = normalise.email(text)
+        valid = value.re_search(EMAIL_PATTERN)
+        what = "is not an e-mail address (expected name@domain.tld)"
+        return _Checked(value, text.notnull() & ~valid.fill_null(False), label, what, src)
+    if kind in checks:
+        fn, what = checks[kind]
+        value = fn(text)
+        return _Checked(value, text.notnull() & value.isnull(), label, what, src)
+    return _Checked(normalise.postal_code(text))
+
+
+def _parse_time(engine, text, date_format):
+    """A timestamp from text with the source's format (a date-only format also accepts a time
+    after the date, and a date-time format also accepts the date alone)."""
+    if not date_format:
+        return text.try_cast(dt.timestamp), "(expected ISO yyyy-mm-dd [hh:mm[:ss]])"
+    formats = [date_format]
+    if "%H" not in date_format:
+        formats += [f"{date_format} %H:%M:%S", f"{date_format} %H:%M"]
+    else:
+        formats.append(date_format.split(" ")[0])
+    value = ibis.coalesce(*[F.try_timestamp(engine, text, f) for f in formats])
+    return value, f"in the format {date_format}"
+
+
+def _required(value: ir.Value | None, col: Column, plan: Plan) -> _Checked:
+    if value is None:
+        value = ibis.null().cast(col.dtype)
+    if col.name in plan.derive:
+        message = (f"column {col.name} could not be computed from {plan.derive[col.name]!r} "
+                   "(an input is blank)")
+    else:
+        src = plan.mapping.get(col.name)
+        label = col.name if src in (None, col.name) else f"{col.name} ({src})"
+        message = f"column {label} " + ("is required but blank" if src else
+                                        "is required but has no value")
+    return _Checked(value, value.isnull(), col.name, message=message)
+
+
+def _convert_currency(values, plan: Plan, settings: Settings,
+                      source: SourceSettings) -> list[tuple[str, _Checked]]:
+    """Amounts in the project currency: money × the fixed rate of ``[project] exchange_rates``.
+    A currency without a rate is a reason to quarantine, never a silent 1:1."""
+    money = [c.name for c in plan.entity.columns if c.dtype == MONEY and c.name in values]
+    target = settings.project.currency.upper()
+    default = str(plan.constants.get("currency") or source.currency or target).upper()
+    has_column = "currency" in plan.mapping
+    if not money or (not has_column and default == target):
+        if "currency" in plan.entity.names and money:
+            values["currency"] = ibis.literal(target)
+        return []
+    cur = ibis.coalesce(values["currency"], ibis.literal(default)) if has_column \
+        else ibis.literal(default)
+    rates = {k.upper(): v for k, v in settings.project.exchange_rates.items()}
+    rates[target] = 1.0
+    branches = [(cur == k, ibis.literal(str(v)).cast(RATE)) for k, v in rates.items()]
+    rate = ibis.cases(*branches, else_=ibis.null().cast(RATE))
+    for name in money:
+        wide = values[name].cast(dt.Decimal(38, MONEY.scale)) * rate.cast(dt.Decimal(38, 8))
+        values[name] = wide.cast(MONEY)
+    if "currency" in plan.entity.names:
+        values["currency"] = ibis.literal(target)
+    what = f"has no exchange rate to {target} (add it to [project] exchange_rates)"
+    values["__currency"] = cur
+    return [("currency", _Checked(cur, rate.isnull(), "currency", what, "__c__currency"))]
+
+
+def _project(s: ir.Table, raw_columns, entity: Entity, checks) -> ir.Table:
+    none = ibis.null().cast(dt.string)
+    flagged = [(c.bad, name, c) for name, c in checks]
+    if flagged:
+        reason = ibis.cases(*[(b, _reason(s, c)) for b, _, c in flagged], else_=none)
+        column = ibis.cases(*[(b, ibis.literal(n)) for b, n, _ in flagged], else_=none)
+        raw_value = ibis.cases(
+            *[(b, s[c.raw_col] if c.raw_col else none) for b, _, c in flagged], else_=none
+        )
+        any_bad = functools.reduce(operator.or_, [b for b, _, _ in flagged])
+    else:
+        reason = column = raw_value = none
+        any_bad = ibis.literal(False)
+    record = ibis.struct({c: s[c] for c in raw_columns if c != LINE}).cast("json")
+    out = {LINE: s[LINE].cast(dt.int64)}
+    for col in entity.columns:
+        name = f"__c{col.name}"
+        out[col.name] = s[name] if name in s.columns else ibis.null().cast(col.dtype)
+    out[REASON] = reason
+    out[REJECT_COLUMN] = column
+    out[REJECT_RAW] = raw_value
+    out[RAW_RECORD] = ibis.ifelse(any_bad, record.cast(dt.string), none)
+    return s.select(**out)
+
+
+def _reason(s: ir.Table, c: _Checked) -> ir.StringValue:
+    if c.raw_col is None:
+        return ibis.literal(c.message)
+    return _say(c.label, s[c.raw_col].cast(dt.string).strip(), c.what)

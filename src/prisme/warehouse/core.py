@@ -1,0 +1,99 @@
+"""The core layer: subject tables with the canonical columns, appended to, never updated.
+
+* Facts (``fact_sales``, ``fact_calls``…) are appended: every accepted row of every load, with
+  its lineage (``load_id``, ``loaded_at``, ``source_line``).
+* Versioned entities (customer, product, campaign) keep an append-only table of versions
+  (``core_customer_versions``): a load adds a version of a key only when one of its attributes
+  differs from the key's current version. The public ``dim_customer`` is a *view* over it whose
+  ``valid_from`` / ``valid_to`` / ``is_current`` come from a window over the versions, so no row is
+  ever rewritten (Inmon's non-volatility) and validity intervals cannot overlap by construction.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from prisme.warehouse.schema import ENTITIES, LINEAGE, LOAD_BATCHES, QUARANTINE, Entity
+
+VALIDITY = ("valid_from", "valid_to", "is_current")
+
+
+def versions_table(entity: Entity) -> str:
+    """``core_customer_versions`` for the customer entity."""
+    return f"core_{entity.name}_versions"
+
+
+def storage_table(entity: Entity) -> str:
+    """The table a load appends to: the fact table itself, or the versions of a dimension."""
+    return versions_table(entity) if entity.versioned else entity.table
+
+
+def core_schema(entity: Entity) -> ibis.Schema:
+    """Canonical columns plus lineage, in a fixed order."""
+    return ibis.schema({**dict(entity.ibis_schema().items()), **dict(LINEAGE.items())})
+
+
+def ensure_tables(engine) -> None:
+    """Create ``load_batches``, ``quarantine`` and every core table and dimension view that does
+    not exist yet (idempotent; existing data is never touched)."""
+    existing = set(engine.list_tables())
+    for name, schema in (("load_batches", LOAD_BATCHES), ("quarantine", QUARANTINE)):
+        if name not in existing:
+            engine.create_table(name, schema=schema)
+    for entity in ENTITIES.values():
+        table = storage_table(entity)
+        if table not in existing:
+            engine.create_table(table, schema=core_schema(entity))
+        if entity.versioned and entity.table not in existing:
+            engine.create_view(entity.table, with_validity(engine.table(table), entity))
+
+
+def with_validity(versions: ir.Table, entity: Entity) -> ir.Table:
+    """Versions → dimension rows with ``valid_from`` (the load that brought the version),
+    ``valid_to`` (the load of the next version of the same key, NULL while current) and
+    ``is_current``."""
+    w = ibis.window(group_by=list(entity.key), order_by=[versions.loaded_at, versions.load_id])
+    out = versions.mutate(
+        valid_from=versions.loaded_at,
+        valid_to=versions.loaded_at.lead().over(w),
+    )
+    return out.mutate(is_current=out.valid_to.isnull())
+
+
+def current_versions(versions: ir.Table, entity: Entity) -> ir.Table:
+    """The latest version of every key."""
+    w = ibis.window(
+        group_by=list(entity.key),
+        order_by=[ibis.desc(versions.loaded_at), ibis.desc(versions.load_id)],
+    )
+    ranked = versions.mutate(_rank=ibis.row_number().over(w))
+    return ranked.filter(ranked._rank == 0).drop("_rank")
+
+
+def append_facts(engine, entity: Entity, rows: ir.Table) -> None:
+    """Append accepted rows (canonical columns + lineage) to the fact table."""
+    engine.insert(entity.table, rows.select(*core_schema(entity).names))
+
+
+def append_versions(engine, entity: Entity, rows: ir.Table) -> None:
+    """Add a version for every key whose attributes changed (or that is new).
+
+    Within one load the last line of a key is what the source says now; earlier lines of the
+    same key in that file are accepted (counted as loaded) but make no version of their own.
+    """
+    names = list(entity.names)
+    key = list(entity.key)
+    last_w = ibis.window(group_by=key, order_by=[ibis.desc(rows.source_line)])
+    ranked = rows.mutate(_rank=ibis.row_number().over(last_w))
+    latest = ranked.filter(ranked._rank == 0).drop("_rank")
+    current = current_versions(engine.table(storage_table(entity)), entity).select(*names)
+    same = [latest[n].identical_to(current[n]) for n in names]
+    changed = latest.anti_join(current, same)
+    engine.insert(storage_table(entity), changed.select(*core_schema(entity).names))
+
+
+def rows_of_load(engine, entity: Entity, load_id: str) -> int:
+    """How many rows (facts, or new versions) a load wrote to the entity's core table."""
+    t = engine.table(storage_table(entity))
+    return int(engine.scalar(t.filter(t.load_id == load_id).count()))

@@ -1,0 +1,95 @@
+"""Behavioural clusters: known groups are found, k is chosen by its criterion, words describe them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from prisme.analytics.clusters import BehaviourClusters
+
+
+def _group(rng, n, name, *, orders, revenue, returns, web, calls, recency, web_share):
+    return pd.DataFrame({
+        "party_id": [f"{name}{i}" for i in range(n)],
+        "orders": rng.poisson(orders, n) + 1,
+        "revenue": rng.gamma(5, revenue / 5, n),
+        "return_rate": np.clip(rng.normal(returns, 0.03, n), 0, 1),
+        "web_sessions": rng.poisson(web, n),
+        "calls": rng.poisson(calls, n),
+        "recency_days": rng.gamma(4, recency / 4, n),
+        "channel_share_web": np.clip(rng.normal(web_share, 0.1, n), 0, 1),
+        "truth": name,
+    })
+
+
+@pytest.fixture(scope="module")
+def three_groups() -> pd.DataFrame:
+    """Frequent web buyers, lapsed one-off store buyers, and returners who call a lot."""
+    rng = np.random.default_rng(1)
+    return pd.concat([
+        _group(rng, 400, "web", orders=12, revenue=2000, returns=0.02, web=30, calls=0.2,
+               recency=10, web_share=0.9),
+        _group(rng, 700, "lapsed", orders=1, revenue=80, returns=0.05, web=1, calls=0.2,
+               recency=200, web_share=0.1),
+        _group(rng, 300, "returners", orders=4, revenue=400, returns=0.4, web=3, calls=6,
+               recency=60, web_share=0.4),
+    ], ignore_index=True)
+
+
+def test_kmeans_finds_the_three_groups_and_names_them(three_groups):
+    m = BehaviourClusters(max_k=8, seed=7).fit(three_groups)
+    assert m.k_ == 3
+    # k is the one with the highest silhouette among 2..8
+    assert list(m.scores_.k) == list(range(2, 9))
+    assert m.scores_.silhouette.idxmax() == m.scores_.index[m.scores_.k == 3][0]
+    assert adjusted_rand_score(three_groups.truth, m.labels_) == 1.0
+    # numbered by size, described from their distinctive features
+    p = m.profiles_.set_index("cluster")
+    assert list(p.customers) == [700, 400, 300]
+    assert p.share.sum() == pytest.approx(1.0)
+    assert "bought recently" in p.label[1] and "web" in p.label[1]
+    assert "many returns" in p.label[2] and "call often" in p.label[2]
+    assert "low spend" in p.label[0] or "long since last purchase" in p.label[0]
+    assert p.loc[2, "return_rate"] == pytest.approx(0.4, abs=0.02)
+    text = m.describe()
+    assert "3 clusters" in text and "silhouette" in text
+
+
+def test_same_data_same_clusters_and_predict_agrees(three_groups, tmp_path):
+    a = BehaviourClusters(max_k=5, seed=3).fit(three_groups)
+    b = BehaviourClusters(max_k=5, seed=3).fit(three_groups)
+    assert (a.labels_ == b.labels_).all()
+    assert list(a.profiles_.label) == list(b.profiles_.label)
+    assert (a.predict(three_groups) == a.labels_).all()
+    a.save(tmp_path / "clusters.pkl")
+    c = BehaviourClusters.load(tmp_path / "clusters.pkl")
+    assert (c.predict(three_groups.iloc[:50]) == a.labels_[:50]).all()
+
+
+def test_gaussian_mixture_chooses_k_by_bic(three_groups):
+    m = BehaviourClusters(max_k=4, method="gmm", seed=7).fit(three_groups)
+    assert list(m.scores_.columns) == ["k", "bic"]
+    assert m.k_ == int(m.scores_.loc[m.scores_.bic.idxmin(), "k"])
+    assert m.k_ >= 3
+    # the mixture keeps the three groups apart (it may split one of them further)
+    tab = pd.crosstab(m.labels_, three_groups.truth)
+    assert ((tab > 0).sum(axis=1) == 1).all()
+
+
+def test_describe_cluster_words():
+    z = pd.Series({"orders": 1.2, "margin": 0.8, "return_rate": -0.6, "calls": 0.1,
+                   "channel_share_web": 0.9})
+    assert BehaviourClusters.describe_cluster(z) == "frequent buyers, web buyers, high margin"
+    assert BehaviourClusters.describe_cluster(z * 0.1) == "average customers"
+
+
+def test_constant_or_missing_features_are_dropped_and_too_few_rows_refused(three_groups):
+    df = three_groups.assign(calls=0, margin=np.nan)
+    m = BehaviourClusters(max_k=3).fit(df)
+    assert "calls" not in m.features_ and "margin" not in m.features_
+    with pytest.raises(ValueError, match="too few"):
+        BehaviourClusters().fit(three_groups.iloc[:2])
+    with pytest.raises(ValueError, match="no behavioural feature varies"):
+        BehaviourClusters().fit(pd.DataFrame({"party_id": list("abcd"), "orders": [1] * 4}))

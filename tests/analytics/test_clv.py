@@ -1,0 +1,149 @@
+"""Customer value on CDNOW: the published parameters, the discounting formula, the interval."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from test_holdout import load_cdnow_sample
+
+from prisme.analytics.clv import CustomerValue, unique_histories
+from prisme.analytics.features import customer_summary
+
+CUTOFF = "1997-09-30"
+
+
+@pytest.fixture
+def cdnow_summary(engine, shared_data) -> pd.DataFrame:
+    load_cdnow_sample(engine, shared_data)
+    return engine.to_pandas(customer_summary(engine, as_of=CUTOFF))
+
+
+@pytest.fixture(scope="module")
+def fitted(shared_data) -> tuple[CustomerValue, pd.DataFrame]:
+    """One fit shared by the property tests (built on an in-memory warehouse)."""
+    from prisme import engine as engine_mod
+
+    with engine_mod.connect(path=":memory:") as eng:
+        load_cdnow_sample(eng, shared_data)
+        summary = eng.to_pandas(customer_summary(eng, as_of=CUTOFF))
+    return CustomerValue(n_draws=100).fit(summary), summary
+
+
+def test_cdnow_parameters_are_the_published_ones(cdnow_summary):
+    cv = CustomerValue().fit(cdnow_summary)
+    assert cv.n_parties_ == 2357
+    bg = cv.purchase_model_.params_
+    for name, value in {"r": 0.2426, "alpha": 4.4137, "a": 0.7930, "b": 2.4262}.items():
+        assert bg[name] == pytest.approx(value, rel=2e-4), name
+    # Gamma-Gamma on the 946 repeat buyers' mean repeat spend: p = 6.25, q = 3.74, v = 15.44
+    gg = cv.spend_model_.params_
+    assert (round(gg["p"], 2), round(gg["q"], 2), round(gg["v"], 2)) == (6.25, 3.74, 15.44)
+    assert ((cdnow_summary.frequency > 0) & (cdnow_summary.monetary_value > 0)).sum() == 946
+    assert cv.n_unique_histories_ < 2357
+
+
+def test_clv_is_the_stated_discounted_sum(cdnow_summary):
+    cv = CustomerValue(annual_discount_rate=0.10, horizon_months=12, n_draws=20).fit(cdnow_summary)
+    out = cv.predict(cdnow_summary).set_index("party_id")
+    pm, sm = cv.purchase_model_, cv.spend_model_
+    one = cdnow_summary[cdnow_summary.frequency == cdnow_summary.frequency.max()].iloc[[0]]
+    tau = 365.25 / 12 / 7
+    cum = [0.0] + [float(pm.expected_purchases(one, m * tau)[0]) for m in range(1, 13)]
+    spend = float(sm.expected_spend(one)[0])
+    want = sum(spend * (cum[m] - cum[m - 1]) / 1.10 ** (m / 12) for m in range(1, 13))
+    row = out.loc[one.party_id.iloc[0]]
+    assert row.clv == pytest.approx(want, rel=1e-10)
+    assert row.expected_spend == pytest.approx(spend)
+    assert row.expected_purchases_12m == pytest.approx(cum[12])
+    assert row.p_alive == pytest.approx(float(pm.probability_alive(one)[0]))
+    # without discounting the sum telescopes to spend × E[Y(12 months)]
+    flat = CustomerValue(annual_discount_rate=0.0, n_draws=20).fit(cdnow_summary)
+    flat_out = flat.predict(cdnow_summary)
+    np.testing.assert_allclose(flat_out.clv, flat_out.expected_spend * flat_out.expected_purchases,
+                               rtol=1e-10)
+    assert (out.clv.to_numpy() <= flat_out.set_index("party_id").clv.to_numpy() + 1e-9).all()
+
+
+def test_interval_brackets_the_estimate_and_narrows_with_data(fitted):
+    cv, summary = fitted
+    out = cv.predict(summary)
+    assert (out.clv_low <= out.clv).all() and (out.clv <= out.clv_high).all()
+    assert (out.clv_high > out.clv_low).mean() > 0.99
+    # parameter uncertainty of a 2,357-customer fit: a few percent either side for most
+    rel_width = ((out.clv_high - out.clv_low) / out.clv).median()
+    assert 0.02 < rel_width < 0.6
+    # same seed, same interval
+    again = cv.predict(summary)
+    np.testing.assert_array_equal(again.clv_low, out.clv_low)
+
+
+def test_pareto_nbd_is_selectable(cdnow_summary):
+    cv = CustomerValue(model="pareto_nbd", n_draws=20).fit(cdnow_summary)
+    p = cv.purchase_model_.params_
+    for name, value in {"r": 0.553, "alpha": 10.58, "s": 0.606, "beta": 11.67}.items():
+        assert p[name] == pytest.approx(value, rel=2e-3), name
+    out = cv.predict(cdnow_summary)
+    assert out.p_alive.between(0, 1).all() and len(out) == 2357
+
+
+def test_first_purchase_on_as_of_day_is_scored_and_errors_are_clear(fitted):
+    cv, summary = fitted
+    new = pd.DataFrame({"party_id": ["new"], "frequency": [0], "recency": [0.0], "T": [0.0],
+                        "monetary_value": [0.0]})
+    row = cv.predict(new).iloc[0]
+    assert row.p_alive == 1.0 and row.clv > 0
+    with pytest.raises(ValueError, match="pareto_nbd"):
+        CustomerValue(model="bg").fit(summary)
+    with pytest.raises(ValueError, match="nothing to fit"):
+        CustomerValue().fit(summary.assign(frequency=np.nan))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        CustomerValue().predict(summary)
+
+
+def test_unique_histories_keep_every_customer(fitted):
+    _, summary = fitted
+    table, codes = unique_histories(summary)
+    assert table.weights.sum() == len(summary)
+    back = table.iloc[codes][["frequency", "recency", "T"]].to_numpy()
+    np.testing.assert_array_equal(back, summary[["frequency", "recency", "T"]].to_numpy(float))
+
+
+histories = st.lists(
+    st.tuples(st.integers(0, 40), st.floats(0, 1), st.floats(0.01, 80), st.floats(0.5, 500)),
+    min_size=1, max_size=30,
+)
+
+
+@hsettings(max_examples=20, deadline=None)
+@given(rows=histories)
+def test_scores_are_probabilities_and_intervals_are_ordered(fitted, rows):
+    cv, _ = fitted
+    df = pd.DataFrame({
+        "party_id": [f"p{i}" for i in range(len(rows))],
+        "frequency": [x for x, _, _, _ in rows],
+        "recency": [(share * T if x > 0 else 0.0) for x, share, T, _ in rows],
+        "T": [T for _, _, T, _ in rows],
+        "monetary_value": [(m if x > 0 else 0.0) for x, _, _, m in rows],
+    })
+    out = cv.predict(df)
+    assert len(out) == len(df)
+    assert out.p_alive.between(0, 1).all()
+    assert (out.expected_purchases_12m >= 0).all()
+    assert (out.clv_low <= out.clv + 1e-12).all() and (out.clv <= out.clv_high + 1e-12).all()
+    assert (out.clv_low >= 0).all()
+
+
+def test_no_usable_covariance_gives_no_interval_and_says_why(fitted):
+    import copy
+
+    cv, summary = fitted
+    broken = copy.deepcopy(cv)
+    broken.purchase_model_.log_covariance_ = np.full((4, 4), np.nan)
+    out = broken.predict(summary.head(20))
+    assert out.clv_low.isna().all() and out.clv_high.isna().all()
+    assert out.clv.notna().all()
+    assert "interval not computed" in broken.interval_note_

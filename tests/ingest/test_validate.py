@@ -1,0 +1,174 @@
+"""Validation and derived columns: raw text → typed canonical columns, or a reason."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import ibis
+import pandas as pd
+import pytest
+
+from prisme.config import SourceSettings
+from prisme.ingest import derive
+from prisme.ingest.derive import DeriveError
+from prisme.ingest.load import load_raw, raw_input_from_frame
+from prisme.ingest.validate import MappingError, plan_for
+
+
+# ------------------------------------------------------------------ derive language
+def run(engine, text, **cols):
+    t = ibis.memtable(pd.DataFrame(cols))
+    return engine.to_pandas(t.select(v=derive.compile_expr(text, lambda n: t[n]))).v.tolist()
+
+
+def test_derive_arithmetic_and_comparisons(engine):
+    assert run(engine, "q * p - 1", q=[2.0, 3.0], p=[1.5, 2.0]) == [2.0, 5.0]
+    assert run(engine, "q / 4", q=[2, 3]) == [0.5, 0.75]
+    assert run(engine, "q < 0 or p >= 2", q=[-1, 1, 1], p=[0, 0, 3]) == [True, False, True]
+    assert run(engine, "not (q == 1)", q=[1, 2]) == [False, True]
+    assert run(engine, "0 < q <= 2", q=[0, 1, 2, 3]) == [False, True, True, False]
+    assert run(engine, "'big' if q > 1 else 'small'", q=[1, 2]) == ["small", "big"]
+    assert run(engine, "channel in ['web', 'app']", channel=["web", "shop"]) == [True, False]
+
+
+def test_derive_string_functions_in_every_spelling(engine):
+    ids = ["C536379", "536380"]
+    expected = [True, False]
+    assert run(engine, "order_id startswith 'C'", order_id=ids) == expected
+    assert run(engine, "startswith(order_id, 'C')", order_id=ids) == expected
+    assert run(engine, "order_id.startswith('C')", order_id=ids) == expected
+    assert run(engine, "lower(strip(x))", x=[" AbC "]) == ["abc"]
+    assert run(engine, "coalesce(x, 'none')", x=[None, "a"]) == ["none", "a"]
+    assert run(engine, "x is None", x=[None, "a"]) == [True, False]
+
+
+def test_money_stays_exact_in_derived_arithmetic(engine):
+    t = ibis.memtable({"q": [3.0, -1.0], "p": ["0.1", "2.55"]})
+    p = t.p.cast("decimal(18, 4)")
+    expr = derive.compile_expr("q * p", lambda n: t.q if n == "q" else p)
+    assert expr.type().is_decimal()
+    out = engine.to_pandas(t.select(v=expr.cast("decimal(18, 4)"))).v.tolist()
+    assert out == [Decimal("0.3000"), Decimal("-2.5500")]
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("__import__('os').system('true')", "__import__"),
+    ("q.__class__", "__class__"),
+    ("open('x')", "open"),
+    ("lambda: 1", "Lambda"),
+    ("[x for x in q]", "ListComp"),
+    ("q ** 2", "Pow"),
+    ("q = 1", "not a valid expression"),
+    ("upper(x, y=1)", "keyword"),
+])
+def test_derive_refuses_anything_outside_the_little_language(text, needle):
+    with pytest.raises(DeriveError, match="derive") as info:
+        derive.parse(text)
+    assert needle in str(info.value)
+
+
+def test_derive_names_and_numeric_names():
+    assert derive.names_used("quantity * unit_price") == {"quantity", "unit_price"}
+    assert derive.numeric_names("a * b > 0 or startswith(c, 'x')") == {"a", "b"}
+
+
+def test_an_unknown_name_in_a_derive_says_which(engine):
+    t = ibis.memtable({"q": [1]})
+
+    def resolve(n):
+        if n == "q":
+            return t.q
+        raise KeyError(f"unknown column {n!r}")
+
+    with pytest.raises(DeriveError, match="unknown column 'price'"):
+        derive.compile_expr("q * price", resolve)
+
+
+# ------------------------------------------------------------------ typing the raw columns
+SESSIONS = SourceSettings(
+    entity="web_session", path="s.csv", decimal=",", thousands=".", date_format="%d/%m/%Y",
+    columns={"session_id": "id", "started_at": "when", "clicks": "clicks",
+             "duration_s": "secs", "device": "device"},
+)
+
+
+def load(engine, settings, name, frame):
+    return load_raw(engine, settings, name, raw_input_from_frame(engine, name, frame))
+
+
+def test_numbers_dates_and_blanks_in_a_french_export(engine, settings):
+    settings.sources["web"] = SESSIONS
+    frame = pd.DataFrame({
+        "id": ["s1", "s2", "s3", "s4", "s5", "s6"],
+        "when": ["21/03/2024", "21/03/2024 08:15", "21/03/2024", "2024-03-21", "21/03/2024",
+                 "21/03/2024"],
+        "clicks": ["3", "", "1.200", "1", "2,5", "1"],
+        "secs": ["12,5", "1.234,75", " ", "1", "2", "douze"],
+        "device": [" mobile ", "", "pc", "pc", "pc", "pc"],
+    })
+    r = load(engine, settings, "web", frame)
+    assert (r.rows_loaded, r.rows_quarantined) == (3, 3)
+    ok = engine.to_pandas(engine.table("fact_web_sessions").order_by("source_line"))
+    assert ok.session_id.tolist() == ["s1", "s2", "s3"]
+    assert ok.duration_s.tolist()[:2] == [12.5, 1234.75] and pd.isna(ok.duration_s[2])
+    assert ok.clicks.tolist()[0] == 3 and pd.isna(ok.clicks[1]) and ok.clicks[2] == 1200
+    assert str(ok.started_at[1]) == "2024-03-21 08:15:00"
+    assert ok.device[0] == "mobile" and pd.isna(ok.device[1])  # trimmed; blank = NULL
+    q = engine.to_pandas(engine.table("quarantine").order_by("source_line"))
+    assert q.reason.tolist() == [
+        "column started_at (when): '2024-03-21' is not a date in the format %d/%m/%Y",
+        "column clicks: '2,5' is not a whole number",
+        "column duration_s (secs): 'douze' is not a number (expected digits with a decimal "
+        "comma)",
+    ]
+
+
+def test_a_required_column_the_mapping_forgets_is_named(engine, settings):
+    src = SESSIONS.model_copy(update={"columns": {"session_id": "id"}})
+    raw = raw_input_from_frame(engine, "web", pd.DataFrame({"id": ["a"], "when": ["x"]}))
+    with pytest.raises(MappingError, match="required column.*started_at"):
+        plan_for("web", src, raw)
+
+
+def test_without_a_mapping_same_named_columns_are_used(engine, settings):
+    settings.sources["ads"] = SourceSettings(entity="ad_spend", path="a.csv",
+                                             date_format="%Y-%m-%d")
+    frame = pd.DataFrame({"Date": ["2024-01-01"], "channel": ["email"], "SPEND": ["12.5"],
+                          "other": ["x"]})
+    r = load(engine, settings, "ads", frame)
+    assert r.rows_loaded == 1
+    assert engine.to_pandas(engine.table("fact_ad_spend")).spend[0] == Decimal("12.5000")
+
+
+CONTACTS = SourceSettings(
+    entity="customer", path="c.csv", constants={"source": "crm"},
+    columns={"source_customer_id": "id", "email": "mail", "phone": "tel", "country": "pays",
+             "consent_email": "optin", "birth_date": "naissance"},
+    date_format="%d/%m/%Y",
+)
+
+
+def test_contact_columns_are_normalised_or_quarantined(engine, settings):
+    settings.sources["crm"] = CONTACTS
+    settings.project.default_country = "FR"
+    frame = pd.DataFrame({
+        "id": ["1", "2", "3", "4", "5"],
+        "mail": [" Jean.Dupont@Example.FR ", "", "marie@", "a@b.fr", "c@d.fr"],
+        "tel": ["06 12 34 56 78", "+44 20 7946 0958", "", "12", "0612345678"],
+        "pays": ["France", "GB", "", "FR", "Atlantide"],
+        "optin": ["oui", "0", "", "yes", "peut-être"],
+        "naissance": ["01/02/1980", "", "", "", ""],
+    })
+    r = load(engine, settings, "crm", frame)
+    assert (r.rows_loaded, r.rows_quarantined) == (2, 3)
+    dim = engine.to_pandas(engine.table("dim_customer").order_by("source_customer_id"))
+    assert dim.email.tolist()[0] == "jean.dupont@example.fr" and pd.isna(dim.email[1])
+    assert dim.phone.tolist() == ["+33612345678", "+442079460958"]
+    assert dim.country.tolist() == ["FR", "GB"]
+    assert dim.consent_email.tolist() == [True, False]
+    assert str(dim.birth_date[0]) == "1980-02-01"
+    q = engine.to_pandas(engine.table("quarantine").order_by("source_line"))
+    assert q.column_name.tolist() == ["email", "phone", "country"]
+    assert "'marie@' is not an e-mail address" in q.reason[0]
+    assert "'12' is not a phone number" in q.reason[1]
+    assert "'Atlantide' is not a country" in q.reason[2]
