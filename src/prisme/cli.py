@@ -23,7 +23,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
+# in a terminal Rich follows its width; piped into a log, tables get room instead of 80 columns
+console = Console() if sys.stdout.isatty() else Console(width=140)
 
 ProjectOpt = Annotated[
     Path, typer.Option("--project", "-p", help="Project folder (holds prisme.toml).")

@@ -13,7 +13,14 @@ import pytest
 from rich.console import Console
 
 from prisme.analytics import quality
-from prisme.warehouse.schema import ENTITIES, LINEAGE, LOAD_BATCHES, PARTY_MAP, QUARANTINE
+from prisme.warehouse.schema import (
+    ENTITIES,
+    LINEAGE,
+    LOAD_BATCHES,
+    LOAD_ISSUES,
+    PARTY_MAP,
+    QUARANTINE,
+)
 
 LOAD_AT = datetime(2026, 11, 1, 8, 0)
 AUDIT_AT = datetime(2026, 11, 11, 8, 0)
@@ -44,8 +51,10 @@ def clean_list(n: int = 60, source: str = "crm") -> pd.DataFrame:
 
 
 def write_load(engine, df: pd.DataFrame, *, load_id: str, source: str, at: datetime,
-               quarantined: list[tuple[str, str]] = ()) -> None:
-    """dim_customer rows of one load, its journal line and its quarantine rows."""
+               quarantined: list[tuple[str, str]] = (),
+               issues: list[tuple[int, str, str]] = ()) -> None:
+    """dim_customer rows of one load, its journal line, its quarantine rows and its
+    load_issues (row index, column, raw value: the loader loaded that value as empty)."""
     schema = ibis.schema({**dict(ENTITIES["customer"].ibis_schema().items()),
                           **dict(LINEAGE.items()), "valid_from": "timestamp",
                           "valid_to": "timestamp", "is_current": "boolean"})
@@ -77,7 +86,15 @@ def write_load(engine, df: pd.DataFrame, *, load_id: str, source: str, at: datet
                         + len(q), "rows_loaded": len(df), "rows_quarantined": len(q),
                         "started_at": at, "finished_at": at + timedelta(minutes=1),
                         "status": "loaded", "message": "", "watermark": None}])
-    for name, frame, sch in (("quarantine", q, QUARANTINE), ("load_batches", lb, LOAD_BATCHES)):
+    li = pd.DataFrame([{"load_id": load_id, "source": source, "entity": "customer",
+                        "file_name": "x.csv", "source_line": k + 2, "column_name": col,
+                        "raw_value": raw, "reason": f"column {col}: '{raw}' bad; loaded as empty",
+                        "noted_at": at} for k, col, raw in issues],
+                      columns=list(LOAD_ISSUES.names))
+    for k, col, _ in issues:
+        assert pd.isna(df.loc[k, col]), "a value noted in load_issues was loaded as empty"
+    for name, frame, sch in (("quarantine", q, QUARANTINE), ("load_batches", lb, LOAD_BATCHES),
+                             ("load_issues", li, LOAD_ISSUES)):
         t = ibis.memtable(frame).cast(sch)
         if engine.has_table(name):
             engine.insert(name, t)
@@ -135,15 +152,22 @@ def planted() -> tuple[pd.DataFrame, dict[str, str]]:
 
 def test_planted_defects_are_flagged_with_the_right_counts(engine, settings):
     df, same = planted()
-    write_load(engine, df, load_id="L1", source="crm", at=LOAD_AT,
-               quarantined=[("phone", "06 12 AB 45"), ("phone", "01 23 45"),
-                            ("phone", "0000000000")])
+    # three customers whose phone the loader could not use: loaded with an empty phone
+    bad_phones = [(13, "phone", "06 12 AB 45"), (14, "phone", "01 23 45"),
+                  (15, "phone", "0000000000")]
+    df.loc[[13, 14, 15], "phone"] = None
+    write_load(engine, df, load_id="L1", source="crm", at=LOAD_AT, issues=bad_phones)
     write_parties(engine, df, same)
     rows = quality.audit(engine, settings, as_of=AUDIT_AT)
+    assert value(rows, "records", what="n") == 80  # the three are customers of the list
     assert value(rows, "validity", "email", what="n") == 3
     assert value(rows, "placeholder", "email", what="n") == 2
-    assert value(rows, "validity", "phone", what="n") == 2  # the unparsable ones, rejected
+    assert value(rows, "validity", "phone", what="n") == 2  # the unparsable ones
     assert value(rows, "placeholder", "phone", what="n") == 1
+    # delivered but unusable: present for completeness (only record 10 has no phone), so a
+    # bad phone is counted once, by validity
+    assert value(rows, "completeness", "phone", what="n") == 79
+    assert value(rows, "validity", "phone") == pytest.approx(1 - 2 / (79 - 1))
     assert value(rows, "validity", "birth_date", what="n") == 2
     assert value(rows, "validity", "postal_code", what="n") == 2
     assert value(rows, "validity", "updated_at", what="n") == 1
@@ -267,6 +291,35 @@ def _quarantined_ids(engine, settings) -> dict[tuple[str, str], str]:
     return out
 
 
+#: defects in contact columns: the customer is loaded, the value loaded as empty when unusable
+SOFT_DEFECTS = {"invalid_email": "email", "placeholder_email": "email",
+                "placeholder_phone": "phone", "unparsable_phone": "phone",
+                "bad_postcode": "postal_code"}
+
+
+def _assert_bad_contacts_reach_dim_customer(truth, rejected, dim, issues, systems) -> None:
+    """Every customer planted with a bad contact value is in dim_customer (unless a strict
+    column of the same row was rejected); an unusable value is NULL there and noted in
+    load_issues with its source line and the raw value."""
+    loaded = set(zip(dim.source, dim.source_customer_id, strict=True))
+    by_key = dim.set_index(["source", "source_customer_id"])
+    noted = {(systems[r.source], r.load_id, int(r.source_line), r.column_name): r.raw_value
+             for r in issues.itertuples()}
+    soft = truth[truth.defect.isin(list(SOFT_DEFECTS))]
+    assert len(soft) > 0
+    for r in soft.itertuples():
+        key = (r.source, r.source_customer_id)
+        if key in rejected:  # rejected for a strict column (a bad date), not for this one
+            assert rejected[key] not in ("email", "phone", "postal_code", "country"), key
+            continue
+        assert key in loaded, (r.defect, key)
+        rec = by_key.loc[key]
+        if r.defect in ("invalid_email", "placeholder_email", "placeholder_phone",
+                        "unparsable_phone") and pd.isna(rec[r.column]):
+            hit = noted.get((r.source, rec.load_id, int(rec.source_line), r.column))
+            assert hit is not None and hit.strip() == str(r.value).strip(), (r.defect, key, hit)
+
+
 @pytest.mark.slow
 def test_demo_planted_defects_are_flagged(tmp_path):
     from prisme import engine as engine_mod
@@ -286,8 +339,12 @@ def test_demo_planted_defects_are_flagged(tmp_path):
         rows = quality.audit(engine, settings)
         rejected = _quarantined_ids(engine, settings)
         parties = engine.to_pandas(engine.table("party_map"))
-    truth = pd.read_csv(tmp_path / "demo" / "truth" / "quality_defects.csv", dtype=str)
+        dim = engine.to_pandas(engine.table("dim_customer").filter(lambda t: t.is_current))
+        issues = engine.to_pandas(engine.table("load_issues"))
+    truth = pd.read_csv(tmp_path / "demo" / "truth" / "quality_defects.csv", dtype=str,
+                        keep_default_na=False, na_values=[""])  # 'N/A' is a planted value
     persons = pd.read_csv(tmp_path / "demo" / "truth" / "persons.csv", dtype=str)
+    _assert_bad_contacts_reach_dim_customer(truth, rejected, dim, issues, systems)
     for name, system in systems.items():
         planted_here = truth[truth.source == system]
         for defect, (check, field) in DEFECT_CHECKS.items():

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from tests.demo.conftest import CUSTOMER_FILES, ID_COLUMN
 
 from prisme.demo import generate
+from prisme.demo.names import FR_EMAIL_DOMAINS, UK_EMAIL_DOMAINS
 from prisme.demo.people import valid_numbers
-from prisme.demo.variation import format_phone
+from prisme.demo.variation import format_phone, invalid_email
 
 CUSTOMERS = 2_000
 PHONE = {"crm": "Téléphone", "shop": "phone", "callcentre": "phoneNumber"}
@@ -120,3 +121,12 @@ def test_uk_numbers_are_grouped_as_written_in_the_uk():
     assert format_phone("07700900123", True, "national") == "+44 7700 900123"
     assert format_phone("0612345678", False, "intl_spaced") == "+33 6 12 34 56 78"
     assert format_phone("0612345678", False, "0033") == "0033612345678"
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1),
+       local=st.sampled_from(["jean.dupont", "mdurand", "the.smith.family", "ann_lee84"]),
+       domain=st.sampled_from(FR_EMAIL_DOMAINS + UK_EMAIL_DOMAINS))
+def test_a_planted_invalid_email_never_reads_as_an_address(seed, local, domain):
+    bad = invalid_email(f"{local}@{domain}", np.random.default_rng(seed))
+    assert not EMAIL_SYNTAX.match(bad.strip().lower()), bad

@@ -154,6 +154,86 @@ def test_a_failure_inside_the_load_rolls_everything_back(engine, shop, monkeypat
     assert counts(engine) == before
 
 
+CUSTOMERS = SourceSettings(
+    entity="customer", path="c.csv", constants={"source": "crm"},
+    columns={"source_customer_id": "id", "email": "mail", "phone": "tel",
+             "postal_code": "cp", "birth_date": "born"},
+    date_format="%d/%m/%Y",
+)
+
+
+def customers(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["id", "mail", "tel", "cp", "born"])
+
+
+def test_a_bad_phone_keeps_the_customer_and_a_failed_load_keeps_no_issue(engine, settings,
+                                                                          monkeypatch):
+    settings.sources["crm"] = CUSTOMERS
+    settings.project.default_country = "FR"
+    frame = customers([["1", "a@b.fr", "06 12", "75001", "01/02/1980"],
+                       ["2", "N/A", "0612345678", "N/A", "31/02/1980"]])
+    from prisme.ingest import load as load_mod
+
+    def broken(*args, **kw):
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as m:
+        m.setattr(load_mod, "_quarantine_rejects", broken)
+        r = load_frame(engine, settings, frame, name="crm")
+    assert r.status == "failed"
+    for table in ("load_issues", "quarantine", "dim_customer"):
+        assert engine.scalar(engine.table(table).count()) == 0, table
+    r = load_frame(engine, settings, frame, name="crm")
+    assert (r.status, r.rows_read, r.rows_loaded, r.rows_quarantined) == (
+        "loaded", 2, 1, 1), r.message
+    assert r.rows_with_issues == 1 and "1 values of 1 loaded lines loaded as empty" in r.message
+    dim = engine.to_pandas(engine.table("dim_customer"))
+    assert dim.source_customer_id.tolist() == ["1"] and pd.isna(dim.phone[0])
+    assert dim.email[0] == "a@b.fr" and dim.postal_code[0] == "75001"
+    issue = engine.to_pandas(engine.table("load_issues")).iloc[0]
+    assert (issue.load_id, issue.source, issue.file_name, issue.source_line) == (
+        r.load_id, "crm", "<dataframe>", 2)
+    assert (issue.column_name, issue.raw_value) == ("phone", "06 12")
+    assert issue.reason == ("column phone (tel): '06 12' is not a valid phone number for FR "
+                            "(nor an international number starting with +); loaded as empty")
+    # the row with a bad date is quarantined for the date; its placeholders are not noted
+    q = engine.to_pandas(engine.table("quarantine")).iloc[0]
+    assert (q.source_line, q.column_name) == (3, "birth_date")
+
+
+CONTACT = st.sampled_from(["a@b.fr", "N/A", "noemail@x.fr", "x@", "06 12 34 56 78", "12",
+                           "0000000000", "+44 20 7946 0958", "75001", "", None])
+BORN = st.sampled_from(["01/02/1980", "", "31/02/1980", None])
+
+
+@pytest.mark.slow
+@hsettings(max_examples=12, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(CONTACT, CONTACT, CONTACT, BORN), max_size=15))
+def test_property_bad_contacts_are_loaded_empty_and_every_line_is_accounted_once(rows):
+    s = Settings()
+    s.project.default_country = "FR"
+    s.sources["crm"] = CUSTOMERS
+    frame = customers([[str(i), *r] for i, r in enumerate(rows)])
+    with engine_mod.connect(s, path=":memory:") as eng:
+        r = load_frame(eng, s, frame, name="crm")
+        assert r.status == "loaded"
+        assert r.rows_read == len(frame) == r.rows_loaded + r.rows_quarantined
+        dim = eng.to_pandas(eng.table("dim_customer"))
+        q = eng.to_pandas(eng.table("quarantine"))
+        issues = eng.to_pandas(eng.table("load_issues"))
+        assert len(dim) == r.rows_loaded  # one key per line here: one version per loaded line
+        assert set(q.column_name) <= {"birth_date"}  # contact values never reject a row
+        assert set(dim.source_line).isdisjoint(q.source_line)
+        assert set(dim.source_line) | set(q.source_line) == set(range(2, len(frame) + 2))
+        assert set(issues.source_line) <= set(dim.source_line)
+        assert r.rows_with_issues == issues.source_line.nunique()
+        by_line = dim.set_index("source_line")
+        for i in issues.itertuples():
+            assert pd.isna(by_line.loc[i.source_line, i.column_name])
+            assert i.raw_value.strip() and i.reason.endswith("; loaded as empty")
+
+
 def test_the_invariant_is_checked_and_a_violation_rolls_back(engine, shop):
     raw = raw_input_from_frame(engine, "shop", GOOD)
     raw.rows_read += 1  # a reader that lost a line

@@ -148,27 +148,50 @@ CONTACTS = SourceSettings(
 )
 
 
-def test_contact_columns_are_normalised_or_quarantined(engine, settings):
+def test_contact_columns_are_normalised_or_loaded_empty_with_an_issue(engine, settings):
+    """A bad or placeholder e-mail, phone or country does not lose the customer: the value is
+    loaded as NULL and noted in load_issues; a bad yes/no (strict) still quarantines the row."""
     settings.sources["crm"] = CONTACTS
     settings.project.default_country = "FR"
     frame = pd.DataFrame({
-        "id": ["1", "2", "3", "4", "5"],
-        "mail": [" Jean.Dupont@Example.FR ", "", "marie@", "a@b.fr", "c@d.fr"],
-        "tel": ["06 12 34 56 78", "+44 20 7946 0958", "", "12", "0612345678"],
-        "pays": ["France", "GB", "", "FR", "Atlantide"],
-        "optin": ["oui", "0", "", "yes", "peut-être"],
-        "naissance": ["01/02/1980", "", "", "", ""],
+        "id": ["1", "2", "3", "4", "5", "6"],
+        "mail": [" Jean.Dupont@Example.FR ", "", "marie@", "a@b.fr", "c@d.fr",
+                 "noemail@noemail.com"],
+        "tel": ["06 12 34 56 78", "+44 20 7946 0958", "", "12", "0612345678", "0000000000"],
+        "pays": ["France", "GB", "", "FR", "Atlantide", "N/A"],
+        "optin": ["oui", "0", "", "yes", "peut-être", ""],
+        "naissance": ["01/02/1980", "", "", "", "", ""],
     })
     r = load(engine, settings, "crm", frame)
-    assert (r.rows_loaded, r.rows_quarantined) == (2, 3)
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (6, 5, 1)
+    assert r.rows_with_issues == 3
     dim = engine.to_pandas(engine.table("dim_customer").order_by("source_customer_id"))
+    assert dim.source_customer_id.tolist() == ["1", "2", "3", "4", "6"]
     assert dim.email.tolist()[0] == "jean.dupont@example.fr" and pd.isna(dim.email[1])
-    assert dim.phone.tolist() == ["+33612345678", "+442079460958"]
-    assert dim.country.tolist() == ["FR", "GB"]
-    assert dim.consent_email.tolist() == [True, False]
+    assert dim.email[1:].isna().tolist() == [True, True, False, True]
+    assert dim.email[3] == "a@b.fr"
+    assert dim.phone.tolist()[:2] == ["+33612345678", "+442079460958"]
+    assert dim.phone[2:].isna().all()
+    assert dim.country.tolist()[:2] == ["FR", "GB"] and dim.country[3] == "FR"
+    assert pd.isna(dim.country[4])
+    assert dim.consent_email.tolist()[:2] == [True, False]
     assert str(dim.birth_date[0]) == "1980-02-01"
-    q = engine.to_pandas(engine.table("quarantine").order_by("source_line"))
-    assert q.column_name.tolist() == ["email", "phone", "country"]
-    assert "'marie@' is not an e-mail address" in q.reason[0]
-    assert "'12' is not a phone number" in q.reason[1]
-    assert "'Atlantide' is not a country" in q.reason[2]
+    q = engine.to_pandas(engine.table("quarantine"))
+    assert (q.source_line.tolist(), q.column_name.tolist()) == ([6], ["consent_email"])
+    issues = engine.to_pandas(engine.table("load_issues").order_by(["source_line",
+                                                                   "column_name"]))
+    got = list(zip(issues.source_line, issues.column_name, issues.raw_value, strict=True))
+    assert got == [(4, "email", "marie@"), (5, "phone", "12"), (7, "country", "N/A"),
+                   (7, "email", "noemail@noemail.com"), (7, "phone", "0000000000")]
+    assert (issues.load_id == r.load_id).all() and (issues.entity == "customer").all()
+    reasons = issues.reason.tolist()
+    assert reasons[0] == ("column email (mail): 'marie@' is not an e-mail address "
+                          "(expected name@domain.tld); loaded as empty")
+    assert reasons[1].startswith("column phone (tel): '12' is not a valid phone number for FR")
+    assert reasons[1].endswith("; loaded as empty")
+    assert "'N/A' is a placeholder" in reasons[2]
+    assert "'noemail@noemail.com' is a placeholder" in reasons[3]
+    assert "'0000000000' is a placeholder" in reasons[4]
+    # the reason of a quarantined row is the strict column's, its bad country is not noted
+    assert "'peut-être' is not a yes/no value" in q.reason[0]
+    assert 6 not in issues.source_line.tolist()

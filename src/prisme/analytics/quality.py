@@ -7,8 +7,7 @@ writes one row per source × load × check:
 
 * ``completeness`` — share of records with a non-empty value, per field; ``near_empty``
   counts records with none of first name, e-mail, phone, address, postcode, city;
-* ``validity`` — e-mail syntax, phone in E.164 (numbers the loader could not parse are in
-  quarantine and count as invalid), postcode shape for the record's country (else the
+* ``validity`` — e-mail syntax, phone in E.164, postcode shape for the record's country (else the
   country of its phone number, else the project's default country), birth date
   plausible (not in the future, age between :data:`MIN_AGE` and :data:`MAX_AGE`), created /
   updated dates not after the load, annual revenue within :data:`AMOUNT_RANGE`;
@@ -25,6 +24,15 @@ writes one row per source × load × check:
   ``score_component`` rows (completeness, validity, uniqueness, freshness, consent; 0–100
   each, weights in :data:`WEIGHTS` and in their detail).
 
+Values the loader could not use (an invalid or placeholder e-mail, phone, postcode or country of
+a loaded customer) are NULL in ``dim_customer`` and noted in ``load_issues``; the audit joins
+each record to the issues of the line that made its version. Such a value counts as **delivered
+but invalid**: it is *present* for completeness (the source did fill the field) and *invalid*
+(or a *placeholder*) for validity, so one bad value is counted once, by validity, never also
+as a missing value. Rows the loader rejected entirely (a bad date, a required column blank) are
+in ``quarantine`` and counted from there. (An unknown country loaded as empty is in
+``load_issues`` but has no validity row of its own.)
+
 Everything per record is computed in the engine (one grouped aggregation per table); only the
 per-load figures (a few dozen numbers per load) are reshaped in pandas.
 """
@@ -38,7 +46,12 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
-from prisme.warehouse.schema import ENTITIES
+from prisme.warehouse import placeholders as P
+from prisme.warehouse.placeholders import (  # noqa: F401 - public here since the audit began
+    PLACEHOLDER_EMAIL_LOCAL,
+    PLACEHOLDER_TEXT,
+)
+from prisme.warehouse.schema import ENTITIES, SOFT_KINDS
 
 #: weight of each component in the 0–100 score (they sum to 1)
 WEIGHTS = {"completeness": 0.25, "validity": 0.30, "uniqueness": 0.20, "freshness": 0.10,
@@ -80,12 +93,9 @@ POSTCODE_RE = {
     "PT": r"^[0-9]{4}-[0-9]{3}$", "CA": r"^[A-Z][0-9][A-Z] ?[0-9][A-Z][0-9]$",
     "GB": r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$", "IE": r"^[A-Z][0-9][0-9W] ?[A-Z0-9]{4}$",
 }
-PLACEHOLDER_TEXT = ("n/a", "na", "n.a.", "n.a", "none", "null", "nil", "unknown", "inconnu",
-                    "inconnue", "-", "--", "?", "??", "xx", "xxx", ".", "nc", "n.c.", "néant",
-                    "neant", "test", "tbd", "aucun", "aucune", "0")
-PLACEHOLDER_EMAIL_LOCAL = ("noemail", "nomail", "no-email", "no_email", "no.email", "none",
-                           "aucun", "pasdemail", "pas.de.mail", "noreply", "no-reply", "test",
-                           "email", "mail", "xxx", "na", "n/a", "inconnu", "unknown")
+#: columns whose unusable values the loader notes in ``load_issues`` (loaded as empty)
+ISSUE_FIELDS = tuple(c.name for c in ENTITIES["customer"].columns
+                     if c.kind in SOFT_KINDS and not c.required)
 
 
 def _now() -> datetime:
@@ -105,7 +115,7 @@ def audit(engine, settings, *, load_id: str | None = None, as_of: datetime | Non
     loads = customer_loads(engine, load_id)
     if engine.scalar(loads.count()) == 0:
         return _empty()
-    snap = snapshots(engine, loads)
+    snap = _with_issues(engine, snapshots(engine, loads))
     wide = engine.to_pandas(_record_measures(snap, settings))
     quarantined = _quarantined(engine, loads)
     dup, overlap = _party_measures(engine, snap)
@@ -187,27 +197,9 @@ def _present(col: ibis.Value) -> ibis.BooleanValue:
     return col.notnull()
 
 
-def _is_placeholder_text(col: ibis.StringValue) -> ibis.BooleanValue:
-    return col.strip().lower().isin(PLACEHOLDER_TEXT)
-
-
-def _is_placeholder_email(col: ibis.StringValue) -> ibis.BooleanValue:
-    e = col.strip().lower()
-    local = e.split("@")[0]
-    return e.isin(PLACEHOLDER_TEXT) | (e.contains("@") & local.isin(PLACEHOLDER_EMAIL_LOCAL))
-
-
-def _is_placeholder_phone(col: ibis.StringValue) -> ibis.BooleanValue:
-    """No digit at all, or one digit repeated (after the country code): 0000000000,
-    +33000000000, 99 99 99 99 99."""
-    digits = col.re_replace(r"[^0-9]", "")
-    national = digits.re_replace(r"^(33|44|49|34|39|32|41|1)", "")
-
-    def one_digit(x):
-        return (x.length() > 0) & (x.replace(x.left(1), "").length() == 0)
-
-    return (digits.length() == 0) | (
-        (digits.length() >= 6) & (one_digit(digits) | one_digit(national)))
+_is_placeholder_text = P.is_placeholder_text
+_is_placeholder_email = P.is_placeholder_email
+_is_placeholder_phone = P.is_placeholder_phone
 
 
 #: E.164 calling codes of the countries whose postcodes are checked (longest first)
@@ -244,6 +236,32 @@ def _postcode_valid(pc: ibis.StringValue, country: ibis.StringValue,
     return ibis.ifelse(country.isnull(), unknown, known)
 
 
+def _with_issues(engine, snap: ibis.Table) -> ibis.Table:
+    """Each record with, per soft field, ``_issue__<field>`` (the loader loaded the delivered
+    value as empty) and ``_issue_ph__<field>`` (that value was a placeholder), from the
+    ``load_issues`` of the line that made the record's version."""
+    flags = {}
+    if engine.has_table("load_issues"):
+        i = engine.table("load_issues")
+        i = i.filter(i.entity == "customer")
+        raw = i.raw_value.cast(dt.string)
+        ph = ibis.cases((i.column_name.isin(["phone", "fax"]), P.is_placeholder_phone(raw)),
+                        (i.column_name == "email", P.is_placeholder_email(raw)),
+                        else_=P.is_placeholder_text(raw)).coalesce(False)
+        per_line = i.group_by(_il=i.load_id, _ln=i.source_line).aggregate(**{
+            **{f"_issue__{f}": (i.column_name == f).any() for f in ISSUE_FIELDS},
+            **{f"_issue_ph__{f}": ((i.column_name == f) & ph).any() for f in ISSUE_FIELDS},
+        })
+        snap = snap.left_join(per_line, [snap.load_id == per_line._il,
+                                         snap.source_line == per_line._ln])
+        snap = snap.drop("_il", "_ln")
+        flags = {c: snap[c].coalesce(False) for c in per_line.columns if c.startswith("_issue")}
+    else:
+        no = ibis.literal(False)
+        flags = {f"_issue{k}__{f}": no for f in ISSUE_FIELDS for k in ("", "_ph")}
+    return snap.mutate(**flags)
+
+
 def _record_measures(snap: ibis.Table, settings) -> ibis.Table:
     """One row per load: counts of present, invalid and placeholder values, consent, dates."""
     min_count = settings.identity.placeholder_min_count
@@ -257,27 +275,37 @@ def _record_measures(snap: ibis.Table, settings) -> ibis.Table:
     m: dict[str, ibis.Value] = {"records": snap.count()}
     for f in FIELDS:
         if f in snap.columns:
-            m[f"present__{f}"] = _present(snap[f]).sum()
+            delivered = _present(snap[f])
+            if f in ISSUE_FIELDS:  # delivered, loaded as empty: present but invalid
+                delivered = delivered | snap[f"_issue__{f}"]
+            m[f"present__{f}"] = delivered.sum()
+
+    def noted(f, placeholder=False):  # values loaded as empty (placeholders or not)
+        ph = snap[f"_issue_ph__{f}"]
+        return snap[f"_issue__{f}"] & (ph if placeholder else ~ph)
 
     email = snap.email.strip().lower()
     email_ph = _present(snap.email) & (_is_placeholder_email(snap.email)
                                        | (snap._email_n >= min_count))
     phone_ph = _present(snap.phone) & (_is_placeholder_phone(snap.phone)
                                        | (snap._phone_n >= min_count))
-    m["placeholder__email"] = email_ph.sum()
-    m["placeholder__phone"] = phone_ph.sum()
-    m["invalid__email"] = (_present(snap.email) & ~email_ph & ~email.re_search(EMAIL_RE)).sum()
-    m["invalid__phone"] = (_present(snap.phone) & ~phone_ph
-                           & ~snap.phone.strip().re_search(E164_RE)).sum()
-    m["invalid__fax"] = (_present(snap.fax) & ~snap.fax.strip().re_search(E164_RE)).sum()
+    m["placeholder__email"] = (email_ph | noted("email", True)).sum()
+    m["placeholder__phone"] = (phone_ph | noted("phone", True)).sum()
+    m["invalid__email"] = ((_present(snap.email) & ~email_ph & ~email.re_search(EMAIL_RE))
+                           | noted("email")).sum()
+    m["invalid__phone"] = ((_present(snap.phone) & ~phone_ph
+                            & ~snap.phone.strip().re_search(E164_RE)) | noted("phone")).sum()
+    m["invalid__fax"] = ((_present(snap.fax) & ~snap.fax.strip().re_search(E164_RE))
+                         | snap._issue__fax).sum()
     for f in TEXT_PLACEHOLDER_FIELDS:
         m[f"placeholder__{f}"] = (_present(snap[f]) & _is_placeholder_text(snap[f])).sum()
     country = snap.country.strip().upper().coalesce(_country_of_phone(snap.phone))
     pc_ok = _postcode_valid(snap.postal_code, country,
                             settings.project.default_country.upper())
     checked_pc = _present(snap.postal_code) & pc_ok.notnull()
-    m["checked__postal_code"] = checked_pc.sum()
-    m["invalid__postal_code"] = (checked_pc & ~pc_ok.coalesce(True)).sum()
+    m["checked__postal_code"] = (checked_pc | snap._issue__postal_code).sum()
+    m["invalid__postal_code"] = ((checked_pc & ~pc_ok.coalesce(True))
+                                 | snap._issue__postal_code).sum()
     birth = snap.birth_date
     too_old = birth < (load_day - ibis.interval(years=MAX_AGE))
     too_young = birth > (load_day - ibis.interval(years=MIN_AGE))
@@ -291,6 +319,8 @@ def _record_measures(snap: ibis.Table, settings) -> ibis.Table:
     empty = ibis.literal(True)
     for f in NEAR_EMPTY_FIELDS:
         empty = empty & ~_present(snap[f])
+        if f in ISSUE_FIELDS:
+            empty = empty & ~snap[f"_issue__{f}"]
     m["near_empty"] = empty.sum()
     for c in CONSENT:
         m[f"yes__{c}"] = (snap[c] == True).sum()  # noqa: E712 - SQL comparison
@@ -395,7 +425,8 @@ def _validity_rows(row, w, q) -> None:
         checked = present + qn - qph
         what = "e-mail syntax" if f == "email" else "phone number in E.164"
         row("validity", f, 1 - _share(bad, checked) if checked else None, bad,
-            f"{bad:,} of {checked:,} fail {what} ({qn - qph:,} rejected at load)")
+            f"{bad:,} of {checked:,} fail {what} (placeholders apart; "
+            f"{qn - qph:,} in rows rejected at load)")
     fax = int(w["present__fax"])
     row("validity", "fax", 1 - _share(w["invalid__fax"], fax) if fax else None,
         int(w["invalid__fax"]), f"{int(w['invalid__fax']):,} of {fax:,} not in E.164")
@@ -526,19 +557,26 @@ def latest(audit_df: pd.DataFrame) -> pd.DataFrame:
     return audit_df[audit_df.loaded_at == last]
 
 
+_SHORT = {"completeness": "compl.", "validity": "valid.", "uniqueness": "uniq.",
+          "freshness": "fresh.", "consent": "consent"}
+
+
 def quality_table(audit_df: pd.DataFrame):
     """A Rich table: one line per source (its latest load), score and components."""
     from rich.table import Table
 
-    table = Table(title="Source list quality (latest load of each source)")
+    weights = ", ".join(f"{k} {w:.0%}" for k, w in WEIGHTS.items())
+    table = Table(
+        title="Source list quality, 0–100 (latest load of each source)",
+        caption=f"score = weighted mean of the parts: {weights}",
+    )
     table.add_column("source", style="bold", overflow="fold")
-    table.add_column("load", overflow="fold", max_width=14)
     table.add_column("records", justify="right")
     table.add_column("score", justify="right", style="bold")
-    for k, w in WEIGHTS.items():
-        table.add_column(f"{k} ({w:.0%})", justify="right")
-    table.add_column("invalid e-mail / phone", justify="right")
-    table.add_column("duplicates", justify="right")
+    for k in WEIGHTS:
+        table.add_column(_SHORT.get(k, k), justify="right")
+    table.add_column("bad email/phone", justify="right")
+    table.add_column("dupl.", justify="right")
     sc = scores(audit_df)
     sc = sc[sc.loaded_at == sc.groupby("source").loaded_at.transform("max")]
     last = latest(audit_df)
@@ -548,7 +586,7 @@ def quality_table(audit_df: pd.DataFrame):
         fmt = ["–" if pd.isna(getattr(r, k)) else f"{getattr(r, k):.0f}" for k in WEIGHTS]
         colour = "green" if r.total >= 90 else "yellow" if r.total >= 70 else "red"
         table.add_row(
-            r.source, str(r.load_id), f"{int(g.get(('records', ''), 0)):,}",
+            r.source, f"{int(g.get(('records', ''), 0)):,}",
             f"[{colour}]{r.total:.1f}[/{colour}]", *fmt,
             f"{int(g.get(('validity', 'email'), 0)):,} / {int(g.get(('validity', 'phone'), 0)):,}",
             f"{int(g.get(('duplicates', ''), 0) or 0):,}",

@@ -93,6 +93,8 @@ def format_phones(numbers: np.ndarray, uk: np.ndarray, rng: np.random.Generator,
 
 
 def invalid_email(email: str, rng: np.random.Generator) -> str:
+    """A malformed address (``@@``, no ``@``, a space, no top-level domain): never one that
+    still reads as ``name@domain.tld`` (``x@yahoo.co`` would)."""
     local, _, domain = email.partition("@")
     k = int(rng.integers(0, 4))
     if k == 0:
@@ -101,7 +103,7 @@ def invalid_email(email: str, rng: np.random.Generator) -> str:
         return f"{local}{domain}"
     if k == 2:
         return f"{local.replace('.', ' ', 1) if '.' in local else local + ' x'}@{domain}"
-    return f"{local}@{domain.rsplit('.', 1)[0]}"
+    return f"{local}@{domain.split('.', 1)[0]}"
 
 
 def unparsable_phone(phone: str, rng: np.random.Generator) -> str:

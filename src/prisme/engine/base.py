@@ -6,9 +6,10 @@ methods here are the parts that are not portable through Ibis alone.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import ibis
@@ -38,7 +39,7 @@ class EngineBusy(EngineError):
     """Another process holds the warehouse (a load in progress)."""
 
 
-class Engine:
+class Engine(abc.ABC):
     """An open warehouse. Subclasses implement the abstract parts for one backend."""
 
     name: str = "abstract"
@@ -96,29 +97,30 @@ class Engine:
         return ibis.memtable(data, name=name)
 
     # --------------------------------------------------------- non-portable
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} does not implement transactions")
-        yield
+    # Each backend supplies these (an Engine subclass that lacks one cannot be instantiated).
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """All or nothing: a failure or a killed process leaves the warehouse as it was."""
 
-    @contextlib.contextmanager
-    def exclusive(self, what: str = "a load") -> Iterator[None]:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} does not implement locking")
-        yield
+    @abc.abstractmethod
+    def exclusive(self, what: str = "a load") -> contextlib.AbstractContextManager[None]:
+        """An inter-process lock: a second writer waits, then is refused with a message."""
 
-    def read_csv(self, paths: Sequence[str], **options: Any) -> ibis.Table:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def read_csv(self, paths: Sequence[str], **options: Any) -> ibis.Table:
+        """The backend's own bulk CSV reader."""
 
+    @abc.abstractmethod
     def read_csv_text(self, path: str, table: str, **options: Any) -> tuple[int, list[dict]]:
         """Read a CSV file as text into ``table`` with ``__line``; see the DuckDB backend."""
-        raise NotImplementedError(f"{type(self).__name__} does not read raw CSV")  # pragma: no cover
 
-    def define_lookup(self, name: str, mapping: dict[str, str]) -> None:  # pragma: no cover
+    @abc.abstractmethod
+    def define_lookup(self, name: str, mapping: dict[str, str]) -> None:
         """Make ``name(key)`` a SQL function returning ``mapping[key]`` (see DuckDB)."""
-        raise NotImplementedError
 
-    def drop_raw(self, table: str) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def drop_raw(self, table: str) -> None:
+        """Drop a reader's temporary text table."""
 
     def read_parquet(self, paths: Sequence[str]) -> ibis.Table:
         return self.con.read_parquet(list(paths))
@@ -126,9 +128,9 @@ class Engine:
     def read_json(self, paths: Sequence[str]) -> ibis.Table:
         return self.con.read_json(list(paths))
 
-    def splink_api(self) -> Any:  # pragma: no cover - each backend supplies its own
+    @abc.abstractmethod
+    def splink_api(self) -> Any:
         """A Splink database API on this engine's connection (used by ``prisme.identity``)."""
-        raise NotImplementedError(f"{type(self).__name__} does not run Splink")
 
     def sql(self, query: str) -> ibis.Table:
         """A SELECT in the backend's dialect, as an Ibis table (for engine-specific modules)."""

@@ -20,7 +20,9 @@ def try_timestamp(engine, value: ir.StringValue, fmt: str) -> ir.TimestampValue:
     """Parse text to a timestamp with a strftime-style ``fmt``; NULL when it does not parse."""
     if engine.name == "duckdb":
         return _duckdb_try_strptime(value, fmt)
-    raise NotImplementedError(f"try_timestamp is not available on {engine.name}")
+    from prisme.engine.base import EngineError
+
+    raise EngineError(f"parsing dates is not available on the {engine.name} backend yet")
 
 
 def try_number(value: ir.StringValue, *, decimal: str = ".", thousands: str | None = None,

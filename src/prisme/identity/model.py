@@ -179,14 +179,22 @@ def identifier_comparison(col: str) -> dict:
     }
 
 
+#: the digits of two e-mails agree: ``famille.meyer5439@`` and ``famille.meyer1341@`` are two
+#: accounts (a family's numbered addresses), not one address with typos
+_same_digits = ("regexp_replace(email_l, '[^0-9]', '', 'g') = "
+                "regexp_replace(email_r, '[^0-9]', '', 'g')")
+
+
 def email_comparison() -> dict:
+    """Exact, near (typos that leave the digits alone) or different e-mail."""
     return {
         "output_column_name": "email",
         "comparison_levels": [
             _null("email"),
             _level("email_l = email_r", "Exact"),
-            _level("damerau_levenshtein(email_l, email_r) <= 3", "A few typos"),
-            _level(_jw("email", 0.92), "Jaro-Winkler >= 0.92"),
+            _level(f"damerau_levenshtein(email_l, email_r) <= 3 AND {_same_digits}",
+                   "A few typos, same digits"),
+            _level(f"{_jw('email', 0.92)} AND {_same_digits}", "Jaro-Winkler >= 0.92, same digits"),
             _else(),
         ],
     }

@@ -3,8 +3,11 @@
 A load is all or nothing. Inside one ``engine.transaction()`` it validates the raw rows (one
 pass of projections, :mod:`prisme.ingest.validate`) straight into the core table (facts stream;
 dimension rows go through a scratch table to find the changed versions), writes the rejected
-ones (and the lines the reader could not split) to the quarantine, checks **rows_read = rows_loaded + rows_quarantined** against what was written, and
-journals the batch in ``load_batches``. Any failure — or a killed process — rolls everything
+ones (and the lines the reader could not split) to the quarantine, notes in ``load_issues``
+the contact values of loaded rows that it loaded as empty (an invalid or placeholder e-mail,
+phone, postcode or country: the customer is kept, the value is not), checks
+**rows_read = rows_loaded + rows_quarantined** against what was written, and journals the batch
+in ``load_batches``. Any failure — or a killed process — rolls everything
 back, so the warehouse is as it was before. A file whose content (sha256) this source already
 loaded is not loaded twice: the result says "unchanged". Loads of one warehouse are serialised
 by ``engine.exclusive()``: a second ``prisme ingest`` waits, then is refused with a message.
@@ -149,6 +152,7 @@ def load_raw(engine, settings: Settings, name: str, raw: RawInput, *,
     _tell(progress, name, file_name, 0, raw.rows_read)
     try:
         plan = V.plan_for(name, source, raw)
+        V.prepare(engine, raw, plan, settings)
         with engine.transaction():
             result = _load_batch(engine, settings, name, source, raw, plan, load_id, stamp,
                                  progress)
@@ -192,6 +196,8 @@ def _load_batch(engine, settings, name, source, raw, plan, load_id, stamp, progr
         engine.drop_view(view)
     _quarantine_rejects(engine, raw.rejects, name, entity.name, raw.file_name, load_id, stamp)
     rows_quarantined = _count(engine, "quarantine", load_id)
+    issues = _count(engine, "load_issues", load_id)
+    issue_rows = _count(engine, "load_issues", load_id, distinct="source_line")
     if entity.versioned:
         written = rows_loaded  # accepted rows; versions are only the changes among them
     else:
@@ -201,9 +207,13 @@ def _load_batch(engine, settings, name, source, raw, plan, load_id, stamp, progr
             f"rows read {raw.rows_read:,} ≠ rows loaded {written:,} + rows quarantined "
             f"{rows_quarantined:,}; the load is rolled back"
         )
-    message = f"{rows_quarantined:,} lines quarantined" if rows_quarantined else "ok"
+    said = [f"{rows_quarantined:,} lines quarantined"] if rows_quarantined else []
+    if issues:
+        said.append(f"{issues:,} values of {issue_rows:,} loaded lines loaded as empty "
+                    "(see load_issues)")
     result = LoadResult(load_id, name, entity.name, str(raw.file_name), raw.sha256,
-                        raw.rows_read, rows_loaded, rows_quarantined, "loaded", message)
+                        raw.rows_read, rows_loaded, rows_quarantined, "loaded",
+                        "; ".join(said) or "ok", rows_with_issues=issue_rows)
     batches.record(engine, result, stamp, watermark=raw.watermark)
     return result
 
@@ -225,6 +235,8 @@ def _write_facts(engine, settings, name, source, raw, plan, load_id, stamp, stag
     checked = V.validated(engine, raw, plan, settings, source, stages)
     good = checked.filter(checked[V.REASON].isnull())
     core.append_facts(engine, entity, good.mutate(**_lineage(good, load_id, stamp)))
+    if V.soft_columns(plan):  # no canonical fact has contact columns; a second pass if mapped
+        _note_issues(engine, checked, plan, name, raw.file_name, load_id, stamp)
     rows_loaded = core.rows_of_load(engine, entity, load_id)
     _tell(progress, name, raw.file_name, rows_loaded, raw.rows_read)
     facts = engine.table(entity.table)
@@ -250,6 +262,7 @@ def _write_versions(engine, settings, name, source, raw, plan, load_id, stamp, s
     t = engine.table(work)
     good = t.filter(t[V.REASON].isnull())
     core.append_versions(engine, entity, good.mutate(**_lineage(good, load_id, stamp)))
+    _note_issues(engine, t, plan, name, raw.file_name, load_id, stamp)
     counts = engine.to_pandas(t.aggregate(n=t.count(), bad=t[V.REASON].notnull().sum())).iloc[0]
     bad = 0 if pd.isna(counts["bad"]) else int(counts["bad"])
     _quarantine(engine, t, name, entity.name, raw.file_name, load_id, stamp)
@@ -257,9 +270,10 @@ def _write_versions(engine, settings, name, source, raw, plan, load_id, stamp, s
     return int(counts["n"]) - bad
 
 
-def _count(engine, table: str, load_id: str) -> int:
+def _count(engine, table: str, load_id: str, *, distinct: str | None = None) -> int:
     t = engine.table(table)
-    return int(engine.scalar(t.filter(t.load_id == load_id).count()))
+    t = t.filter(t.load_id == load_id)
+    return int(engine.scalar(t.count() if distinct is None else t[distinct].nunique()))
 
 
 def _quarantine(engine, t, source, entity, file_name, load_id, stamp) -> None:
@@ -276,6 +290,32 @@ def _quarantine(engine, t, source, entity, file_name, load_id, stamp) -> None:
         raw_record=bad[V.RAW_RECORD],
         quarantined_at=ibis.literal(stamp).cast(dt.timestamp),
     ))
+
+
+def _note_issues(engine, t, plan, source, file_name, load_id, stamp) -> None:
+    """One ``load_issues`` row per soft value of a loaded row that was loaded as empty.
+
+    Counts one row per line and column (every line of the file, also an earlier line of a key
+    that a later line of the same file superseded); rows sent to the quarantine have their
+    reason there instead."""
+    loaded = t.filter(t[V.REASON].isnull())
+    parts = []
+    for name in V.soft_columns(plan):
+        issue, raw = f"{V.ISSUE}{name}", f"{V.ISSUE_RAW}{name}"
+        hit = loaded.filter(loaded[issue].notnull())
+        parts.append(hit.select(
+            load_id=ibis.literal(load_id),
+            source=ibis.literal(source),
+            entity=ibis.literal(plan.entity.name),
+            file_name=ibis.literal(str(file_name)),
+            source_line=hit[LINE].cast(dt.int64),
+            column_name=ibis.literal(name),
+            raw_value=hit[raw],
+            reason=hit[issue],
+            noted_at=ibis.literal(stamp).cast(dt.timestamp),
+        ))
+    if parts:
+        engine.insert("load_issues", ibis.union(*parts) if len(parts) > 1 else parts[0])
 
 
 def _quarantine_rejects(engine, rejects: Iterable[Reject], source, entity, file_name,

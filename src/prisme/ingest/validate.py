@@ -6,6 +6,12 @@ as text): each canonical column is parsed with a "try" function (NULL instead of
 ``column ordered_at (InvoiceDate): '31/02/2011' is not a date in the format %d/%m/%Y``. The
 load sends the rows without a reason to the core table and the others to the quarantine.
 Nothing is parsed in Python, row by row.
+
+Contact details are *soft*: an optional column of a kind in
+:data:`~prisme.warehouse.schema.SOFT_KINDS` (e-mail, phone, postcode, country) whose value
+cannot be normalised or is a placeholder does not reject its row — the column is loaded as
+NULL and an ``__issue__<column>`` column says why (the load writes it to ``load_issues``). A
+CRM team does not lose a customer because of a bad phone number.
 """
 
 from __future__ import annotations
@@ -17,18 +23,22 @@ from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from prisme.config import Settings, SourceSettings
 from prisme.engine import functions as F
 from prisme.ingest import derive as derive_mod
 from prisme.ingest.raw import LINE, RawInput
-from prisme.warehouse.schema import ENTITIES, MONEY, Column, Entity
+from prisme.warehouse import placeholders as P
+from prisme.warehouse.schema import ENTITIES, MONEY, SOFT_KINDS, Column, Entity
 
 #: names of the columns the projection adds next to the canonical ones
 REASON, REJECT_COLUMN, REJECT_RAW, RAW_RECORD = (
     "reject_reason", "reject_column", "reject_raw", "raw_record",
 )
+#: prefix of the columns that give, per soft column, why its value was loaded as empty
+ISSUE, ISSUE_RAW = "__issue__", "__issue_raw__"
 RATE = dt.Decimal(18, 8)
 #: one '@', something before it, a dotted domain after it, no spaces
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
@@ -130,6 +140,10 @@ class _Checked:
     what: str = ""
     raw_col: str | None = None
     message: str | None = None
+    #: soft: a bad value is loaded as NULL and noted, the row is kept
+    soft: bool = False
+    #: the value is a placeholder (N/A, noemail@…, 0000000000), said so in the reason
+    placeholder: ir.BooleanValue | None = None
 
 
 def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
@@ -151,12 +165,19 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         )
         label = name if name == src else f"{name} ({src})"
         text = _trim(t[src]).nullif("")
-        parsed[name] = _parse(engine, text, kind, dtype, label, fmt, settings, src)
+        c = parsed[name] = _parse(engine, text, kind, dtype, label, fmt, settings, src)
+        c.soft = _is_soft(plan, name, kind)
+        if not c.soft:  # strict columns are checked as before: a placeholder is a value
+            c.placeholder = None
+        elif c.placeholder is not None:
+            c.bad = c.placeholder if c.bad is None else c.bad | c.placeholder
     # stage 1: parse every mapped column once
     slots = {name: f"__v{i}" for i, name in enumerate(parsed)}
     stage1 = _barrier(engine, scratch, t.mutate(
         **{slots[n]: c.value for n, c in parsed.items()},
         **{f"{slots[n]}_bad": c.bad for n, c in parsed.items() if c.bad is not None},
+        **{f"{slots[n]}_ph": c.placeholder for n, c in parsed.items()
+           if c.placeholder is not None},
     ))
     values: dict[str, ir.Value] = {n: stage1[slots[n]] for n in parsed}
     checks: list[tuple[str, _Checked]] = []
@@ -164,6 +185,8 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         if c.bad is not None:
             c.bad = stage1[f"{slots[n]}_bad"]
             checks.append((n, c))
+        if c.soft and c.bad is not None:  # loaded as empty
+            values[n] = ibis.ifelse(c.bad, ibis.null().cast(values[n].type()), values[n])
     # stage 2: constants, derived columns, currency, required columns
     for name, value in plan.constants.items():
         col = plan.entity.column(name)
@@ -185,24 +208,71 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         final["__c__currency"] = values["__currency"]
     flags = {f"__f{i}": c.bad for i, (_, c) in enumerate(checks)}
     stage2 = _barrier(engine, scratch, stage1.mutate(**final, **flags))
-    for i, (_, c) in enumerate(checks):
+    for i, (n, c) in enumerate(checks):
         c.bad = stage2[f"__f{i}"]
+        if c.placeholder is not None:
+            c.placeholder = stage2[f"{slots[n]}_ph"]
     # stage 3: the reasons, and the record as delivered for the rejected rows only
     return _project(stage2, raw.table.columns, plan.entity, checks)
+
+
+def _is_soft(plan: Plan, name: str, kind: str) -> bool:
+    """An optional canonical contact column (not a helper feeding a derive, not required)."""
+    if kind not in SOFT_KINDS or name not in plan.entity.names:
+        return False
+    return not plan.entity.column(name).required
+
+
+def soft_columns(plan: Plan) -> list[str]:
+    """The mapped columns whose bad values are loaded as empty (see :data:`ISSUE`)."""
+    return [n for n in plan.mapping
+            if _is_soft(plan, n, plan.helpers.get(n) or plan.entity.column(n).kind)]
 
 
 def _barrier(engine, scratch: list[str], expr: ir.Table) -> ir.Table:
     """An expression as a view: later stages refer to its columns and never re-inline the
     expressions that computed them."""
     name = f"_prisme_stage_{uuid.uuid4().hex[:12]}"
-    # Python UDFs (phone numbers) must exist before a view can name them; Ibis registers
-    # them on execution only, so do it here
-    register = getattr(engine.con, "_register_udfs", None)
-    if register is not None:
-        register(expr)
+    _register_functions(engine, expr)
     engine.create_view(name, expr)
     scratch.append(name)
     return engine.table(name)
+
+
+def _register_functions(engine, expr: ir.Expr) -> None:
+    """Python UDFs (phone numbers) must exist before a view can name them; Ibis registers
+    them on execution only, so do it here — unless they are already in the catalog: DuckDB
+    forgets a function created inside a transaction that rolls back while its Python side
+    keeps the name (it then refuses both to create and to remove it), so :func:`prepare`
+    creates them before the load's transaction and they are never re-created inside it."""
+    register = getattr(engine.con, "_register_udfs", None)
+    if register is None:
+        return
+    names = {type(node).__name__ for node in expr.op().find(ops.ScalarUDF)}
+    if not names:
+        return
+    execute = getattr(engine, "execute_sql", None)
+    if execute is not None:
+        known = {r[0] for r in execute(
+            "select distinct function_name from duckdb_functions() where function_name in "
+            f"({', '.join('?' for _ in names)})", sorted(names))}
+        if names <= known:
+            return
+    register(expr)
+
+
+def prepare(engine, raw: RawInput, plan: Plan, settings: Settings) -> None:
+    """Create the Python functions the validation of ``plan`` calls, outside any transaction
+    (a failed load must not take them with it)."""
+    from prisme.ingest import normalise
+
+    country = settings.project.default_country
+    for name, src in plan.mapping.items():
+        kind = plan.helpers.get(name) or plan.entity.column(name).kind
+        if kind == "phone":
+            probe = raw.table.select(p=normalise.phone_e164(engine, raw.table[src], country))
+            _register_functions(engine, probe)
+            return
 
 
 def _format(raw: RawInput, source: SourceSettings) -> dict:
@@ -277,18 +347,27 @@ def _parse(engine, text, kind, dtype, label, fmt, settings, src) -> _Checked:
     if kind == "phone":
         country = settings.project.default_country
         value = normalise.phone_e164(engine, text, country)
-        what = f"is not a phone number (expected a number of {country} or one starting with +)"
-        return _Checked(value, text.notnull() & value.isnull(), label, what, src)
+        ph = text.notnull() & P.is_placeholder_phone(text)
+        what = (f"is not a valid phone number for {country} (nor an international number "
+                "starting with +)")
+        return _Checked(value, text.notnull() & value.isnull(), label, what, src,
+                        placeholder=ph)
     if kind == "email":
         value = normalise.email(text)
         valid = value.re_search(EMAIL_PATTERN)
+        ph = text.notnull() & P.is_placeholder_email(text)
         what = "is not an e-mail address (expected name@domain.tld)"
-        return _Checked(value, text.notnull() & ~valid.fill_null(False), label, what, src)
+        bad = text.notnull() & ~valid.fill_null(False)
+        return _Checked(value, bad, label, what, src, placeholder=ph)
     if kind in checks:
         fn, what = checks[kind]
         value = fn(text)
-        return _Checked(value, text.notnull() & value.isnull(), label, what, src)
-    return _Checked(normalise.postal_code(text))
+        ph = text.notnull() & P.is_placeholder_text(text) if kind == "country" else None
+        return _Checked(value, text.notnull() & value.isnull(), label, what, src,
+                        placeholder=ph)
+    ph = text.notnull() & P.is_placeholder_text(text)
+    return _Checked(normalise.postal_code(text), None, label, "is not a postcode", src,
+                    placeholder=ph)
 
 
 def _parse_time(engine, text, date_format):
@@ -349,7 +428,7 @@ def _convert_currency(values, plan: Plan, settings: Settings,
 
 def _project(s: ir.Table, raw_columns, entity: Entity, checks) -> ir.Table:
     none = ibis.null().cast(dt.string)
-    flagged = [(c.bad, name, c) for name, c in checks]
+    flagged = [(c.bad, name, c) for name, c in checks if not c.soft]
     if flagged:
         reason = ibis.cases(*[(b, _reason(s, c)) for b, _, c in flagged], else_=none)
         column = ibis.cases(*[(b, ibis.literal(n)) for b, n, _ in flagged], else_=none)
@@ -369,7 +448,22 @@ def _project(s: ir.Table, raw_columns, entity: Entity, checks) -> ir.Table:
     out[REJECT_COLUMN] = column
     out[REJECT_RAW] = raw_value
     out[RAW_RECORD] = ibis.ifelse(any_bad, record.cast(dt.string), none)
+    for name, c in checks:
+        if c.soft:
+            out[f"{ISSUE}{name}"] = ibis.ifelse(c.bad, _soft_reason(s, c), none)
+            out[f"{ISSUE_RAW}{name}"] = ibis.ifelse(c.bad, s[c.raw_col].cast(dt.string), none)
     return s.select(**out)
+
+
+def _soft_reason(s: ir.Table, c: _Checked) -> ir.StringValue:
+    """``column phone (tel): '06 12' is not a valid phone number for FR (…); loaded as
+    empty``, or ``… is a placeholder, not a real value; loaded as empty``."""
+    text = s[c.raw_col].cast(dt.string).strip()
+    invalid = _say(c.label, text, f"{c.what}; loaded as empty")
+    if c.placeholder is None:
+        return invalid
+    placeholder = _say(c.label, text, "is a placeholder, not a real value; loaded as empty")
+    return ibis.ifelse(c.placeholder.fill_null(False), placeholder, invalid)
 
 
 def _reason(s: ir.Table, c: _Checked) -> ir.StringValue:

@@ -1,6 +1,7 @@
 """The customer data warehouse: load journal, quarantine, core tables and ``as_of`` views.
 
-Public tables (users query them with SQL): ``load_batches``, ``quarantine``, ``dim_customer``,
+Public tables (users query them with SQL): ``load_batches``, ``quarantine``, ``load_issues``
+(values loaded as empty), ``dim_customer``,
 ``dim_product``, ``dim_campaign`` (versioned views), ``fact_sales`` and the other facts.
 """
 

@@ -22,7 +22,8 @@ from prisme.warehouse.core import storage_table, with_validity
 from prisme.warehouse.schema import ENTITIES, Entity
 
 #: the journal tables and the stamp that dates their rows
-_JOURNALS = {"load_batches": "started_at", "quarantine": "quarantined_at"}
+_JOURNALS = {"load_batches": "started_at", "quarantine": "quarantined_at",
+             "load_issues": "noted_at"}
 
 
 def _entity_of(table: str) -> Entity | None:
@@ -64,6 +65,7 @@ def as_of(engine, table: str, ts, *, by: str = "load") -> ir.Table:
     if entity is None:
         raise ValueError(
             f"as_of: {table!r} is not a warehouse table; use one of load_batches, quarantine, "
+            "load_issues, "
             + ", ".join(e.table for e in ENTITIES.values())
         )
     if by == "event":

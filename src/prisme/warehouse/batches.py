@@ -33,6 +33,8 @@ class LoadResult:
     rows_quarantined: int
     status: str  #: "loaded" | "unchanged" | "failed"
     message: str = ""
+    #: loaded rows with at least one value loaded as empty (noted in ``load_issues``)
+    rows_with_issues: int = 0
 
 
 def now_utc() -> datetime:

@@ -14,7 +14,14 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from prisme.warehouse.schema import ENTITIES, LINEAGE, LOAD_BATCHES, QUARANTINE, Entity
+from prisme.warehouse.schema import (
+    ENTITIES,
+    LINEAGE,
+    LOAD_BATCHES,
+    LOAD_ISSUES,
+    QUARANTINE,
+    Entity,
+)
 
 VALIDITY = ("valid_from", "valid_to", "is_current")
 
@@ -35,10 +42,11 @@ def core_schema(entity: Entity) -> ibis.Schema:
 
 
 def ensure_tables(engine) -> None:
-    """Create ``load_batches``, ``quarantine`` and every core table and dimension view that does
+    """Create ``load_batches``, ``quarantine``, ``load_issues`` and every core table and dimension view that does
     not exist yet (idempotent; existing data is never touched)."""
     existing = set(engine.list_tables())
-    for name, schema in (("load_batches", LOAD_BATCHES), ("quarantine", QUARANTINE)):
+    for name, schema in (("load_batches", LOAD_BATCHES), ("quarantine", QUARANTINE),
+                         ("load_issues", LOAD_ISSUES)):
         if name not in existing:
             engine.create_table(name, schema=schema)
     for entity in ENTITIES.values():

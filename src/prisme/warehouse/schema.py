@@ -284,6 +284,27 @@ QUARANTINE = ibis.schema(
     }
 )
 
+#: column kinds of contact details: an optional column of these kinds whose value cannot be
+#: normalised (or is a placeholder) is loaded as NULL and noted in ``load_issues``; the row is
+#: loaded. Required columns and the other kinds (dates, numbers, booleans, currency) stay
+#: strict: a bad value sends the row to the quarantine.
+SOFT_KINDS = ("email", "phone", "postal_code", "country")
+
+#: one row per value a load could not use and loaded as empty (the row itself was loaded)
+LOAD_ISSUES = ibis.schema(
+    {
+        "load_id": dt.string,
+        "source": dt.string,
+        "entity": dt.string,
+        "file_name": dt.string,
+        "source_line": dt.int64,
+        "column_name": dt.string,  # canonical column
+        "raw_value": dt.string,  # as delivered
+        "reason": dt.string,  # "column phone (tel): '06 12' is not a valid phone number …"
+        "noted_at": dt.timestamp,
+    }
+)
+
 
 def entity_for_table(table: str) -> Entity:
     for e in ENTITIES.values():

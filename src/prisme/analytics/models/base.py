@@ -2,10 +2,12 @@
 
 Every model is fitted by maximum likelihood on the log of its parameters (so they stay
 positive) with scipy, on the *unique* customer histories weighted by how many customers share
-them, then polished with a few Newton steps so the optimum is exact to the printed digits of
-the papers. Standard errors come from the Hessian of the negative log-likelihood at the optimum
-(numerical, in log-parameter space, mapped to the natural scale by the delta method, which is
-exact at a maximum). ``sample_params`` draws parameter sets from that asymptotic normal so a
+them. Models with an analytic Hessian (BG/NBD, Gamma-Gamma) are fitted by trust-region Newton
+(``trust-exact``: a handful of likelihood passes, from a fit on a subset of the rows when there
+are many); the others by L-BFGS-B then a few Newton steps on a numerical Hessian, so the optimum
+is exact to the printed digits of the papers. Standard errors come from the Hessian of the
+negative log-likelihood at the optimum (analytic or numerical, in log-parameter space, mapped to
+the natural scale by the delta method, which is exact at a maximum). ``sample_params`` draws parameter sets from that asymptotic normal so a
 CLV can carry an interval.
 
 A fit never returns a silent wrong answer: an optimiser that stops away from a maximum, or a
@@ -126,29 +128,53 @@ def row_weights(df: pd.DataFrame, weights: str | None, model: str) -> np.ndarray
     return w
 
 
-def factorize_rows(*arrays: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Unique rows of the given columns (in order of first appearance) and each row's code:
-    each column is hashed on its own, then the codes are combined in one int64 key."""
-    codes, uniques = zip(*(pd.factorize(np.asarray(a), sort=False) for a in arrays), strict=True)
+def _factorize_indexed(*arrays: np.ndarray):
+    """Unique rows of the given columns (in order of first appearance), each row's code, and
+    per column its distinct values with the column code of each unique row (None when the
+    combined key would overflow). Each column is hashed on its own (as the int64 bit pattern of
+    its float values, -0.0 folded into 0.0: several times faster to hash than floats such as
+    days / 7), the codes are combined in one int64 key, and the unique keys are decoded back
+    into column codes (no sort). The columns must be free of NaN (the models validate them)."""
+    arrays = tuple(np.asarray(a, dtype=float) + 0.0 for a in arrays)
+    codes, uniques = zip(*(pd.factorize(a.view(np.int64), sort=False) for a in arrays),
+                         strict=True)
+    uniques = tuple(np.asarray(u, dtype=np.int64).view(np.float64) for u in uniques)
+    sizes = [max(len(u), 1) for u in uniques]
+    if float(np.prod(np.array(sizes, dtype=float))) >= 2**62:  # pragma: no cover - ~4e18 combos
+        frame = pd.DataFrame({i: a for i, a in enumerate(arrays)})
+        row_codes = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+        row_codes, _ = pd.factorize(row_codes, sort=False)
+        first = np.unique(row_codes, return_index=True)[1]
+        return [np.asarray(a)[first].astype(float) for a in arrays], row_codes, None
     key, span = np.zeros(len(arrays[0]), dtype=np.int64), 1
-    for c, u in zip(codes, uniques, strict=True):
-        if span * max(len(u), 1) >= 2**62:  # pragma: no cover - beyond ~4e18 combinations
-            frame = pd.DataFrame({i: a for i, a in enumerate(arrays)})
-            key = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
-            break
+    for c, size in zip(codes, sizes, strict=True):
         key += c.astype(np.int64) * span
-        span *= max(len(u), 1)
-    row_codes, _ = pd.factorize(key, sort=False)
-    first = np.unique(row_codes, return_index=True)[1]
-    return [np.asarray(a)[first].astype(float) for a in arrays], row_codes
+        span *= size
+    row_codes, unique_keys = pd.factorize(key, sort=False)
+    index, rest = [], np.asarray(unique_keys, dtype=np.int64)
+    for u, size in zip(uniques, sizes, strict=True):
+        index.append((np.asarray(u, dtype=float), rest % size))
+        rest = rest // size
+    return [u[c] for u, c in index], row_codes, index
+
+
+def factorize_rows(*arrays: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Unique rows of the given columns (in order of first appearance) and each row's code."""
+    uniq, row_codes, _ = _factorize_indexed(*arrays)
+    return uniq, row_codes
 
 
 def group_unique(columns: dict[str, np.ndarray], weights: np.ndarray) -> FitData:
     """Collapse identical rows into one with the summed weight (a million customers cost what
-    their distinct histories cost)."""
-    uniq, codes = factorize_rows(*columns.values())
+    their distinct histories cost). Keeps each column's (distinct values, row index) for
+    :func:`index_columns` when no row was dropped."""
+    uniq, codes, index = _factorize_indexed(*columns.values())
     summed = np.bincount(codes, weights=weights, minlength=len(uniq[0]))
     keep = summed > 0
+    if keep.all():
+        cols = dict(zip(columns, uniq, strict=True))
+        extra = {} if index is None else {"_index": dict(zip(columns, index, strict=True))}
+        return FitData(columns=cols, weights=summed, extra=extra)
     cols = {name: u[keep] for name, u in zip(columns, uniq, strict=True)}
     return FitData(columns=cols, weights=summed[keep])
 
@@ -156,9 +182,13 @@ def group_unique(columns: dict[str, np.ndarray], weights: np.ndarray) -> FitData
 def index_columns(data: FitData, names) -> None:
     """Store (distinct values, row index) of each named column in ``data.extra``, so functions
     of one column are evaluated once per distinct value."""
+    known = data.extra.get("_index", {})
     for name in names:
-        (uniq,), codes = factorize_rows(data.columns[name])
-        data.extra[name] = (uniq, codes)
+        if name in known:
+            data.extra[name] = known[name]
+        else:
+            (uniq,), codes = factorize_rows(data.columns[name])
+            data.extra[name] = (uniq, codes)
 
 
 # ----------------------------------------------------------------------------- numerics
@@ -224,7 +254,7 @@ class ProbabilityModel:
     Subclasses define ``param_names``, ``_prepare(df) -> FitData``, ``_start(data)`` (natural
     parameters) and ``_loglik_rows(params, data)`` (log-likelihood per unique row); they may
     define ``_loglik_grad(params, data)`` returning the weighted total log-likelihood and its
-    gradient in the natural parameters.
+    gradient in the natural parameters, and ``_loglik_hess(params, data)`` adding the Hessian.
     """
 
     param_names: tuple[str, ...] = ()
