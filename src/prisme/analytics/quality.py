@@ -571,6 +571,7 @@ def quality_table(audit_df: pd.DataFrame):
         caption=f"score = weighted mean of the parts: {weights}",
     )
     table.add_column("source", style="bold", overflow="fold")
+    table.add_column("latest load", overflow="fold", max_width=16)
     table.add_column("records", justify="right")
     table.add_column("score", justify="right", style="bold")
     for k in WEIGHTS:
@@ -586,7 +587,7 @@ def quality_table(audit_df: pd.DataFrame):
         fmt = ["–" if pd.isna(getattr(r, k)) else f"{getattr(r, k):.0f}" for k in WEIGHTS]
         colour = "green" if r.total >= 90 else "yellow" if r.total >= 70 else "red"
         table.add_row(
-            r.source, f"{int(g.get(('records', ''), 0)):,}",
+            r.source, str(r.load_id), f"{int(g.get(('records', ''), 0)):,}",
             f"[{colour}]{r.total:.1f}[/{colour}]", *fmt,
             f"{int(g.get(('validity', 'email'), 0)):,} / {int(g.get(('validity', 'phone'), 0)):,}",
             f"{int(g.get(('duplicates', ''), 0) or 0):,}",

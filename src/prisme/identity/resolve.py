@@ -297,8 +297,9 @@ def _edges(pairs: pd.DataFrame, threshold: float, record_ids: pd.Series,
 
 # -------------------------------------------------------------------------- household guard
 #: two spellings that cannot be one first name: not equal, not a typo (Jaro-Winkler < 0.8),
-#: not a prefix (Jean / Jean Pierre), not mostly the same letters scrambled (``ayn`` /
-#: ``ryan``); NULL never differs
+#: not a prefix (Jean / Jean Pierre), not mostly the same letters scrambled by at most two
+#: edits (``ayn`` / ``ryan``; but ``martin`` / ``romain`` and ``elodie`` / ``daniel`` share
+#: their letters and are two people); NULL never differs
 _NAMES_DIFFER = """
 CREATE OR REPLACE TEMP MACRO prisme_letters(x) AS
   list_distinct(string_split(replace(x, ' ', ''), ''));
@@ -310,7 +311,8 @@ CREATE OR REPLACE TEMP MACRO prisme_names_differ(x, y) AS
     AND NOT starts_with(x, y) AND NOT starts_with(y, x)
     AND NOT (prisme_common(x, y) >= 0.8 * least(len(prisme_letters(x)), len(prisme_letters(y)))
              AND prisme_common(x, y)
-                 >= 0.6 * greatest(len(prisme_letters(x)), len(prisme_letters(y)))), false);
+                 >= 0.6 * greatest(len(prisme_letters(x)), len(prisme_letters(y)))
+             AND damerau_levenshtein(x, y) <= 2), false);
 CREATE OR REPLACE TEMP MACRO prisme_same(x, y) AS
   x IS NOT NULL AND y IS NOT NULL AND NOT prisme_names_differ(x, y);
 CREATE OR REPLACE TEMP MACRO prisme_names_disjoint(x, y) AS
