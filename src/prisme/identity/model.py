@@ -192,9 +192,9 @@ def email_comparison() -> dict:
         "comparison_levels": [
             _null("email"),
             _level("email_l = email_r", "Exact"),
-            _level(f"damerau_levenshtein(email_l, email_r) <= 3 AND {_same_digits}",
+            _level("damerau_levenshtein(email_l, email_r) <= 3 AND " + _same_digits,
                    "A few typos, same digits"),
-            _level(f"{_jw('email', 0.92)} AND {_same_digits}", "Jaro-Winkler >= 0.92, same digits"),
+            _level(_jw('email', 0.92) + " AND " + _same_digits, "Jaro-Winkler >= 0.92, same digits"),
             _else(),
         ],
     }

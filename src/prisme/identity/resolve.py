@@ -168,49 +168,20 @@ def _score(df, settings, eng, threshold, step, default_country) -> Scored:
     try:
         linker, inputs = _train(eng, rec, settings)
         step("scoring pairs")
-        shift = _prior_shift(linker._settings_obj._probability_two_random_records_match,
-                             len(rec))
-        predictions = linker.inference.predict(
-            threshold_match_weight=None if threshold <= 0 else
-            _logit2(min(threshold, 1 - 1e-12)) - shift, warning_mode="never")
+        predictions = linker.inference.predict(threshold_match_probability=threshold,
+                                               warning_mode="never")
         pairs = predictions.as_pandas_dataframe()
     finally:
         _drop_new_tables(eng, before)
-    weight = pairs["match_weight"].to_numpy(np.float64)
     pairs = pd.DataFrame(
         {
             "left": pairs["record_id_l"].to_numpy(np.int64),
             "right": pairs["record_id_r"].to_numpy(np.int64),
-            "p": 1.0 / (1.0 + np.exp2(-(weight + shift))),
-            "match_weight": weight,
+            "p": pairs["match_probability"].to_numpy(np.float64),
+            "match_weight": pairs["match_weight"].to_numpy(np.float64),
         }
     )
     return Scored(rec, pairs)
-
-
-#: list size at which the model's prior is used as it is for the link decision (see below)
-_REFERENCE_RECORDS = 10_000
-
-
-def _logit2(p: float) -> float:
-    return float(np.log2(p / (1.0 - p)))
-
-
-def _prior_shift(prior: float, n: int) -> float:
-    """Bits added to Splink's match weight to get the log-odds of the link decision.
-
-    Splink's posterior is ``logit2 P(M|γ) = logit2 λ + Σ w_k`` (Fellegi–Sunter with the prior
-    λ = P(M) of two *random* records). λ falls as 1/n — each person has about the same number of
-    duplicates whatever the size of the list — so a fixed probability threshold would ask for a
-    Bayes factor ``Σ w_k`` that grows by log2(n) bits: the same evidence (name, postcode, another
-    phone) that links two records of a 10k list would not link them in a 1M one. Above
-    ``_REFERENCE_RECORDS`` the decision uses the prior of a list of that size,
-    λ·(n−1)/(n_ref−1) — i.e. the threshold is a fixed Bayes factor — and below it the model's
-    own λ; the probabilities reported are those of the decision prior."""
-    if n <= _REFERENCE_RECORDS:
-        return 0.0
-    scaled = min(prior * (n - 1) / (_REFERENCE_RECORDS - 1), 0.5)
-    return _logit2(scaled) - _logit2(prior)
 
 
 def _train(eng, rec: pd.DataFrame, settings: IdentitySettings):
@@ -297,9 +268,10 @@ def _edges(pairs: pd.DataFrame, threshold: float, record_ids: pd.Series,
 
 # -------------------------------------------------------------------------- household guard
 #: two spellings that cannot be one first name: not equal, not a typo (Jaro-Winkler < 0.8),
-#: not a prefix (Jean / Jean Pierre), not mostly the same letters scrambled by at most two
-#: edits (``ayn`` / ``ryan``; but ``martin`` / ``romain`` and ``elodie`` / ``daniel`` share
-#: their letters and are two people); NULL never differs
+#: not a prefix (Jean / Jean Pierre), not mostly the same letters scrambled — the letters of
+#: one all in the other, or at most two edits apart (``ayn`` / ``ryan``, ``lmeai`` /
+#: ``amelia``; but ``martin`` / ``romain`` and ``elodie`` / ``daniel`` share most of their
+#: letters and are two people); NULL never differs
 _NAMES_DIFFER = """
 CREATE OR REPLACE TEMP MACRO prisme_letters(x) AS
   list_distinct(string_split(replace(x, ' ', ''), ''));
@@ -312,7 +284,8 @@ CREATE OR REPLACE TEMP MACRO prisme_names_differ(x, y) AS
     AND NOT (prisme_common(x, y) >= 0.8 * least(len(prisme_letters(x)), len(prisme_letters(y)))
              AND prisme_common(x, y)
                  >= 0.6 * greatest(len(prisme_letters(x)), len(prisme_letters(y)))
-             AND damerau_levenshtein(x, y) <= 2), false);
+             AND (prisme_common(x, y) = least(len(prisme_letters(x)), len(prisme_letters(y)))
+                  OR damerau_levenshtein(x, y) <= 2)), false);
 CREATE OR REPLACE TEMP MACRO prisme_same(x, y) AS
   x IS NOT NULL AND y IS NOT NULL AND NOT prisme_names_differ(x, y);
 CREATE OR REPLACE TEMP MACRO prisme_names_disjoint(x, y) AS

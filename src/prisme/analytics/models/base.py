@@ -7,8 +7,8 @@ them. Models with an analytic Hessian (BG/NBD, Gamma-Gamma) are fitted by trust-
 are many); the others by L-BFGS-B then a few Newton steps on a numerical Hessian, so the optimum
 is exact to the printed digits of the papers. Standard errors come from the Hessian of the
 negative log-likelihood at the optimum (analytic or numerical, in log-parameter space, mapped to
-the natural scale by the delta method, which is exact at a maximum). ``sample_params`` draws parameter sets from that asymptotic normal so a
-CLV can carry an interval.
+the natural scale by the delta method, which is exact at a maximum). ``sample_params`` draws
+parameter sets from that asymptotic normal so a CLV can carry an interval.
 
 A fit never returns a silent wrong answer: an optimiser that stops away from a maximum, or a
 parameter that runs off to zero or infinity, raises :class:`ConvergenceError` with the reason;
