@@ -131,7 +131,8 @@ def load_raw(engine, settings: Settings, name: str, raw: RawInput, *,
     entity = ENTITIES[source.entity]
     file_name = str(raw.file_name)
     core.ensure_tables(engine)
-    previous = batches.previous_load(engine, name, raw.sha256)
+    previous = batches.previous_load(engine, name, raw.sha256, file_name=file_name,
+                                     snapshot=entity.versioned)
     stamp = batches.next_stamp(engine)
     load_id = batches.new_load_id(stamp)
     if previous is not None:

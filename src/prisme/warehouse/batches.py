@@ -56,10 +56,26 @@ def new_load_id(stamp: datetime) -> str:
     return f"{stamp:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
 
-def previous_load(engine, source: str, sha256: str) -> dict | None:
-    """The successful load of this exact file content for this source, if any."""
+def previous_load(engine, source: str, sha256: str, *, file_name: str | None = None,
+                  snapshot: bool = False) -> dict | None:
+    """The successful load that makes loading this file again a no-op, if any.
+
+    Facts append, so a content (sha256) this source ever loaded is never loaded twice,
+    whatever the file is called. A versioned entity's file is a *snapshot* of the list: it is
+    unchanged only if the same file's latest load had this content — a list that went A → B → A
+    again must record the change back to A.
+    """
     t = engine.table(TABLE)
-    hit = t.filter((t.source == source) & (t.file_sha256 == sha256) & (t.status == "loaded"))
+    ok = t.filter((t.source == source) & (t.status == "loaded"))
+    if snapshot and file_name is not None:
+        last = ok.filter(ok.file_name == file_name).order_by(
+            [ibis.desc(ok.started_at), ibis.desc(ok.load_id)]
+        ).limit(1)
+        df = engine.to_pandas(last)
+        if df.empty or df.iloc[0]["file_sha256"] != sha256:
+            return None
+        return df.iloc[0].to_dict()
+    hit = ok.filter(ok.file_sha256 == sha256)
     df = engine.to_pandas(hit.order_by(hit.started_at).limit(1))
     return None if df.empty else df.iloc[0].to_dict()
 
