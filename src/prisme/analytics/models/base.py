@@ -248,6 +248,21 @@ def _hessian(f, grad, x: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- base model
+def check_fit_table(x: np.ndarray, w: np.ndarray, model: str, n_params: int) -> None:
+    """Refuse data a purchase-and-dropout model cannot learn from, saying why."""
+    n = float(w.sum())
+    if n <= n_params:
+        raise ValueError(
+            f"{model}: {n:g} customer(s) cannot identify {n_params} population parameters; "
+            "fit on the whole customer base (hundreds of customers or more)"
+        )
+    if not np.any((x > 0) & (w > 0)):
+        raise ValueError(
+            f"{model}: no repeat buyer (frequency is 0 in all {n:g} customers): purchase rate "
+            "and dropout cannot be told apart; check the time window or the frequency column"
+        )
+
+
 class ProbabilityModel:
     """Base of BetaGeo, ParetoNBD, GammaGamma, BetaGeoBetaBinom and ShiftedBetaGeo.
 
@@ -374,6 +389,14 @@ class ProbabilityModel:
         self._check_converged(theta, lambda t: value, lambda t: grad, self.param_names)
         self._set_fit(theta, data, self.param_names, hess)
         return True
+
+    def _fit_frame(self, df: pd.DataFrame, weights: str | None) -> ProbabilityModel:
+        """The fit shared by the purchase-and-dropout models: unique rows, a check that they
+        can identify the parameters, then maximum likelihood."""
+        data = self._prepare(df, weights)
+        check_fit_table(data.columns["x"], data.weights, type(self).__name__,
+                        len(self.param_names))
+        return self._fit_data(data)
 
     def _fit_data(self, data: FitData) -> ProbabilityModel:
         if self._loglik_hess is not None and self._fit_exact(data):

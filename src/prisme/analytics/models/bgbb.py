@@ -24,7 +24,6 @@ from prisme.analytics.models.base import (
     group_unique,
     row_weights,
 )
-from prisme.analytics.models.bgnbd import check_fit_table
 
 
 def _bgbb_arrays(df: pd.DataFrame, model: str):
@@ -57,10 +56,7 @@ class BetaGeoBetaBinom(ProbabilityModel):
 
     def fit(self, df: pd.DataFrame, weights: str | None = "weights") -> BetaGeoBetaBinom:
         """Maximum likelihood on the recency/frequency matrix (with counts); returns self."""
-        data = self._prepare(df, weights)
-        check_fit_table(data.columns["x"], data.weights, type(self).__name__,
-                        len(self.param_names))
-        return self._fit_data(data)
+        return self._fit_frame(df, weights)
 
     def _prepare(self, df: pd.DataFrame, weights: str | None = "weights") -> FitData:
         model = type(self).__name__

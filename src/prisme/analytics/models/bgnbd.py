@@ -32,21 +32,6 @@ from prisme.analytics.models.base import (
 )
 
 
-def check_fit_table(x: np.ndarray, w: np.ndarray, model: str, n_params: int) -> None:
-    """Refuse data a purchase-and-dropout model cannot learn from, saying why."""
-    n = float(w.sum())
-    if n <= n_params:
-        raise ValueError(
-            f"{model}: {n:g} customer(s) cannot identify {n_params} population parameters; "
-            "fit on the whole customer base (hundreds of customers or more)"
-        )
-    if not np.any((x > 0) & (w > 0)):
-        raise ValueError(
-            f"{model}: no repeat buyer (frequency is 0 in all {n:g} customers): purchase rate "
-            "and dropout cannot be told apart; check the time window or the frequency column"
-        )
-
-
 class BetaGeo(ProbabilityModel):
     """BG/NBD model; ``params_`` = {r, alpha, a, b} (Fader, Hardie & Lee 2005).
 
@@ -58,10 +43,7 @@ class BetaGeo(ProbabilityModel):
 
     def fit(self, df: pd.DataFrame, weights: str | None = "weights") -> BetaGeo:
         """Maximum likelihood on the unique (frequency, recency, T) rows; returns self."""
-        data = self._prepare(df, weights)
-        check_fit_table(data.columns["x"], data.weights, type(self).__name__,
-                        len(self.param_names))
-        return self._fit_data(data)
+        return self._fit_frame(df, weights)
 
     def _prepare(self, df: pd.DataFrame, weights: str | None = "weights") -> FitData:
         model = type(self).__name__

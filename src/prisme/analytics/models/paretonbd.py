@@ -32,7 +32,6 @@ from prisme.analytics.models.base import (
     row_weights,
     wdot,
 )
-from prisme.analytics.models.bgnbd import check_fit_table
 
 
 def _log_hyp_term(r, alpha, s, beta, x, t):
@@ -67,10 +66,7 @@ class ParetoNBD(ProbabilityModel):
 
     def fit(self, df: pd.DataFrame, weights: str | None = "weights") -> ParetoNBD:
         """Maximum likelihood (note eq. 18) on the unique (frequency, recency, T) rows."""
-        data = self._prepare(df, weights)
-        check_fit_table(data.columns["x"], data.weights, type(self).__name__,
-                        len(self.param_names))
-        return self._fit_data(data)
+        return self._fit_frame(df, weights)
 
     def _prepare(self, df: pd.DataFrame, weights: str | None = "weights") -> FitData:
         model = type(self).__name__
