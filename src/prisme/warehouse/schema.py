@@ -40,7 +40,7 @@ def _c(name, dtype, required=False, kind=None, doc=""):
     return Column(name, dtype, required, kind, doc)
 
 
-S, TS, D, F, I, B = dt.string, dt.timestamp, dt.date, dt.float64, dt.int64, dt.boolean
+S, TS, D, F, INT, B = dt.string, dt.timestamp, dt.date, dt.float64, dt.int64, dt.boolean
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ ENTITIES: dict[str, Entity] = {
                 _c("source_customer_id", S),
                 _c("ip", S),
                 _c("landing_page", S),
-                _c("clicks", I),
+                _c("clicks", INT),
                 _c("duration_s", F),
                 _c("referrer", S),
                 _c("device", S),
@@ -238,8 +238,8 @@ ENTITIES: dict[str, Entity] = {
                 _c("date", D, True),
                 _c("channel", S, True),
                 _c("spend", MONEY, True),
-                _c("impressions", I),
-                _c("clicks", I),
+                _c("impressions", INT),
+                _c("clicks", INT),
             ),
             key=("date", "channel"),
             event_time="date",

@@ -18,6 +18,7 @@ the standard errors as NaN.
 
 from __future__ import annotations
 
+import abc
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -263,7 +264,7 @@ def check_fit_table(x: np.ndarray, w: np.ndarray, model: str, n_params: int) -> 
         )
 
 
-class ProbabilityModel:
+class ProbabilityModel(abc.ABC):
     """Base of BetaGeo, ParetoNBD, GammaGamma, BetaGeoBetaBinom and ShiftedBetaGeo.
 
     Subclasses define ``param_names``, ``_prepare(df) -> FitData``, ``_start(data)`` (natural
@@ -277,15 +278,18 @@ class ProbabilityModel:
     def __init__(self, penalizer_coef: float = 0.0):
         self.penalizer_coef = float(penalizer_coef)
 
-    # -- to be provided by subclasses
-    def _prepare(self, df) -> FitData:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # -- each model supplies these (a subclass lacking one cannot be instantiated)
+    @abc.abstractmethod
+    def _prepare(self, df) -> FitData:
+        """The model's input table → unique rows with counts (:class:`FitData`)."""
 
-    def _start(self, data: FitData) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _start(self, data: FitData) -> np.ndarray:
+        """Starting values of the natural parameters for the optimiser."""
 
-    def _loglik_rows(self, params: np.ndarray, data: FitData) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _loglik_rows(self, params: np.ndarray, data: FitData) -> np.ndarray:
+        """Log-likelihood of each unique row at ``params`` (the paper's equation)."""
 
     _loglik_grad = None
     #: False when the gradient is partly numerical: standard errors then come from differences
