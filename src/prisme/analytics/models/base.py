@@ -180,6 +180,13 @@ def group_unique(columns: dict[str, np.ndarray], weights: np.ndarray) -> FitData
     return FitData(columns=cols, weights=summed[keep])
 
 
+
+def unique_histories(df: pd.DataFrame, weights: str | None, model: str) -> FitData:
+    """A (frequency, recency, T) table → its unique histories with customer counts, the rows
+    the BG/NBD and Pareto/NBD likelihoods are summed over."""
+    x, t_x, T = rfm_arrays(df, model)
+    return group_unique({"x": x, "t_x": t_x, "T": T}, row_weights(df, weights, model))
+
 def index_columns(data: FitData, names) -> None:
     """Store (distinct values, row index) of each named column in ``data.extra``, so functions
     of one column are evaluated once per distinct value."""

@@ -23,11 +23,10 @@ from scipy.stats import nbinom
 from prisme.analytics.models.base import (
     FitData,
     ProbabilityModel,
-    group_unique,
     index_columns,
     log1pexp,
     rfm_arrays,
-    row_weights,
+    unique_histories,
     wdot,
 )
 
@@ -46,10 +45,7 @@ class BetaGeo(ProbabilityModel):
         return self._fit_frame(df, weights)
 
     def _prepare(self, df: pd.DataFrame, weights: str | None = "weights") -> FitData:
-        model = type(self).__name__
-        x, t_x, T = rfm_arrays(df, model)
-        w = row_weights(df, weights, model)
-        data = group_unique({"x": x, "t_x": t_x, "T": T}, w)
+        data = unique_histories(df, weights, type(self).__name__)
         index_columns(data, ("x", "t_x", "T"))
         return data
 

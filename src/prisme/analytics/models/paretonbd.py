@@ -24,12 +24,11 @@ from prisme.analytics.models.base import (
     FitData,
     ProbabilityModel,
     factorize_rows,
-    group_unique,
     index_columns,
     log1mexp,
     log1pexp,
     rfm_arrays,
-    row_weights,
+    unique_histories,
     wdot,
 )
 
@@ -69,10 +68,7 @@ class ParetoNBD(ProbabilityModel):
         return self._fit_frame(df, weights)
 
     def _prepare(self, df: pd.DataFrame, weights: str | None = "weights") -> FitData:
-        model = type(self).__name__
-        x, t_x, T = rfm_arrays(df, model)
-        w = row_weights(df, weights, model)
-        data = group_unique({"x": x, "t_x": t_x, "T": T}, w)
+        data = unique_histories(df, weights, type(self).__name__)
         c = data.columns
         for key, col in (("xt", "t_x"), ("xT", "T")):
             (ux, ut), codes = factorize_rows(c["x"], c[col])
