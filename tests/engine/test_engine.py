@@ -54,3 +54,58 @@ def test_second_loader_is_refused_with_a_clear_message(settings):
     with engine_mod.connect(settings) as eng, eng.exclusive("second load"):
         pass
     assert EngineBusy.__mro__[1].__name__ == "EngineError"
+
+
+def test_csv_line_numbers_same_by_case_and_by_asof_join(engine, tmp_path, monkeypatch):
+    """``__line`` of a CSV read is a CASE on rowid for a few shifts and an ASOF join for
+    many; both give every row its physical line, around rejected, empty and multi-line
+    records."""
+    from prisme.engine import duckdb_backend
+    from prisme.engine.base import LineLayout
+
+    lines, blank, breaks, expected, line = ["id;v"], [], [], {}, 2
+    for i in range(1, 400):
+        if i % 7 == 0:
+            lines.append(f"{i}")  # ragged: rejected
+            line += 1
+        elif i % 11 == 0:
+            lines.append("")  # empty
+            blank.append(line)
+            line += 1
+            continue
+        elif i % 13 == 0:
+            lines.append(f'{i};"two\nlines"')
+            breaks.append(line)
+            expected[str(i)] = line
+            line += 2
+        else:
+            lines.append(f"{i};x")
+            expected[str(i)] = line
+            line += 1
+    path = tmp_path / "n.csv"
+    path.write_text("\n".join(lines) + "\n")
+    records = line - 1 - len(blank) - len(breaks)
+    layout = LineLayout(blank=blank, breaks=breaks, records=records)
+    got = {}
+    for limit in (duckdb_backend.MAX_SHIFT_CASE, 0):
+        monkeypatch.setattr(duckdb_backend, "MAX_SHIFT_CASE", limit)
+        n, rejects = engine.read_csv_text(str(path), f"raw_n{limit}", delim=";",
+                                          layout=layout, columns=["id", "v"])
+        df = engine.to_pandas(engine.table(f"raw_n{limit}"))
+        got[limit] = dict(zip(df["id"], df["__line"].tolist(), strict=True))
+        assert n == len(expected) and len(rejects) == 57
+        engine.drop_raw(f"raw_n{limit}")
+    assert got[duckdb_backend.MAX_SHIFT_CASE] == expected == got[0]
+
+
+def test_unordered_writes_restores_the_setting(engine):
+    """The block relaxes row order for its INSERTs only, also when it fails."""
+    def setting():
+        return engine.execute_sql("SELECT current_setting('preserve_insertion_order')")[0][0]
+
+    assert setting() is True
+    with pytest.raises(RuntimeError):
+        with engine.unordered_writes():
+            assert setting() is False
+            raise RuntimeError("boom")
+    assert setting() is True

@@ -272,6 +272,90 @@ def test_blank_line_finder_whatever_the_chunks(lines, final_newline, cuts):
     assert finder.found == expected
 
 
+def test_quoted_values_spanning_lines_keep_physical_line_numbers(engine, tmp_path):
+    """A record whose quoted value spans lines starts where an editor shows it, and so do the
+    rows and rejected lines after it (DuckDB counts such a record as one line)."""
+    text = ('a;b;c\n'            # 1
+            '1;x;2\n'            # 2
+            '2;"multi\n'         # 3
+            'line\n'             # 4
+            'three";3\n'         # 5
+            '3;z\n'              # 6: ragged
+            '4;w;5\n'            # 7
+            '\n'                 # 8: empty
+            '5;"q\n'             # 9: a quoted value over two lines, ragged
+            '";6;7\n'            # 10
+            '6;"a\n'             # 11: an empty line inside a quoted value
+            '\n'                 # 12
+            'b";7\n'             # 13
+            '7;v;8\n')           # 14
+    write(tmp_path / "m.csv", text)
+    raw = read_one(engine, tmp_path, "m.csv", separator=";", encoding="utf-8", decimal=".",
+                   date_format="%Y-%m-%d")
+    got = rows(engine, raw)
+    assert [(r["a"], r[LINE]) for r in got] == [("1", 2), ("2", 3), ("4", 7), ("6", 11),
+                                                ("7", 14)]
+    assert got[1]["b"] == "multi\nline\nthree" and got[3]["b"] == "a\n\nb"
+    assert [(r.line, r.raw) for r in raw.rejects] == [(6, "3;z"), (9, '5;"q\n";6;7')]
+    assert "m.csv, line 9" in raw.rejects[1].reason
+    assert "spans lines 9 to 10" in raw.rejects[1].reason
+    assert raw.rows_read == 7
+
+
+def test_quoted_values_spanning_lines_in_gzip_and_cp1252(engine, tmp_path):
+    """The same numbering through the gzip reader and through the re-encoding pass."""
+    text = 'id;note\n1;"é\nè"\n\n2;ok\n3\n4;fin\n'
+    (tmp_path / "g.csv.gz").write_bytes(gzip.compress(text.encode("utf-8")))
+    write(tmp_path / "w.csv", text, "cp1252")
+    for name, encoding in (("g.csv.gz", "utf-8"), ("w.csv", "cp1252")):
+        raw = read_one(engine, tmp_path, name, separator=";", encoding=encoding,
+                       decimal=".", date_format="%Y-%m-%d")
+        assert [(r["id"], r[LINE]) for r in rows(engine, raw)] == [("1", 2), ("2", 5),
+                                                                   ("4", 7)], name
+        assert [r.line for r in raw.rejects] == [6], name
+
+
+def test_a_stray_quote_falls_back_to_record_numbers(engine, tmp_path):
+    """An unbalanced quote makes the byte scan unreliable: its breaks are not used, and
+    every line is still accounted for (rows + rejects = data lines)."""
+    write(tmp_path / "s.csv", 'id;x\n1;a\n2;5" ecran\n3;b\n')
+    raw = read_one(engine, tmp_path, "s.csv", separator=";", encoding="utf-8", decimal=".",
+                   date_format="%Y-%m-%d")
+    got = rows(engine, raw)
+    assert raw.rows_read == len(got) + len(raw.rejects) >= 1
+    assert all(r[LINE] == int(r["id"]) + 1 for r in got)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(['a;b', '"x\ny";z', '"";q', '"p""\n\nq";r', '', 'e;"f"']),
+                max_size=12),
+       st.lists(st.integers(1, 9), min_size=30, max_size=30))
+def test_line_breaks_inside_quotes_whatever_the_chunks(records, cuts):
+    """The scan finds the lines whose break is inside a quoted value, and the number of
+    records, as Python's csv module reads them, however the bytes are cut into chunks."""
+    import csv
+    import io
+
+    data = ("h;h\n" + "".join(r + "\n" for r in records)).encode()
+    reader = csv.reader(io.StringIO(data.decode(), newline=""), delimiter=";")
+    expected_breaks, count, end = [], 0, 0
+    for rec in reader:
+        start = end + 1
+        end = reader.line_num
+        expected_breaks += list(range(start, end))
+        count += 1 if rec else 0
+    finder, pos = BlankLines('"'), 0
+    for n in cuts * 4:
+        if pos >= len(data):
+            break
+        finder.feed(data[pos:pos + n])
+        pos += n
+    finder.feed(data[pos:])
+    layout = finder.layout()
+    assert list(layout.breaks) == expected_breaks
+    assert layout.records == count
+
+
 def test_crlf_file_windows_export(engine, tmp_path):
     write(tmp_path / "w.csv", FRENCH.replace("\n", "\r\n"), "cp1252")
     raw = read_one(engine, tmp_path, "w.csv")

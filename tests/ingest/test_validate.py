@@ -195,3 +195,61 @@ def test_contact_columns_are_normalised_or_loaded_empty_with_an_issue(engine, se
     # the reason of a quarantined row is the strict column's, its bad country is not noted
     assert "'peut-être' is not a yes/no value" in q.reason[0]
     assert 6 not in issues.source_line.tolist()
+
+
+# ------------------------------------------------------------------ fast paths, same results
+def test_narrowing_a_wide_decimal_rounds_as_the_direct_cast(engine):
+    """``_cast`` narrows a product computed in 38 digits to money through 64-bit integers
+    when it fits; the result is the direct cast's, halves and negatives included, and a
+    value too large for the fast path still takes the direct one."""
+    import ibis.expr.datatypes as dt
+
+    from prisme.ingest.validate import _cast
+    from prisme.warehouse.schema import MONEY
+
+    values = ["1.00005", "-1.00005", "2.00015", "-2.00015", "0.00004999", "-0.00005",
+              "123456789.12345678", "9999999999.99994999", "99999999999999.00005", None]
+    t = ibis.memtable(pd.DataFrame({"x": values}))
+    wide = t.x.cast(dt.Decimal(38, 8))
+    out = engine.to_pandas(t.select(fast=_cast(wide, MONEY), direct=wide.cast(MONEY)))
+    assert out.fast.tolist()[:-1] == out.direct.tolist()[:-1]
+    assert out.fast.iloc[0] == Decimal("1.0001") and out.fast.iloc[5] == Decimal("-0.0001")
+    assert out.fast.iloc[8] == Decimal("99999999999999.0001")
+    assert pd.isna(out.fast.iloc[-1])
+
+
+@pytest.mark.parametrize(("decimal", "thousands", "text", "expected"), [
+    (",", None, "12,50", 12.5), (",", None, " 7 ", 7.0), (",", " ", "1 234,50", 1234.5),
+    (",", ".", "1.234,5", 1234.5), (",", ".", "1.234", 1234.0), (".", ",", "1,234.5", 1234.5),
+    (",", None, "1\u00a0234,5", 1234.5), (",", None, "€12,5", 12.5), (",", None, "12\t", 12.0),
+    (",", None, "deux", None), (",", None, "1.234,5", None), (".", None, "", None),
+])
+def test_plain_number_fast_path_agrees_with_the_full_parser(engine, decimal, thousands, text,
+                                                           expected):
+    """Money and numbers go through a cheap cast first and the full parser (symbols, spaces,
+    non-breaking spaces) only when it fails; the value is the full parser's either way."""
+    src = SourceSettings(entity="transaction", path="x.csv", decimal=decimal,
+                         thousands=thousands, date_format="%Y-%m-%d",
+                         columns={"order_id": "o", "ordered_at": "d", "sku": "s",
+                                  "quantity": "q", "unit_price": "p"},
+                         derive={"revenue": "quantity * unit_price"},
+                         constants={"source": "shop"})
+    from prisme.config import Settings
+
+    settings = Settings()
+    settings.sources["s"] = src
+    frame = pd.DataFrame({"o": ["A", "B"], "d": ["2024-01-02"] * 2, "s": ["K"] * 2,
+                          "q": [text, "2"], "p": ["3", text]})
+    raw = raw_input_from_frame(engine, "s", frame, fmt={"decimal": decimal,
+                                                        "thousands": thousands})
+    result = load_raw(engine, settings, "s", raw)
+    facts = engine.to_pandas(engine.table("fact_sales").order_by("source_line"))
+    by_order = dict(zip(facts.order_id, facts.itertuples(), strict=True))
+    if expected is None:  # text in a quantity, and in a price
+        assert result.rows_quarantined == 2 and facts.empty
+        return
+    if "€" in text:  # a currency symbol is part of a price, not of a quantity
+        assert "A" not in by_order
+    else:
+        assert by_order["A"].quantity == expected
+    assert by_order["B"].revenue == 2 * Decimal(str(expected))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import abc
 import contextlib
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -29,6 +30,21 @@ def engine_of(backend) -> Engine | None:
     """The open :class:`Engine` whose Ibis backend is ``backend``, or None."""
     found = _OPEN.get(id(backend))
     return found if found is not None and found.con is backend else None
+
+
+@dataclass
+class LineLayout:
+    """What a pass over a text file's bytes found about its lines, for a CSV reader that
+    counts records rather than physical lines (see ``Engine.read_csv_text``). Line numbers
+    are physical: 1 + the number of line breaks before the line."""
+
+    #: empty lines (the reader skips them; they are not rows but they are lines)
+    blank: Sequence[int] = ()
+    #: lines whose line break lies inside a quoted value (the record goes on below)
+    breaks: Sequence[int] = ()
+    #: records in the file (header and skipped lines included) if every quote is closed;
+    #: None when unknown. A reader checks it against what it read before using ``breaks``.
+    records: int | None = None
 
 
 class EngineError(RuntimeError):
@@ -111,8 +127,12 @@ class Engine(abc.ABC):
         """The backend's own bulk CSV reader."""
 
     @abc.abstractmethod
-    def read_csv_text(self, path: str, table: str, **options: Any) -> tuple[int, list[dict]]:
-        """Read a CSV file as text into ``table`` with ``__line``; see the DuckDB backend."""
+    def read_csv_text(self, path: str, table: str, *,
+                      layout: LineLayout | Callable[[], LineLayout] | None = None,
+                      **options: Any) -> tuple[int, list[dict]]:
+        """Read a CSV file as text into ``table`` with ``__line`` (the physical line where the
+        row starts, given the file's ``layout``, or a callable giving it once the read is
+        done: it may be computed meanwhile); see the DuckDB backend."""
 
     @abc.abstractmethod
     def define_lookup(self, name: str, mapping: dict[str, str]) -> None:
@@ -121,6 +141,13 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def drop_raw(self, table: str) -> None:
         """Drop a reader's temporary text table."""
+
+    @contextlib.contextmanager
+    def unordered_writes(self):
+        """Inside, an INSERT … SELECT may store its rows in any order (a backend that keeps
+        the order of a parallel scan pays for it). For tables whose rows carry their own order
+        (``source_line``). The default does nothing."""
+        yield
 
     def read_parquet(self, paths: Sequence[str]) -> ibis.Table:
         return self.con.read_parquet(list(paths))

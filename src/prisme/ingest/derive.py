@@ -179,9 +179,13 @@ class _Compiler:
         if isinstance(node.op, ast.Sub):
             return left - right
         if isinstance(node.op, ast.Mult):
-            if left.type().is_decimal():  # exact, and wide enough not to overflow
+            if left.type().is_decimal() and right.type().is_decimal():
+                # exact, and wide enough not to overflow; the product's scale is the sum of
+                # the scales (SQL), said to Ibis too, which would assume the larger one
+                scale = min(38, (left.type().scale or 0) + (right.type().scale or 0))
                 left = left.cast(dt.Decimal(38, left.type().scale))
                 right = right.cast(dt.Decimal(38, right.type().scale))
+                return (left * right).cast(dt.Decimal(38, scale))
             return left * right
         if isinstance(node.op, ast.Div):
             return left.cast(dt.float64) / right.cast(dt.float64)

@@ -9,10 +9,13 @@ chunks, never held whole in memory. Excel, Parquet and JSON lines
 are streamed into the engine in batches.
 
 ``__line`` is the line in the file where the row starts (header = line 1 after any
-``skip_rows``); empty lines are skipped but counted. On the fast path a quoted value that spans
-several lines counts as one line (as DuckDB counts); a file DuckDB gives up on as a whole
-(mixed line endings, a derailed quote) is read again by a forgiving line-by-line reader whose
-line numbers are physical. Either way every data row comes out as a row or as a
+``skip_rows``), as an editor shows it: empty lines are skipped but counted, and a quoted value
+spanning several lines moves the rows after it down by as many lines. DuckDB numbers records,
+so a pass over the bytes (beside the read, in a thread, with the sha256) finds the empty lines
+and the line breaks inside quotes; when its count of records disagrees with DuckDB's (a stray
+quote), a multi-line value counts as one line, as DuckDB counts. A file DuckDB gives up on as
+a whole (mixed line endings, a derailed quote) is read again by a forgiving line-by-line reader
+whose line numbers are physical. Either way every data row comes out as a row or as a
 :class:`Reject` naming the file, the line and what was expected: ``rows_read`` = rows + rejects.
 """
 
@@ -25,10 +28,12 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from prisme.config import SourceSettings
 from prisme.engine import EngineError
+from prisme.engine.base import LineLayout
 from prisme.ingest.batch_readers import (  # noqa: F401 - re-exported for callers
     BatchWriter,
     SourceError,
@@ -132,37 +137,47 @@ def _unescape(sep: str) -> str:
 
 
 def read_csv(engine, name: str, source: SourceSettings, path: Path, *, table: str) -> RawInput:
-    """A delimited text file through the engine's CSV reader, every column as text."""
+    """A delimited text file through the engine's CSV reader, every column as text.
+
+    The sha256 of the file and the scan of its lines (empty lines, line breaks inside quoted
+    values: :class:`BlankLines`) run in a thread while the engine reads the file; the engine
+    asks for the scan's result once its read is done."""
     fmt = csv_format(source, path)
-    blanks: list[int] = []
-    # empty lines are found in the hashing pass (plain files) or the re-encoding pass
-    sha, size = file_digest(path, None if fmt.compression else blanks)
+    quote = fmt.quote or '"'
     encoding = codecs.lookup(fmt.encoding).name  # 'latin-1' → 'iso8859-1', 'utf8' → 'utf-8'
+    size = path.stat().st_size
     workdir = None
     read_path, compression = path, "gzip" if fmt.compression else "none"
-    try:
-        if encoding not in _NATIVE and size:
-            workdir = Path(tempfile.mkdtemp(prefix="prisme-"))
-            read_path = workdir / (path.name + ".utf8.csv")
-            blanks = transcode(path, read_path, encoding, gzipped=bool(fmt.compression))
-            compression = "none"
-        if size == 0 or not _has_text(read_path, compression):
-            return _empty(engine, name, path, sha, table, fmt)
-        names = header_names(read_path, compression, fmt, source.skip_rows)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prisme-digest") as pool:
         try:
-            rows, found = engine.read_csv_text(
-                str(read_path), table, delim=fmt.separator, quote=fmt.quote or '"',
-                header=fmt.header, skip=source.skip_rows, compression=compression,
-                blank_lines=blanks, columns=names,
-            )
-        except EngineError:
-            # the fast reader gave up on the whole file (mixed line endings, a stray quote
-            # that derails its state machine…): read it line by line instead
-            rows, found = read_csv_python(engine, read_path, table, fmt, source.skip_rows,
-                                          gzipped=compression == "gzip")
-    finally:
-        if workdir is not None:
-            shutil.rmtree(workdir, ignore_errors=True)
+            if encoding not in _NATIVE and size:
+                workdir = Path(tempfile.mkdtemp(prefix="prisme-"))
+                read_path = workdir / (path.name + ".utf8.csv")
+                digest = pool.submit(file_digest, path)
+                layout = transcode(path, read_path, encoding, gzipped=bool(fmt.compression),
+                                   quote=quote)
+                compression = "none"
+            else:
+                digest = pool.submit(digest_and_scan, path, quote, gzipped=bool(fmt.compression))
+                layout = None
+            if size == 0 or not _has_text(read_path, compression):
+                return _empty(engine, name, path, digest.result()[0], table, fmt)
+            names = header_names(read_path, compression, fmt, source.skip_rows)
+            try:
+                rows, found = engine.read_csv_text(
+                    str(read_path), table, delim=fmt.separator, quote=quote,
+                    header=fmt.header, skip=source.skip_rows, compression=compression,
+                    layout=layout or (lambda: digest.result()[1]), columns=names,
+                )
+            except EngineError:
+                # the fast reader gave up on the whole file (mixed line endings, a stray quote
+                # that derails its state machine…): read it line by line instead
+                rows, found = read_csv_python(engine, read_path, table, fmt, source.skip_rows,
+                                              gzipped=compression == "gzip")
+            sha = digest.result()[0]
+        finally:
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
     rejects = [_csv_reject(r, path, fmt) for r in _one_per_line(found)]
     return RawInput(
         source=name, file_name=str(path), sha256=sha, table=engine.table(table),
@@ -300,44 +315,71 @@ def _csv_reject(r: dict, path: Path, fmt: FormatGuess) -> Reject:
     raw = r["csv_line"]
     extra = raw.count("\n")
     if extra and kind in ("UNQUOTED VALUE", "MISSING COLUMNS", "TOO MANY COLUMNS"):
-        reason += (f" — an unclosed quote {fmt.quote!r} joined lines {line} to {line + extra} "
-                   "into this one record; they are rejected together (all kept in raw)")
+        if raw.count(fmt.quote or '"') % 2:
+            reason += (f" — an unclosed quote {fmt.quote!r} joined lines {line} to "
+                       f"{line + extra} into this one record; they are rejected together "
+                       "(all kept in raw)")
+        else:
+            reason += (f" — the record spans lines {line} to {line + extra} (a quoted value "
+                       "with line breaks); rejected whole (all kept in raw)")
     return Reject(line=line, reason=reason, raw=raw, column=r["column"])
 
 
-def file_digest(path: Path, blanks: list[int] | None = None) -> tuple[str, int]:
-    """sha256 of the file's bytes, and its size. With ``blanks``, the numbers of the empty
-    lines are appended to it (same pass over the bytes; see :class:`BlankLines`)."""
+def file_digest(path: Path) -> tuple[str, int]:
+    """sha256 of the file's bytes, and its size."""
     h, size = hashlib.sha256(), 0
-    finder = BlankLines() if blanks is not None else None
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
             size += len(chunk)
-            if finder is not None:
-                finder.feed(chunk)
-    if finder is not None:
-        blanks.extend(finder.found)
     return h.hexdigest(), size
+
+
+def digest_and_scan(path: Path, quote: str | None, *,
+                    gzipped: bool) -> tuple[str, LineLayout]:
+    """sha256 of the file's bytes, and the layout of its lines (of the decompressed text for
+    a gzip file): one pass over a plain file. Both release the GIL (hashlib, numpy), so this
+    runs beside the engine's read."""
+    h = hashlib.sha256()
+    finder = BlankLines(quote)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+            if not gzipped:
+                finder.feed(chunk)
+    if gzipped:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                finder.feed(chunk)
+    return h.hexdigest(), finder.layout()
 
 
 class BlankLines:
     """Find the empty lines of a file fed in chunks (the CSV reader skips them but counts
-    them in its line numbers, so ``__line`` must count them too). Vectorised: the newline
-    positions of a chunk come from numpy; an empty line is two newlines one byte apart (or
-    two apart around a '\\r')."""
+    them in its line numbers, so ``__line`` must count them too) and, given the quote
+    character, the lines whose line break lies inside a quoted value (the reader counts a
+    record spanning lines as one line; the file has several). Vectorised: the newline and
+    quote positions of a chunk come from numpy; an empty line is two newlines one byte apart
+    (or two apart around a '\\r'); a newline is inside quotes when an odd number of quotes
+    precede it (a doubled quote inside a value counts twice: parity holds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, quote: str | None = None) -> None:
         self.lines = 0  # complete lines seen
         self.last_nl = -1  # position of the last newline, relative to the current chunk
         self.last_cr = False  # the byte just before the current chunk is '\\r'
         self.found: list[int] = []
+        self.quote = quote.encode()[0] if quote and len(quote.encode()) == 1 else None
+        self.in_quote = False  # an odd number of quotes so far
+        self.breaks: list[int] = []
+        self.tail = False  # bytes after the last newline (a last line without one)
 
     def feed(self, chunk: bytes) -> None:
         import numpy as np
 
         arr = np.frombuffer(chunk, dtype=np.uint8)
         nl = np.flatnonzero(arr == 10)
+        if self.quote is not None:
+            self._quotes(arr, nl, np)
         if len(nl):
             prev = np.concatenate(([self.last_nl], nl[:-1]))
             gap = nl - prev
@@ -351,19 +393,40 @@ class BlankLines:
                 self.found.append(self.lines + int(i) + 1)
             self.lines += len(nl)
             self.last_nl = int(nl[-1]) - len(chunk)
+            self.tail = int(nl[-1]) < len(chunk) - 1
         else:
             self.last_nl -= len(chunk)
+            self.tail = self.tail or len(chunk) > 0
         if len(chunk):
             self.last_cr = chunk[-1:] == b"\r"
 
+    def _quotes(self, arr, nl, np) -> None:
+        quotes = np.flatnonzero(arr == self.quote)
+        if len(quotes) == 0 and not self.in_quote:
+            return
+        if len(nl):
+            before = np.searchsorted(quotes, nl) + (1 if self.in_quote else 0)
+            for i in np.flatnonzero(before & 1):
+                self.breaks.append(self.lines + int(i) + 1)
+        self.in_quote ^= bool(len(quotes) & 1)
 
-def transcode(src: Path, dst: Path, encoding: str, *, gzipped: bool) -> list[int]:
-    """Re-encode a file to UTF-8 in chunks; return the numbers of its empty lines. Bytes
-    invalid in ``encoding`` are copied as they are, so that the CSV reader rejects just their
-    line as an invalid encoding."""
+    def layout(self) -> LineLayout:
+        """What was found; ``records`` only when every quote was closed."""
+        lines = self.lines + (1 if self.tail else 0)
+        inside = set(self.breaks)
+        blank = [b for b in self.found if b - 1 not in inside]
+        records = None if self.in_quote else lines - len(self.breaks) - len(blank)
+        return LineLayout(blank=list(self.found), breaks=list(self.breaks), records=records)
+
+
+def transcode(src: Path, dst: Path, encoding: str, *, gzipped: bool,
+              quote: str | None = '"') -> LineLayout:
+    """Re-encode a file to UTF-8 in chunks; return the layout of its lines. Bytes invalid in
+    ``encoding`` are copied as they are, so that the CSV reader rejects just their line as an
+    invalid encoding."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="surrogateescape")
     opener = gzip.open if gzipped else open
-    finder = BlankLines()
+    finder = BlankLines(quote)
     with opener(src, "rb") as fin, open(dst, "wb") as fout:
         first = True
         while chunk := fin.read(CHUNK):
@@ -374,8 +437,10 @@ def transcode(src: Path, dst: Path, encoding: str, *, gzipped: bool) -> list[int
             data = text.encode("utf-8", errors="surrogateescape")
             finder.feed(data)
             fout.write(data)
-        fout.write(decoder.decode(b"", final=True).encode("utf-8", errors="surrogateescape"))
-    return finder.found
+        rest = decoder.decode(b"", final=True).encode("utf-8", errors="surrogateescape")
+        finder.feed(rest)
+        fout.write(rest)
+    return finder.layout()
 
 
 def _empty(engine, name, path, sha, table, fmt) -> RawInput:
