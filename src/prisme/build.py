@@ -44,6 +44,8 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
                 ("marts", lambda: build_marts(eng, settings, as_of=as_of, progress=progress)),
             ]
             for name, step in steps:
+                if progress is not None and name == "quality":  # the others say their steps
+                    progress("quality audit", 0, 1)
                 started = time.perf_counter()
                 summary.steps[name] = step()
                 summary.seconds[name] = time.perf_counter() - started

@@ -181,6 +181,47 @@ def test_planted_defects_are_flagged_with_the_right_counts(engine, settings):
     assert v == pytest.approx(1 - 3 / (80 - 1 - 2))  # 79 present e-mails, 2 placeholders
 
 
+def test_unknown_countries_noted_at_load_have_a_validity_row(engine, settings):
+    df = clean_list(40)
+    unknown = [(5, "country", "Frnace"), (6, "country", "Atlantis")]
+    df.loc[[5, 6], "country"] = None
+    df.loc[[1, 2, 3], "nationality"] = "FR"
+    write_load(engine, df, load_id="L1", source="crm", at=LOAD_AT, issues=unknown)
+    write_parties(engine, df)
+    rows = quality.audit(engine, settings, as_of=AUDIT_AT)
+    # delivered but unusable: present for completeness, invalid for validity (counted once)
+    assert value(rows, "completeness", "country", what="n") == 40
+    assert value(rows, "validity", "country", what="n") == 2
+    assert value(rows, "validity", "country") == pytest.approx(1 - 2 / 40)
+    assert "2 of 40 are not a known country" in value(rows, "validity", "country",
+                                                       what="detail")
+    assert value(rows, "validity", "nationality", what="n") == 0
+    assert value(rows, "validity", "nationality") == 1.0
+    # reported, but the score's validity component is what it was without these rows
+    scored = rows[(rows.check == "validity") & rows.value.notna()
+                  & ~rows.field.isin(["country", "nationality"])]
+    assert value(rows, "score_component", "validity") == pytest.approx(
+        100 * scored.value.mean())
+
+
+def test_freshness_names_the_date_it_was_measured_against(engine, settings, tmp_path):
+    from prisme.analytics import quality_report
+
+    df = clean_list(20)
+    write_load(engine, df, load_id="L1", source="crm", at=LOAD_AT)
+    write_parties(engine, df)
+    rows = quality.audit(engine, settings, as_of=AUDIT_AT)
+    detail = value(rows, "freshness", "days_since_load", what="detail")
+    assert "2026-11-11 08:00" in detail and "2026-11-01" in detail
+    assert "2026-11-11 08:00" in value(rows, "freshness", "days_since_latest_record",
+                                       what="detail")
+    console = Console(record=True, width=250)
+    console.print(quality.quality_table(rows))
+    assert "audited 2026-11-11 08:00 UTC" in console.export_text()
+    html = quality_report.render_html(rows)
+    assert "counted up to the audit of 2026-11-11 08:00 UTC" in html
+
+
 def test_overlap_and_trend_over_loads(engine, settings):
     crm = clean_list(40)
     write_load(engine, crm, load_id="L1", source="crm", at=LOAD_AT)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from identity_tables import customers
@@ -125,3 +127,29 @@ def test_the_real_resolver_receives_the_overrides(engine, settings):
     build.resolve_parties(engine, settings)
     got = party_of(engine)
     assert got[("crm", "C1")] == got[("crm", "C2")] != got[("shop", "S1")]
+
+
+def test_enforce_looks_only_at_the_clusters_the_overrides_touch():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    ids = st.integers(0, 30).map(str)
+
+    @settings(max_examples=60, deadline=None)
+    @given(labels=st.dictionaries(ids, st.integers(0, 6).map(str), min_size=1, max_size=30),
+           pairs=st.lists(st.tuples(st.sampled_from(["must_link", "cannot_link"]),
+                                    st.integers(0, 34).map(str), st.integers(0, 34).map(str))
+                          .filter(lambda p: p[1] != p[2]), max_size=5))
+    def check(labels, pairs):
+        frame = assignment(labels)
+        rules = [rule(kind, a, b, line) for line, (kind, a, b) in enumerate(pairs, start=2)]
+        try:  # the whole frame, as the algorithm always did it
+            everything = overrides._enforce_on(frame, rules)
+        except overrides.OverrideError as exc:
+            with pytest.raises(overrides.OverrideError, match=re.escape(str(exc))):
+                overrides.enforce(frame, rules)
+            return
+        got = overrides.enforce(frame, rules)
+        assert got.cluster.astype(str).tolist() == everything.cluster.astype(str).tolist()
+
+    check()

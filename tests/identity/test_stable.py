@@ -167,3 +167,54 @@ def test_engine_numbering_matches_the_python_format(mem):
 def test_next_party_number_skips_every_used_id():
     assert stable.next_party_number(["P00000007", "P00000002", None, "X12"]) == 8
     assert stable.next_party_number([]) == 1
+
+
+def test_next_party_number_in_the_engine_agrees_with_python(mem):
+    ids = ["P00000007", "P00000002", None, "X12", "P12x", "p99", "P00000010"]
+    t = mem.create_table("_ids", pd.DataFrame({"party_id": pd.Series(ids, dtype="string")}),
+                         overwrite=True)
+    assert stable.next_party_number_of(mem, [t]) == stable.next_party_number(ids) == 11
+    empty = mem.create_table("_none", pd.DataFrame({"party_id": pd.Series([], dtype="string")}),
+                             overwrite=True)
+    assert stable.next_party_number_of(mem, [empty]) == 1
+
+
+pair_lists = st.lists(
+    st.tuples(st.integers(0, 12), st.integers(0, 12), st.integers(1, 4)),
+    min_size=1, max_size=60, unique_by=lambda p: (p[0], p[1]),
+)
+
+
+@HYP
+@given(pairs=pair_lists)
+def test_matching_rounds_in_the_engine_give_the_greedy_matching(mem, pairs):
+    df = pd.DataFrame({"cluster": [f"c{c}" for c, _, _ in pairs],
+                       "cluster_key": [f"k{c:02d}" for c, _, _ in pairs],
+                       "prev_party": [f"P{p:08d}" for _, p, _ in pairs],
+                       "n": [n for _, _, n in pairs]})
+    table = mem.create_table("_pairs", df, overwrite=True)
+    names: list[str] = []
+
+    def temp(name, expr):
+        names.append(f"_m_{name}")
+        return mem.create_table(f"_m_{name}", expr, temp=True, overwrite=True)
+
+    kept = mem.to_pandas(stable._matching(mem, table, temp, above=0))
+    for name in names:
+        mem.drop_table(name)
+    assert dict(zip(kept.cluster, kept.party_id, strict=True)) == \
+        stable._greedy_matching(df)
+
+
+def test_merges_and_splits_are_the_same_when_every_round_runs_in_the_engine(mem, monkeypatch):
+    monkeypatch.setattr(stable, "ENGINE_ROUNDS_ABOVE", 0)
+    first = run(mem, {"1": "x", "2": "x", "3": "x", "4": "y", "5": "z", "6": "z"})
+    second = run(mem, {"1": "a", "2": "b", "3": "b", "4": "b", "5": "c", "6": "c", "7": "c"},
+                 first, first=4)
+    got = as_dict(second)
+    assert got["2"] == got["3"] == got["4"] == "P00000001"  # P1 keeps its biggest part
+    assert got["1"] == "P00000004" and got["5"] == got["7"] == "P00000003"
+    assert second.merged == ["P00000002"] and second.split == ["P00000001"]
+    assert as_dict(run(mem, {k: f"again-{v}" for k, v in
+                             {"1": "a", "2": "b", "3": "b", "4": "b", "5": "c", "6": "c",
+                              "7": "c"}.items()}, second, first=5)) == got

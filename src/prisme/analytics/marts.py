@@ -208,21 +208,21 @@ def _history_rows(scores: ibis.Table, as_of, version: str) -> ibis.Table:
     return ibis.union(*parts)
 
 
-def _append_history(engine, rows: ibis.Table) -> int:
+def _append_history(engine, rows: ibis.Table, as_of: _dt.date) -> int:
+    """Append the rows of (model, version, as_of) not written yet. ``rows`` are all of day
+    ``as_of``: only that day's history is looked at (the table grows with every build)."""
     if not engine.has_table("score_history"):
         engine.create_table("score_history", schema=SCORE_HISTORY)
     hist = engine.table("score_history")
-    new = rows.anti_join(
-        hist,
-        [rows.model == hist.model, rows.version == hist.version, rows.as_of == hist.as_of],
-    )
+    done = hist.filter(hist.as_of == ibis.literal(as_of)).select("model", "version").distinct()
+    new = rows.anti_join(done, [rows.model == done.model, rows.version == done.version])
     n = int(engine.scalar(new.count()))
     if n:
         engine.insert("score_history", new)
     return n
 
 
-STAGING = ("customer_summary__building", "customer_scores__building",
+STAGING = ("customer_summary__building", "customer_rfm__building", "customer_scores__building",
            *(f"{name}__building" for name in MARTS))
 
 
@@ -263,7 +263,9 @@ def _build(engine, settings, day: _dt.date, result: MartSummary, progress) -> No
     result.notes.extend(str(w.message) for w in caught if issubclass(w.category, UserWarning))
     engine.create_table("customer_summary__building", summary_expr, overwrite=True)
     summary_t = engine.table("customer_summary__building")
-    rfm = rfm_table(engine, as_of=day)
+    # RFM is read twice (the models' input, customer_360): computed once from the sales
+    rfm = engine.create_table("customer_rfm__building", rfm_table(engine, as_of=day),
+                              overwrite=True)
     summary = engine.to_pandas(
         summary_t.left_join(rfm.select("party_id", "recency_days"), "party_id").drop(
             "party_id_right")
@@ -291,4 +293,4 @@ def _build(engine, settings, day: _dt.date, result: MartSummary, progress) -> No
         for name in MARTS:
             engine.drop_table(name, force=True)
             engine.rename_table(f"{name}__building", name)
-        result.score_rows = _append_history(engine, _history_rows(scores_t, day, version))
+        result.score_rows = _append_history(engine, _history_rows(scores_t, day, version), day)

@@ -8,7 +8,8 @@ writes one row per source × load × check:
 * ``completeness`` — share of records with a non-empty value, per field; ``near_empty``
   counts records with none of first name, e-mail, phone, address, postcode, city;
 * ``validity`` — e-mail syntax, phone in E.164, postcode shape for the record's country (else the
-  country of its phone number, else the project's default country), birth date
+  country of its phone number, else the project's default country), a known country and
+  nationality (ISO-3166, as the loader normalises them), birth date
   plausible (not in the future, age between :data:`MIN_AGE` and :data:`MAX_AGE`), created /
   updated dates not after the load, annual revenue within :data:`AMOUNT_RANGE`;
 * ``placeholder`` — values typed when there was nothing to type (``noemail@…``,
@@ -17,8 +18,8 @@ writes one row per source × load × check:
   holding another record of the same source (records − parties);
 * ``overlap`` — records whose party also has a record in another source (field = that source,
   or empty for any other source);
-* ``freshness`` — days since the load, since the latest record, and the lag between the
-  latest record and the load (what the score uses);
+* ``freshness`` — days since the load and since the latest record (both up to the audit
+  time), and the lag between the latest record and the load (what the score uses);
 * ``consent`` — share of records with a known consent, per channel;
 * ``score`` — the 0–100 score of the list (field empty), the weighted mean of the
   ``score_component`` rows (completeness, validity, uniqueness, freshness, consent; 0–100
@@ -30,8 +31,12 @@ each record to the issues of the line that made its version. Such a value counts
 but invalid**: it is *present* for completeness (the source did fill the field) and *invalid*
 (or a *placeholder*) for validity, so one bad value is counted once, by validity, never also
 as a missing value. Rows the loader rejected entirely (a bad date, a required column blank) are
-in ``quarantine`` and counted from there. (An unknown country loaded as empty is in
-``load_issues`` but has no validity row of its own.)
+in ``quarantine`` and counted from there. An unknown country (or nationality) loaded as empty
+is counted the same way, by its own ``validity`` row.
+
+Freshness is measured against the audit time (``as_of``, by default the clock when the audit
+runs): the ``freshness`` rows' details and the reports name that date, and ``audited_at``
+holds it.
 
 Everything per record is computed in the engine (one grouped aggregation per table); only the
 per-load figures (a few dozen numbers per load) are reshaped in pandas.
@@ -39,6 +44,7 @@ per-load figures (a few dozen numbers per load) are reshaped in pandas.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import ibis
@@ -61,7 +67,7 @@ COMPONENTS = {
     "completeness": "mean share of records with a value, over the contact fields the source "
                     "delivers",
     "validity": "mean share of valid values (placeholders count as invalid) over the checked "
-                "fields",
+                "fields (country and nationality apart)",
     "uniqueness": "1 - duplicate rate inside the source (from identity resolution)",
     "freshness": f"1 when the latest record is at most {30} days older than the load, "
                  "falling to 0 at 365 days",
@@ -96,6 +102,13 @@ POSTCODE_RE = {
 #: columns whose unusable values the loader notes in ``load_issues`` (loaded as empty)
 ISSUE_FIELDS = tuple(c.name for c in ENTITIES["customer"].columns
                      if c.kind in SOFT_KINDS and not c.required)
+#: ISO-3166 country columns: a code the loader does not know is noted and loaded as empty
+COUNTRY_FIELDS = tuple(c.name for c in ENTITIES["customer"].columns
+                       if c.kind == "country" and c.name in ISSUE_FIELDS)
+#: validity rows reported but left out of the score's validity component: the country rows
+#: came after the score was calibrated, and a mean over fields would move every list's score
+#: (a check almost every list passes dilutes the others)
+UNSCORED_VALIDITY = COUNTRY_FIELDS
 
 
 def _now() -> datetime:
@@ -115,10 +128,15 @@ def audit(engine, settings, *, load_id: str | None = None, as_of: datetime | Non
     loads = customer_loads(engine, load_id)
     if engine.scalar(loads.count()) == 0:
         return _empty()
-    snap = _with_issues(engine, snapshots(engine, loads))
-    wide = engine.to_pandas(_record_measures(snap, settings))
-    quarantined = _quarantined(engine, loads)
-    dup, overlap = _party_measures(engine, snap)
+    # the snapshots (a join over every version of every list) are read three times: once
+    name = f"_prisme_audit_snap_{uuid.uuid4().hex[:8]}"
+    snap = engine.create_table(name, snapshots(engine, loads), temp=True, overwrite=True)
+    try:
+        wide = engine.to_pandas(_record_measures(_with_issues(engine, snap), settings))
+        quarantined = _quarantined(engine, loads)
+        dup, overlap = _party_measures(engine, snap)
+    finally:
+        engine.drop_table(name)
     rows = _rows(wide, quarantined, dup, overlap, as_of)
     rows = pd.concat([rows, _scores(rows)], ignore_index=True)
     rows["audited_at"] = pd.Timestamp(as_of)
@@ -263,72 +281,102 @@ def _with_issues(engine, snap: ibis.Table) -> ibis.Table:
 
 
 def _record_measures(snap: ibis.Table, settings) -> ibis.Table:
-    """One row per load: counts of present, invalid and placeholder values, consent, dates."""
+    """One row per load: counts of present, invalid and placeholder values, consent, dates.
+
+    Two stages: :func:`_record_flags` evaluates every per-record test once (the expensive
+    part: trims, regular expressions, the postcode shapes); the aggregation only sums flags.
+    """
+    flags = _record_flags(snap, settings)
+    group = [flags.audit_source, flags.audit_load, flags.load_time]
+    m: dict[str, ibis.Value] = {"records": flags.count()}
+    for name in flags.columns:
+        if name.startswith("_m_"):
+            m[name[3:]] = flags[name].cast("int64").sum()
+    when = flags._when
+    m["latest_record"] = when.max(where=when <= flags.load_time)
+    out = flags.group_by(group).aggregate(**m)
+    return out.rename(source="audit_source", load_id="audit_load")
+
+
+def _record_flags(snap: ibis.Table, settings) -> ibis.Table:
+    """Per record of each snapshot, one boolean ``_m_<measure>`` per counted measure."""
     min_count = settings.identity.placeholder_min_count
-    email = snap.email.strip().lower()
-    snap = snap.mutate(  # how many records of the list share the value (placeholders)
-        _email_n=email.count().over(group_by=[snap.audit_load, email]),
-        _phone_n=snap.phone.count().over(group_by=[snap.audit_load, snap.phone]),
+    snap = snap.mutate(_email_norm=snap.email.strip().lower())
+    # values shared by at least min_count records of the list are placeholders
+    snap = _flag_shared(snap, "_email_norm", "_email_shared", min_count)
+    snap = _flag_shared(snap, "phone", "_phone_shared", min_count)
+    snap = snap.mutate(
+        _present_email=_present(snap.email), _present_phone=_present(snap.phone),
+        _country=snap.country.strip().upper().coalesce(_country_of_phone(snap.phone)),
     )
-    group = [snap.audit_source, snap.audit_load, snap.load_time]
     load_day = snap.load_time.cast(dt.date)
-    m: dict[str, ibis.Value] = {"records": snap.count()}
+    m: dict[str, ibis.Value] = {}
     for f in FIELDS:
         if f in snap.columns:
             delivered = _present(snap[f])
             if f in ISSUE_FIELDS:  # delivered, loaded as empty: present but invalid
                 delivered = delivered | snap[f"_issue__{f}"]
-            m[f"present__{f}"] = delivered.sum()
+            m[f"present__{f}"] = delivered
 
     def noted(f, placeholder=False):  # values loaded as empty (placeholders or not)
         ph = snap[f"_issue_ph__{f}"]
         return snap[f"_issue__{f}"] & (ph if placeholder else ~ph)
 
-    email = snap.email.strip().lower()
-    email_ph = _present(snap.email) & (_is_placeholder_email(snap.email)
-                                       | (snap._email_n >= min_count))
-    phone_ph = _present(snap.phone) & (_is_placeholder_phone(snap.phone)
-                                       | (snap._phone_n >= min_count))
-    m["placeholder__email"] = (email_ph | noted("email", True)).sum()
-    m["placeholder__phone"] = (phone_ph | noted("phone", True)).sum()
-    m["invalid__email"] = ((_present(snap.email) & ~email_ph & ~email.re_search(EMAIL_RE))
-                           | noted("email")).sum()
-    m["invalid__phone"] = ((_present(snap.phone) & ~phone_ph
-                            & ~snap.phone.strip().re_search(E164_RE)) | noted("phone")).sum()
+    email = snap._email_norm
+    email_ph = snap._present_email & (_is_placeholder_email(snap.email) | snap._email_shared)
+    phone_ph = snap._present_phone & (_is_placeholder_phone(snap.phone) | snap._phone_shared)
+    m["placeholder__email"] = email_ph | noted("email", True)
+    m["placeholder__phone"] = phone_ph | noted("phone", True)
+    m["invalid__email"] = ((snap._present_email & ~email_ph & ~email.re_search(EMAIL_RE))
+                           | noted("email"))
+    m["invalid__phone"] = ((snap._present_phone & ~phone_ph
+                            & ~snap.phone.strip().re_search(E164_RE)) | noted("phone"))
     m["invalid__fax"] = ((_present(snap.fax) & ~snap.fax.strip().re_search(E164_RE))
-                         | snap._issue__fax).sum()
+                         | snap._issue__fax)
     for f in TEXT_PLACEHOLDER_FIELDS:
-        m[f"placeholder__{f}"] = (_present(snap[f]) & _is_placeholder_text(snap[f])).sum()
-    country = snap.country.strip().upper().coalesce(_country_of_phone(snap.phone))
-    pc_ok = _postcode_valid(snap.postal_code, country,
+        m[f"placeholder__{f}"] = _present(snap[f]) & _is_placeholder_text(snap[f])
+    pc_ok = _postcode_valid(snap.postal_code, snap._country,
                             settings.project.default_country.upper())
     checked_pc = _present(snap.postal_code) & pc_ok.notnull()
-    m["checked__postal_code"] = (checked_pc | snap._issue__postal_code).sum()
-    m["invalid__postal_code"] = ((checked_pc & ~pc_ok.coalesce(True))
-                                 | snap._issue__postal_code).sum()
+    m["checked__postal_code"] = checked_pc | snap._issue__postal_code
+    m["invalid__postal_code"] = (checked_pc & ~pc_ok.coalesce(True)) | snap._issue__postal_code
+    for f in COUNTRY_FIELDS:  # a code the loader did not know was loaded as empty
+        m[f"invalid__{f}"] = snap[f"_issue__{f}"]
     birth = snap.birth_date
     too_old = birth < (load_day - ibis.interval(years=MAX_AGE))
     too_young = birth > (load_day - ibis.interval(years=MIN_AGE))
-    m["invalid__birth_date"] = (birth.notnull() & (too_old | too_young)).sum()
-    m["future__birth_date"] = (birth > load_day).sum()
+    m["invalid__birth_date"] = birth.notnull() & (too_old | too_young)
+    m["future__birth_date"] = birth > load_day
     for f in ("created_at", "updated_at"):
-        m[f"invalid__{f}"] = (snap[f] > snap.load_time).sum()
+        m[f"invalid__{f}"] = snap[f] > snap.load_time
     lo, hi = AMOUNT_RANGE
     rev = snap.annual_revenue
-    m["invalid__annual_revenue"] = (rev.notnull() & ((rev < lo) | (rev >= hi))).sum()
+    m["invalid__annual_revenue"] = rev.notnull() & ((rev < lo) | (rev >= hi))
     empty = ibis.literal(True)
     for f in NEAR_EMPTY_FIELDS:
         empty = empty & ~_present(snap[f])
         if f in ISSUE_FIELDS:
             empty = empty & ~snap[f"_issue__{f}"]
-    m["near_empty"] = empty.sum()
+    m["near_empty"] = empty
     for c in CONSENT:
-        m[f"yes__{c}"] = (snap[c] == True).sum()  # noqa: E712 - SQL comparison
-        m[f"no__{c}"] = (snap[c] == False).sum()  # noqa: E712
-    when = snap.updated_at.coalesce(snap.created_at)
-    m["latest_record"] = when.max(where=when <= snap.load_time)
-    out = snap.group_by(group).aggregate(**m)
-    return out.rename(source="audit_source", load_id="audit_load")
+        m[f"yes__{c}"] = snap[c] == True  # noqa: E712 - SQL comparison
+        m[f"no__{c}"] = snap[c] == False  # noqa: E712
+    return snap.select(
+        "audit_source", "audit_load", "load_time",
+        _when=snap.updated_at.coalesce(snap.created_at),
+        **{f"_m_{k}": v.coalesce(False) for k, v in m.items()},
+    )
+
+
+def _flag_shared(snap: ibis.Table, column: str, flag: str, min_count: int) -> ibis.Table:
+    """``flag``: the record's ``column`` value is held by at least ``min_count`` records of
+    the same snapshot (a grouped count joined back: cheaper than a window over the list)."""
+    value = snap[column]
+    counts = snap.filter(value.notnull()).group_by(
+        _sl=snap.audit_load, _sv=value).aggregate(_n=lambda t: t.count())
+    shared = counts.filter(counts._n >= min_count).select("_sl", "_sv")
+    out = snap.left_join(shared, [snap.audit_load == shared._sl, snap[column] == shared._sv])
+    return out.mutate(**{flag: out._sl.notnull()}).drop("_sl", "_sv")
 
 
 def _quarantined(engine, loads: ibis.Table) -> pd.DataFrame:
@@ -433,6 +481,15 @@ def _validity_rows(row, w, q) -> None:
     checked, bad = int(w["checked__postal_code"]), int(w["invalid__postal_code"])
     row("validity", "postal_code", 1 - _share(bad, checked) if checked else None, bad,
         f"{bad:,} of {checked:,} do not have the shape of their country's postcodes")
+    for f in COUNTRY_FIELDS:
+        if f"present__{f}" not in w:
+            continue
+        qn = q.get((lid, f), (0, 0))[0]
+        checked = int(w[f"present__{f}"]) + qn
+        bad = int(w[f"invalid__{f}"]) + qn
+        row("validity", f, 1 - _share(bad, checked) if checked else None, bad,
+            f"{bad:,} of {checked:,} are not a known country (ISO-3166 code or name), "
+            "loaded as empty (reported, not in the score)")
     born = int(w["present__birth_date"]) + q.get((lid, "birth_date"), (0, 0))[0]
     bad = int(w["invalid__birth_date"]) + q.get((lid, "birth_date"), (0, 0))[0]
     row("validity", "birth_date", 1 - _share(bad, born) if born else None, bad,
@@ -461,16 +518,21 @@ def _party_rows(row, w, total, d, overlap: pd.DataFrame) -> None:
 
 
 def _freshness_rows(row, w, as_of) -> None:
+    """Ages measured against the audit time ``as_of`` (the clock when the audit ran, unless
+    given), which every detail names: the same load is older in tomorrow's audit."""
     load_time, latest = pd.Timestamp(w["load_time"]), w["latest_record"]
+    on = f"{pd.Timestamp(as_of):%Y-%m-%d %H:%M} UTC"
     days = (pd.Timestamp(as_of) - load_time).total_seconds() / 86400
-    row("freshness", "days_since_load", days, None, f"loaded {days:.0f} days before the audit")
+    row("freshness", "days_since_load", days, None,
+        f"loaded {load_time:%Y-%m-%d}, {days:.0f} days before the audit of {on}")
     if latest is None or pd.isna(latest):
         return
     latest = pd.Timestamp(latest)
     since = (pd.Timestamp(as_of) - latest).total_seconds() / 86400
     lag = (load_time - latest).total_seconds() / 86400
     row("freshness", "days_since_latest_record", since, None,
-        f"latest record created or updated {latest:%Y-%m-%d}")
+        f"latest record created or updated {latest:%Y-%m-%d}, {since:.0f} days before the "
+        f"audit of {on}")
     row("freshness", "record_lag_at_load", lag, None,
         f"the latest record was {lag:.0f} days old when the source was loaded")
 
@@ -483,7 +545,8 @@ def _component_values(g: pd.DataFrame) -> dict[str, float]:
                  if val.get(("completeness", f), 0) and val.get(("completeness", f)) > 0]
     comp["completeness"] = np.mean([val[("completeness", f)] for f in delivered]) \
         if delivered else np.nan
-    validity = g[(g.check == "validity") & g.value.notna()]
+    validity = g[(g.check == "validity") & g.value.notna()
+                 & ~g.field.isin(UNSCORED_VALIDITY)]
     ph = g[g.check == "placeholder"].set_index("field").n
     present = g[g.check == "completeness"].set_index("field").n
     shares = []
@@ -566,9 +629,12 @@ def quality_table(audit_df: pd.DataFrame):
     from rich.table import Table
 
     weights = ", ".join(f"{k} {w:.0%}" for k, w in WEIGHTS.items())
+    audited = audit_df.audited_at.max() if len(audit_df) else None
+    when = "" if audited is None or pd.isna(audited) else \
+        f"; audited {pd.Timestamp(audited):%Y-%m-%d %H:%M} UTC (ages are counted up to then)"
     table = Table(
         title="Source list quality, 0–100 (latest load of each source)",
-        caption=f"score = weighted mean of the parts: {weights}",
+        caption=f"score = weighted mean of the parts: {weights}{when}",
     )
     table.add_column("source", style="bold", overflow="fold")
     table.add_column("latest load", overflow="fold", max_width=16)

@@ -98,10 +98,15 @@ def render_html(audit_df: pd.DataFrame, *, title: str = "Data quality of the sou
               for r in last.itertuples()]
     weights = quality.weights_table()
     audited = audit_df.audited_at.max()
+    when = "" if pd.isna(audited) else f"{pd.Timestamp(audited):%Y-%m-%d %H:%M} UTC"
+    if when:  # ages depend on the day of the audit: say which
+        fresh = weights.component == "freshness"
+        weights.loc[fresh, "measures"] += (f"; the days since the load and since the latest "
+                                           f"record are counted up to the audit of {when}")
     return _env().get_template("quality_report.html.j2").render(
         title=title,
         plotly_js=get_plotlyjs(),
-        audited_at="" if pd.isna(audited) else f"{pd.Timestamp(audited):%Y-%m-%d %H:%M} UTC",
+        audited_at=when,
         sources=sorted(audit_df.source.dropna().unique()),
         loads=audit_df.load_id.nunique(),
         cards=_cards(audit_df),

@@ -8,6 +8,7 @@ gives every customer key seen only in facts a party of its own, and writes ``par
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -60,11 +61,10 @@ def resolve_parties(engine, settings, *, load_id: str | None = None, resolver=No
     resolver = resolver or _default_resolver()
     at = at or datetime.now(UTC).replace(tzinfo=None)
     tick = progress or (lambda *a: None)
-    tick("identity: reading records", 0, 4)
+    tick("identity: reading records", 0, 6)
     records = customer_records(engine)
     rules = overrides.read_overrides(settings)
     must, cannot = overrides.to_record_pairs(rules, records[[*KEY, "record_id"]])
-    tick("identity: reading records", 1, 4)
     if len(records):
         resolved = resolver(records, settings=settings.identity, engine=engine, must_link=must,
                             cannot_link=cannot, progress=progress,
@@ -73,26 +73,40 @@ def resolve_parties(engine, settings, *, load_id: str | None = None, resolver=No
         resolved = pd.DataFrame({"record_id": pd.Series(dtype="int64"),
                                  "party_id": pd.Series(dtype="string"),
                                  "match_probability": pd.Series(dtype="float64")})
-    clusters = _clusters(records, resolved)
-    clusters = overrides.enforce(clusters, rules)
-    facts_only = fact_only_keys(engine, settings, clusters)
-    clusters = pd.concat([clusters, facts_only], ignore_index=True)
-    tick("identity: stable ids", 2, 4)
-    previous = engine.table("party_map") if engine.has_table("party_map") else None
-    result = stable.stabilise(engine, clusters, previous,
-                              first_new_number=_first_new_number(engine))
-    tick("identity: writing", 3, 4)
-    write_identity(engine, settings, result, load_id=load_id, at=at)
-    tick("identity: writing", 4, 4)
-    result.drop()
+    tick("identity: overrides", 1, 6)
+    n_records = len(records)
+    clusters = overrides.enforce(_clusters(records, resolved), rules)
+    del records, resolved
+    tick("identity: fact-only keys", 2, 6)
+    resolved_t = _upload_clusters(engine, clusters)
+    del clusters
+    orphans = f"{resolved_t.get_name()}_facts"
+    try:
+        facts_only = engine.create_table(orphans, fact_only_keys(engine, settings, resolved_t),
+                                         temp=True, overwrite=True)
+        n_facts_only = int(engine.scalar(facts_only.count()))
+        tick("identity: stable ids", 3, 6)
+        previous = engine.table("party_map") if engine.has_table("party_map") else None
+        result = stable.stabilise(engine, resolved_t.union(facts_only, distinct=False),
+                                  previous, first_new_number=_first_new_number(engine))
+        tick("identity: party_map, history", 4, 6)
+        try:
+            write_identity(engine, settings, result, load_id=load_id, at=at,
+                           on_golden=lambda: tick("identity: golden record", 5, 6))
+        finally:
+            result.drop()
+    finally:
+        for name in (resolved_t.get_name(), orphans):
+            engine.drop_table(name)
+    tick("identity: golden record", 6, 6)
     return PartySummary(
-        records=len(records),
+        records=n_records,
         parties=result.parties,
         merges=len(result.merged),
         splits=len(result.split),
         new_parties=result.new_parties,
         attached=result.attached,
-        fact_only_keys=len(facts_only),
+        fact_only_keys=n_facts_only,
         load_id=load_id,
         at=at,
     )
@@ -109,23 +123,39 @@ def customer_records(engine) -> pd.DataFrame:
 
 
 def _clusters(records: pd.DataFrame, resolved: pd.DataFrame) -> pd.DataFrame:
-    """Resolver output back onto record keys, after checking it is a partition of the input."""
-    counts = resolved.record_id.value_counts()
-    if (counts > 1).any() or set(counts.index) != set(records.record_id):
-        extra = len(set(counts.index) - set(records.record_id))
-        missing = len(set(records.record_id) - set(counts.index))
+    """Resolver output back onto record keys, after checking it is a partition of the input.
+
+    The ``cluster`` label is the resolver's party label (as text); :func:`_upload_clusters`
+    marks it as the resolver's."""
+    ids = resolved.record_id
+    several = int((ids.value_counts() > 1).sum())
+    missing = int((~records.record_id.isin(ids)).sum())
+    extra = int(ids[~ids.isin(records.record_id)].nunique())
+    if several or missing or extra:
         raise ValueError(
             "the resolver did not return a partition of the records: "
-            f"{int((counts > 1).sum())} records in several parties, {missing} missing, "
-            f"{extra} unknown"
+            f"{several} records in several parties, {missing} missing, {extra} unknown"
         )
     out = records[[*KEY, "record_id"]].merge(resolved, on="record_id")
     return pd.DataFrame({
         "source": out.source.astype("string"),
         "source_customer_id": out.source_customer_id.astype("string"),
-        "cluster": "r:" + out.party_id.astype(str),
+        "cluster": out.party_id.astype("string"),
         "match_probability": out.match_probability.astype("float64"),
     })
+
+
+_CLUSTERS = ibis.schema({"source": dt.string, "source_customer_id": dt.string,
+                         "cluster": dt.string, "match_probability": dt.float64})
+
+
+def _upload_clusters(engine, clusters: pd.DataFrame) -> ibis.Table:
+    """The resolved clusters as a temporary table of the engine (sent once), labels marked
+    ``r:`` so that they never meet the ``f:`` labels of fact-only keys."""
+    name = f"_prisme_clusters_{uuid.uuid4().hex[:8]}"
+    t = ibis.memtable(clusters[list(_CLUSTERS.names)]).cast(_CLUSTERS)
+    t = t.mutate(cluster=ibis.literal("r:").concat(t.cluster))
+    return engine.create_table(name, t, temp=True, overwrite=True)
 
 
 def fact_keys(engine, settings) -> ibis.Table | None:
@@ -183,31 +213,35 @@ def _customer_system_of(engine, keys: ibis.Table) -> pd.DataFrame:
     return pd.DataFrame({"loaded_by": list(out), "system": list(out.values())}, dtype="string")
 
 
-def fact_only_keys(engine, settings, clusters: pd.DataFrame) -> pd.DataFrame:
-    """Keys seen in facts with no customer record: one singleton cluster each."""
+def fact_only_keys(engine, settings, clusters: ibis.Table | pd.DataFrame) -> ibis.Table:
+    """Keys seen in facts with no customer record: one singleton cluster each (a table of the
+    engine with the columns of ``clusters``)."""
     keys = fact_keys(engine, settings)
-    empty = pd.DataFrame({c: pd.Series(dtype="string") for c in [*KEY, "cluster"]})
     if keys is None:
-        return empty.assign(match_probability=pd.Series(dtype="float64"))
-    known = ibis.memtable(clusters[KEY])
-    orphans = engine.to_pandas(keys.filter(keys.source.notnull()).anti_join(known, KEY))
-    orphans = orphans.astype("string")
-    return orphans.assign(
-        cluster="f:" + orphans.source + "\x1f" + orphans.source_customer_id,
-        match_probability=1.0,
+        return ibis.memtable(pd.DataFrame({c: pd.Series(dtype="string") for c in
+                                           [*KEY, "cluster"]})
+                             .assign(match_probability=pd.Series(dtype="float64"))
+                             ).cast(_CLUSTERS)
+    known = ibis.memtable(clusters[KEY]) if isinstance(clusters, pd.DataFrame) else \
+        clusters.select(*KEY)
+    orphans = keys.filter(keys.source.notnull()).anti_join(known, KEY)
+    orphans = orphans.select(
+        source=orphans.source.cast(dt.string),
+        source_customer_id=orphans.source_customer_id.cast(dt.string),
+    )
+    return orphans.mutate(
+        cluster=ibis.literal("f:").concat(orphans.source, "\x1f", orphans.source_customer_id),
+        match_probability=ibis.literal(1.0, type=dt.float64),
     )
 
 
 def _first_new_number(engine) -> int:
-    ids: list = []
-    for table in ("party_map", "party_history"):
-        if engine.has_table(table):
-            t = engine.table(table)
-            ids += engine.to_pandas(t.select("party_id").distinct()).party_id.tolist()
-    return stable.next_party_number(ids)
+    tables = [engine.table(t) for t in ("party_map", "party_history") if engine.has_table(t)]
+    return stable.next_party_number_of(engine, tables)
 
 
-def write_identity(engine, settings, result: stable.StableResult, *, load_id, at) -> None:
+def write_identity(engine, settings, result: stable.StableResult, *, load_id, at,
+                   on_golden=None) -> None:
     """party_map (replaced), party_history (appended) and dim_party (rebuilt), atomically."""
     party_map = result.party_map_table.select(*PARTY_MAP.names).cast(PARTY_MAP)
     history = stable.history_rows(result.events_table, load_id=load_id, at=at)
@@ -216,5 +250,7 @@ def write_identity(engine, settings, result: stable.StableResult, *, load_id, at
         if not engine.has_table("party_history"):
             engine.create_table("party_history", schema=stable.PARTY_HISTORY)
         engine.insert("party_history", history)
+        if on_golden is not None:
+            on_golden()
         dim = golden.golden_records(engine, settings, engine.table("party_map"))
         engine.create_table("dim_party", dim, overwrite=True)

@@ -14,9 +14,14 @@ Empty values never win. ``created_at`` is the oldest record's (the customer has 
 since then) and ``updated_at`` the latest. Consent is combined conservatively: an opt-out in
 any record wins, an opt-in needs at least one record saying so, otherwise it stays unknown.
 Beside every field ``<field>_source`` and ``<field>_record`` name the source and the
-``source_customer_id`` that supplied it. Everything is one grouped aggregation in the engine
-(``arg_min`` over each record's rank in its party under the field's rule; the ranks are
-window functions, one per rule), whatever the number of parties.
+``source_customer_id`` that supplied it.
+
+Everything runs in the engine, whatever the number of parties. Many parties hold one record
+(about half of them in the demo company) or none (a key seen only in facts); their golden
+record is that record, copied field by field (:func:`_single_records`) with no ranking at all. The parties with several records go through
+one grouped aggregation (``min_by`` over each record's rank in its party under the field's
+rule; the ranks are window functions, one per rule) (:func:`_ranked_records`). Both paths give
+the same row for a one-record party (a property test checks it).
 """
 
 from __future__ import annotations
@@ -91,6 +96,24 @@ def party_records(engine, settings, party_map: ibis.Table | None = None) -> ibis
                        _has_record=rows._has_record.coalesce(False))
 
 
+_MIN_BY: dict = {}
+
+
+def _min_by(value: ibis.Value, rank: ibis.IntegerValue, where: ibis.BooleanValue) -> ibis.Value:
+    """``value`` of the row of smallest ``rank`` among the rows where ``where`` holds.
+
+    Ibis compiles ``argmin`` on DuckDB to ``first(value ORDER BY rank)``, an ordered aggregate
+    that builds a sort key per row and per field; ``min_by`` (DuckDB, Spark, Trino) keeps an
+    integer. Ranks are unique inside a party, so both give the same row."""
+    dtype = value.type()
+    if dtype not in _MIN_BY:
+        def min_by(arg, key):
+            """The builtin aggregate ``min_by(arg, key)``."""
+        _MIN_BY[dtype] = ibis.udf.agg.builtin(min_by, name="min_by",
+                                              signature=((dtype, dt.int64), dtype))
+    return _MIN_BY[dtype](value, rank.cast("int64"), where=where)
+
+
 def _present(col: ibis.Value) -> ibis.BooleanValue:
     if col.type().is_string():
         return col.notnull() & (col.strip().length() > 0)
@@ -136,8 +159,7 @@ def _consent(rows: ibis.Table, field: str) -> dict[str, ibis.Value]:
     no, yes = col == False, col == True  # noqa: E712 - SQL comparisons
     out = {field: ibis.cases((no.any(), False), (yes.any(), True),
                              else_=ibis.null(dt.boolean))}
-    out[f"{field}_who"] = rows._who.argmin(rank, where=no).coalesce(
-        rows._who.argmin(rank, where=yes))
+    out[f"{field}_who"] = _min_by(rows._who, rank, no).coalesce(_min_by(rows._who, rank, yes))
     return out
 
 
@@ -145,6 +167,15 @@ def golden_records(engine, settings, party_map: ibis.Table | None = None) -> ibi
     """``dim_party``: one row per party of the party map, as an Ibis expression."""
     rules = field_rules(settings)
     rows = party_records(engine, settings, party_map)
+    sizes = rows.group_by(_party=rows.party_id).aggregate(_size=rows.count())
+    rows = rows.join(sizes, rows.party_id == sizes._party).drop("_party")
+    single = _single_records(rows.filter(rows._size == 1).drop("_size"))
+    ranked = _ranked_records(rows.filter(rows._size > 1).drop("_size"), rules)
+    return single.union(ranked, distinct=False).order_by("party_id")
+
+
+def _ranked_records(rows: ibis.Table, rules: dict[str, str]) -> ibis.Table:
+    """The golden record of parties with any number of records: ranks, then one aggregation."""
     rows = rows.mutate(**_ranks(rows, rules),
                        _who=rows.source.concat(_SEP, rows.source_customer_id))
     aggs: dict[str, ibis.Value] = {}
@@ -159,12 +190,35 @@ def golden_records(engine, settings, party_map: ibis.Table | None = None) -> ibi
             aggs.update(_consent(rows, f))
             continue
         rank, where = _rank_of(rows, f, rules[f]), _present(col)
-        aggs[f] = col.argmin(rank, where=where)
-        aggs[f"{f}_who"] = rows._who.argmin(rank, where=where)
+        aggs[f] = _min_by(col, rank, where)
+        aggs[f"{f}_who"] = _min_by(rows._who, rank, where)
     aggs["record_count"] = rows._has_record.cast("int64").sum()
     aggs["sources"] = rows.source.collect(distinct=True, order_by=rows.source)
     out = rows.group_by("party_id").aggregate(**aggs)
-    return out.select(*_lineage_columns(out)).order_by("party_id")
+    return out.select(*_lineage_columns(out))
+
+
+def _single_records(rows: ibis.Table) -> ibis.Table:
+    """The golden record of one-record parties: each field is the record's own value when it
+    is present (what every rule picks among one record), with that record as its lineage;
+    consent is the record's own answer. Same columns and types as :func:`_ranked_records`."""
+    cols: list = ["party_id"]
+    for f in FIELDS:
+        if f not in rows.columns:
+            cols += [ibis.null(CUSTOMER.column(f).dtype).name(f),
+                     ibis.null(dt.string).name(f"{f}_source"),
+                     ibis.null(dt.string).name(f"{f}_record")]
+            continue
+        col = rows[f]
+        kept = col.notnull() if f in CONSENT else _present(col)
+        nothing = ibis.null(col.type())
+        cols += [ibis.ifelse(kept, col, nothing).name(f),
+                 ibis.ifelse(kept, rows.source, ibis.null(dt.string)).name(f"{f}_source"),
+                 ibis.ifelse(kept, rows.source_customer_id,
+                             ibis.null(dt.string)).name(f"{f}_record")]
+    cols.append(rows._has_record.cast("int64").name("record_count"))
+    cols.append(ibis.array([rows.source]).name("sources"))
+    return rows.select(*cols)
 
 
 def _lineage_columns(out: ibis.Table) -> list:

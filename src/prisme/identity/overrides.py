@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 COLUMNS = ["rule", "source_a", "id_a", "source_b", "id_b", "note", "author", "created_at"]
@@ -139,8 +140,9 @@ def to_record_pairs(
     overrides = list(overrides)
     if not overrides:
         return [], []
-    lookup = dict(zip(zip(record_ids.source, record_ids.source_customer_id, strict=True),
-                      record_ids.record_id, strict=True))
+    named = record_ids[_named_rows(record_ids, overrides)]
+    lookup = dict(zip(zip(named.source, named.source_customer_id, strict=True),
+                      named.record_id, strict=True))
     must, cannot = [], []
     for o in overrides:
         if o.a in lookup and o.b in lookup:
@@ -155,10 +157,37 @@ def enforce(assignment: pd.DataFrame, overrides: Iterable[Override]) -> pd.DataF
     clusters; then a cannot-link pair found in one cluster is separated by moving the second
     record, with the records it is must-linked to, into a cluster of its own. A cannot-link
     between records that must-links chain together is a contradiction the steward must fix.
+    Only the clusters holding a record named by an override are looked at (a vectorised
+    selection), so the cost does not grow with the number of records.
     """
     overrides = list(overrides)
     if not overrides:
         return assignment
+    hit = _named_rows(assignment, overrides)
+    if not hit.any():
+        return assignment
+    labels = assignment.cluster.astype(str)
+    involved = labels.isin(labels[hit].unique())
+    changed = _enforce_on(assignment[involved], overrides)
+    out = assignment.copy()
+    out["cluster"] = labels
+    out.loc[involved, "cluster"] = changed.cluster.to_numpy()
+    return out
+
+
+def _named_rows(frame: pd.DataFrame, overrides: list[Override]) -> pd.Series:
+    """Rows of ``frame`` (``source, source_customer_id``) that some override names."""
+    named = {r for o in overrides for r in (o.a, o.b)}
+    rows = np.flatnonzero(frame.source_customer_id.isin({i for _, i in named}).to_numpy())
+    hit = np.zeros(len(frame), dtype=bool)
+    sources = frame.source.to_numpy()[rows]
+    idents = frame.source_customer_id.to_numpy()[rows]
+    hit[rows] = [(s, i) in named for s, i in zip(sources, idents, strict=True)]
+    return pd.Series(hit, index=frame.index)
+
+
+def _enforce_on(assignment: pd.DataFrame, overrides: list[Override]) -> pd.DataFrame:
+    """:func:`enforce` on the records of the clusters the overrides touch."""
     present = set(zip(assignment.source, assignment.source_customer_id, strict=True))
     active = [o for o in overrides if o.a in present and o.b in present]
     if not active:

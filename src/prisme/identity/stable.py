@@ -18,7 +18,9 @@ Formally the mapping is the greedy maximum-weight matching between new clusters 
 parties, the weight of a pair being the number of records they share, with the strict order
 (records desc, party_id asc, cluster key asc). It is computed by rounds of mutually-best pairs
 (locally dominant edges), which gives exactly the greedy matching for a strict order (Preis,
-"Linear time 1/2-approximation algorithm for maximum weighted matching", STACS 1999).
+"Linear time 1/2-approximation algorithm for maximum weighted matching", STACS 1999). The
+rounds run in the engine (on a re-run nearly every pair is mutually best in the first round);
+once few pairs are left the last rounds run in pandas (:func:`_greedy_matching`).
 
 Every change of a record's party is written to ``party_history`` (one row per record and
 event, with the load and the time), so that :func:`party_map_as_of` can say which party a
@@ -73,6 +75,18 @@ def next_party_number(ids: Iterable[str | None]) -> int:
     return highest + 1
 
 
+def next_party_number_of(engine, tables: Iterable[ibis.Table]) -> int:
+    """:func:`next_party_number` over the ``party_id`` columns of tables of the engine,
+    computed there (a warehouse holds millions of ids)."""
+    highest = 0
+    for t in tables:
+        number = t.party_id.re_extract(r"^P([0-9]+)$", 1).nullif("").try_cast("int64")
+        value = engine.scalar(number.max())
+        if value is not None and not pd.isna(value):
+            highest = max(highest, int(value))
+    return highest + 1
+
+
 @dataclass
 class StableResult:
     """What :func:`stabilise` decided; the per-record tables stay in the engine."""
@@ -112,57 +126,92 @@ _TEMP = "_prisme_stable_"
 
 def stabilise(
     engine,
-    clusters: pd.DataFrame,
+    clusters: pd.DataFrame | ibis.Table,
     previous: ibis.Table | pd.DataFrame | None,
     *,
     first_new_number: int = 1,
 ) -> StableResult:
     """Give each cluster of ``clusters`` a stable party_id, given the ``previous`` party map.
 
-    ``clusters`` has ``source, source_customer_id, cluster, match_probability`` (the cluster
-    label is any string, only its grouping matters). ``previous`` is the party map of the last
-    run (or None). New parties are numbered from ``first_new_number`` in the order of their
-    smallest record key, so that two runs from scratch on the same data agree. The record
-    tables are computed in the engine (temporary tables); only the cluster × previous-party
-    overlaps are matched in pandas.
+    ``clusters`` (a DataFrame or a table of the engine) has ``source, source_customer_id,
+    cluster, match_probability`` (the cluster label is any string, only its grouping matters).
+    ``previous`` is the party map of the last run (or None). New parties are numbered from
+    ``first_new_number`` in the order of their smallest record key, so that two runs from
+    scratch on the same data agree. Everything per record is computed in the engine
+    (temporary tables); only the last, small rounds of the matching run in pandas.
     """
     run = f"{_TEMP}{uuid.uuid4().hex[:8]}_"
+    temps: list[str] = []
+
+    def temp(name: str, expr: ibis.Table) -> ibis.Table:
+        temps.append(f"{run}{name}")
+        return engine.create_table(f"{run}{name}", expr, temp=True, overwrite=True)
+
     cur = _clusters_table(clusters)
     prev = _previous_table(previous)
     joined = cur.left_join(prev, KEY).select(
         cur.source, cur.source_customer_id, cur.cluster, cur.cluster_key,
         cur.match_probability, prev_party=prev.party_id,
     )
-    joined = engine.create_table(f"{run}joined", joined, temp=True, overwrite=True)
-    pairs = engine.to_pandas(
-        joined.filter(joined.prev_party.notnull())
-        .group_by(["cluster", "cluster_key", "prev_party"])
-        .aggregate(n=lambda t: t.count())
-    )
-    assigned = _greedy_matching(pairs)
-    kept = ibis.memtable(pd.DataFrame({"cluster": list(assigned),
-                                       "party_id": list(assigned.values())}, dtype="string"))
-    mapping = _with_new_ids(joined, kept, first_new_number)
-    mapping = engine.create_table(f"{run}mapping", mapping, temp=True, overwrite=True)
+    joined = temp("joined", joined)
+    pairs = temp("pairs", joined.filter(joined.prev_party.notnull())
+                 .group_by(["cluster", "cluster_key", "prev_party"])
+                 .aggregate(n=lambda t: t.count()))
+    kept = _matching(engine, pairs, temp)
+    mapping = temp("mapping", _with_new_ids(joined, kept, first_new_number))
     survivors = mapping.filter(~mapping.is_new).select(kept_party=mapping.party_id)
     full = joined.join(mapping, "cluster")
     full = full.left_join(survivors, full.prev_party == survivors.kept_party)
     full = full.mutate(survives=full.kept_party.notnull()).drop("kept_party")
-    full = engine.create_table(f"{run}full", full, temp=True, overwrite=True)
-    events = engine.create_table(f"{run}events", _events(full), temp=True, overwrite=True)
+    full = temp("full", full)
+    events = temp("events", _events(full))
     counts = engine.to_pandas(events.group_by(["event", "other_party_id"]).aggregate(
         n=lambda t: t.count()))
+    sizes = engine.to_pandas(mapping.aggregate(parties=mapping.count(),
+                                               new=mapping.is_new.cast("int64").sum()))
     return StableResult(
         engine=engine,
         party_map_table=full.select(*KEY, "party_id", "match_probability"),
         events_table=events,
-        new_parties=int(engine.scalar(mapping.is_new.sum()) or 0),
+        new_parties=int(sizes.new.fillna(0).iloc[0]),
         merged=sorted(counts.loc[counts.event == "merged", "other_party_id"].unique()),
         split=sorted(counts.loc[counts.event == "split", "other_party_id"].unique()),
         attached=int(counts.loc[counts.event == "attached", "n"].sum()),
-        parties=int(engine.scalar(mapping.count())),
-        temp_tables=[f"{run}{n}" for n in ("joined", "mapping", "full", "events")],
+        parties=int(sizes.parties.iloc[0]),
+        temp_tables=temps,
     )
+
+
+#: below this many undecided pairs the matching rounds finish in pandas
+ENGINE_ROUNDS_ABOVE = 20_000
+
+
+def _matching(engine, pairs: ibis.Table, temp, *, above: int | None = None) -> ibis.Table:
+    """``cluster → party_id`` for the clusters that keep a previous party: the greedy matching
+    of the module docstring, by rounds of mutually-best pairs. A round keeps the pairs that are
+    the best of their cluster and of their party, then drops every pair touching them; rounds
+    run in the engine while more than ``above`` pairs are undecided."""
+    above = ENGINE_ROUNDS_ABOVE if above is None else above
+    decided: list[ibis.Table] = []
+    todo, k = pairs, 0
+    while int(engine.scalar(todo.count())) > above:
+        by_cluster = ibis.row_number().over(
+            group_by=todo.cluster, order_by=[todo.n.desc(), todo.prev_party, todo.cluster_key])
+        by_party = ibis.row_number().over(
+            group_by=todo.prev_party, order_by=[todo.n.desc(), todo.cluster_key])
+        ranked = todo.mutate(_c=by_cluster, _p=by_party)
+        mutual = temp(f"mutual{k}", ranked.filter((ranked._c == 0) & (ranked._p == 0))
+                      .select("cluster", party_id="prev_party"))
+        decided.append(mutual)
+        rest = todo.anti_join(mutual.select("cluster"), "cluster")
+        done = mutual.select(_done=mutual.party_id)
+        todo = temp(f"todo{k}", rest.anti_join(done, rest.prev_party == done._done))
+        k += 1
+    rest = _greedy_matching(engine.to_pandas(todo))
+    last = pd.DataFrame({"cluster": list(rest), "party_id": list(rest.values())},
+                        dtype="string")
+    decided.append(ibis.memtable(last).cast({"cluster": "string", "party_id": "string"}))
+    return ibis.union(*decided, distinct=False) if len(decided) > 1 else decided[0]
 
 
 def _with_new_ids(joined: ibis.Table, kept: ibis.Table, first_new_number: int) -> ibis.Table:
@@ -178,15 +227,16 @@ def _with_new_ids(joined: ibis.Table, kept: ibis.Table, first_new_number: int) -
     return kept.mutate(is_new=ibis.literal(False)).union(fresh)
 
 
-def _clusters_table(clusters: pd.DataFrame) -> ibis.Table:
+def _clusters_table(clusters: pd.DataFrame | ibis.Table) -> ibis.Table:
     missing = {*KEY, "cluster", "match_probability"} - set(clusters.columns)
     if missing:
         raise ValueError(f"clusters need the columns {sorted(missing)}")
-    df = clusters[[*KEY, "cluster", "match_probability"]].astype(
-        {"source": "string", "source_customer_id": "string", "cluster": "string",
-         "match_probability": "float64"}
-    )
-    t = ibis.memtable(df)
+    types = {"source": "string", "source_customer_id": "string", "cluster": "string",
+             "match_probability": "float64"}
+    if isinstance(clusters, pd.DataFrame):
+        t = ibis.memtable(clusters[list(types)].astype(types))
+    else:
+        t = clusters.select(*types).cast(types)
     record_key = t.source.concat(_SEP, t.source_customer_id)
     return t.mutate(cluster_key=record_key.min().over(group_by=t.cluster))
 
@@ -202,7 +252,8 @@ def _previous_table(previous) -> ibis.Table:
 
 def _greedy_matching(pairs: pd.DataFrame) -> dict[str, str]:
     """cluster -> previous party, by rounds of mutually-best pairs (see the module docstring)."""
-    todo = pairs.sort_values(["n", "prev_party", "cluster_key"], ascending=[False, True, True])
+    todo = pairs.astype({"cluster": object, "cluster_key": object, "prev_party": object})
+    todo = todo.sort_values(["n", "prev_party", "cluster_key"], ascending=[False, True, True])
     assigned: dict[str, str] = {}
     while len(todo):
         best_of_cluster = todo.drop_duplicates("cluster")
