@@ -9,7 +9,9 @@ one list, 5,000 true links), Splink's fake_1000 (181 clusters) and the demo comp
 ``truth/persons.csv``), with the precision on pairs of the same household shown apart.
 Scale: wall time of the resolution (reading the files excluded) and the peak resident memory
 of a fresh process per run, on demo lists of the given sizes, both tools on the same records
-and the same engine settings (DuckDB, 2 threads, 6 GB memory limit).
+and the same engine settings (DuckDB, 2 threads, 6 GB memory limit). Prisme's time is also
+split by step (from ``resolve``'s progress callback): normalisation + blocking keys, training
+(λ, u, EM), scoring (Splink predict), clustering + household guard.
 
 The plain configuration is the Splink tutorial's: NameComparison on first and last name,
 DateOfBirthComparison, PostcodeComparison, EmailComparison, exact phone; blocking on
@@ -38,6 +40,8 @@ from identity_data import demo_records, fake_1000, febrl4  # noqa: E402
 from prisme.config import IdentitySettings  # noqa: E402
 from prisme.identity import evaluate, resolve  # noqa: E402
 
+#: the steps ``resolve`` reports through its progress callback, in order
+STAGES = ("normalise + blocking keys", "training", "scoring", "clustering + household guard")
 #: demo customer records per real person (three systems, duplicates): ~1.64 at any size
 RECORDS_PER_PERSON = 1.64
 CACHE = Path(tempfile.gettempdir()) / "prisme-bench-identity"
@@ -117,8 +121,10 @@ def _run(tool: str, load, identifiers: list[str], queue) -> None:
     logging.getLogger("splink").setLevel(logging.ERROR)
     df, truth, within = load()
     start = time.perf_counter()
+    marks: list[float] = []
     if tool == "prisme":
-        pred = resolve(df, settings=IdentitySettings(identifier_columns=identifiers))["party_id"]
+        pred = resolve(df, settings=IdentitySettings(identifier_columns=identifiers),
+                       progress=lambda *_: marks.append(time.perf_counter()))["party_id"]
     else:
         pred = plain_splink(df, identifiers)
     seconds = time.perf_counter() - start
@@ -127,7 +133,14 @@ def _run(tool: str, load, identifiers: list[str], queue) -> None:
     hh = evaluate(pred, truth, within=within) if within is not None else None
     queue.put({"tool": tool, "records": len(df), "seconds": seconds, "peak_gib": peak,
                **{k: score[k] for k in ("precision", "recall", "f1")},
-               "household_precision": hh["precision"] if hh else None})
+               "household_precision": hh["precision"] if hh else None,
+               "stages": _stages(marks)})
+
+
+def _stages(marks: list[float]) -> dict[str, float]:
+    """Seconds per step of ``resolve`` from the times its progress callback was called."""
+    spans = [b - a for a, b in zip(marks, marks[1:], strict=False)]
+    return dict(zip(STAGES, spans, strict=False))
 
 
 def run(tool: str, load, identifiers: list[str] | None = None) -> dict:
@@ -176,8 +189,12 @@ def _fmt(r: dict) -> str:
     if "error" in r:
         return f"{r['tool']:>7}: {r['error']}"
     hh = "" if r["household_precision"] is None else f"{r['household_precision']:.4f}"
-    return (f"{r['tool']:>7} {r['records']:>9,} {r['precision']:>9.4f} {r['recall']:>7.4f} "
+    line = (f"{r['tool']:>7} {r['records']:>9,} {r['precision']:>9.4f} {r['recall']:>7.4f} "
             f"{r['f1']:>7.4f} {hh:>9} {r['seconds']:>9.1f} {r['peak_gib']:>8.2f}")
+    if r.get("stages"):
+        line += "\n" + " " * 8 + "stages (s): " + ", ".join(
+            f"{k} {v:.1f}" for k, v in r["stages"].items())
+    return line
 
 
 HEADER = (f"{'tool':>7} {'records':>9} {'precision':>9} {'recall':>7} {'F1':>7} "

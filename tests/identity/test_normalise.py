@@ -74,3 +74,30 @@ def test_gender_titles():
     df = pd.DataFrame({"record_id": list("abcdef"),
                        "gender": ["M.", "Mme", "Mr", "Ms", "Madame", "?"]})
     assert N.normalise(df)["gender"].tolist() == ["m", "f", "m", "f", "f", pd.NA]
+
+
+def test_email_parts_and_digits_are_columns():
+    df = pd.DataFrame({"record_id": ["1", "2"],
+                       "email": ["famille.meyer5439@orange.fr", None]})
+    rec = N.normalise(df)
+    assert rec.loc[0, "email_user"] == "famille.meyer5439"
+    assert rec.loc[0, "email_domain"] == "orange.fr"
+    assert rec.loc[0, "email_digits"] == "5439"
+    assert rec.loc[1, ["email_user", "email_domain", "email_digits"]].isna().all()
+
+
+def test_phone_kind_mobile_or_fixed():
+    kinds = N.phone_kind(s("+33612345678", "+33145678910", "+447700900123", "+442079460958",
+                           "+15551234567", None)).tolist()
+    assert kinds == ["mobile", "fixed", "mobile", "fixed", pd.NA, pd.NA]
+
+
+def test_a_default_date_far_more_common_than_the_others_is_nulled():
+    # 300 people born on 300 different days, and a system's default date on 60 records
+    real = [f"19{50 + i % 40}-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(300)]
+    dates = s(*(real + ["2024-07-30"] * 60))
+    out = N.null_outliers(dates, min_count=20)
+    assert out.iloc[:300].tolist() == real
+    assert out.iloc[300:].isna().all()
+    # a few records sharing a date is normal: nothing is nulled
+    assert N.null_outliers(s(*(real + ["2024-07-30"] * 5)), min_count=20).notna().all()

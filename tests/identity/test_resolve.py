@@ -173,6 +173,45 @@ def test_households_are_different_people_movers_and_married_stay_one():
     assert evaluate(out.to_numpy(), person.to_numpy())["f1"] == 1.0
 
 
+def test_household_members_without_birth_dates_stay_apart():
+    """Two people of one household share e-mail, phone and address and no record has a birth
+    date: their different first names still make them two people."""
+    df, _ = _household_frame()
+    extra = pd.DataFrame([
+        ("k1", "Olivier", "Moreau", None, "famille.moreau31594@orange.fr", "06 13 64 74 68",
+         "148 rue Jean Jaurès", "59000", "olivier"),
+        ("k2", "Juliette", "Moreau", None, "famille.moreau31594@orange.fr", "07 64 57 94 17",
+         "148 rue Jean Jaures", "59000", "juliette"),
+        ("k3", "Olivier", "MOREAU", None, "famille.moreau31594@orange.fr", None,
+         "148 rue Jean Jaurès", "59000", "olivier"),
+    ], columns=["record_id", "first_name", "last_name", "birth_date", "email", "phone",
+                "address_line", "postal_code", "person"])
+    df = pd.concat([df, extra.drop(columns="person")], ignore_index=True)
+    p = resolve(df).set_index("record_id")["party_id"].to_dict()
+    assert p["k1"] != p["k2"]
+    assert p["k1"] == p["k3"]
+
+
+def test_call_centre_records_with_the_landline_join_their_person():
+    """A call centre keeps a name, a postcode and whichever number the caller gave (here the
+    landline); the CRM record has the address, the mobile and an e-mail. Nothing is shared
+    exactly but the name and postcode, so the EM sessions on birth date + postcode, e-mail and
+    phone find no pairs: the model must keep those fields all the same (Splink drops a
+    session's comparisons when it raises) and link the records."""
+    people = _people(300, 5)  # one name each: namesakes are not what this test is about
+    people["last_name"] += [f"-{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(300)]
+    crm, _ = _records(people, [1] * 300)
+    calls = people.iloc[:60].copy()
+    calls["phone"] = [f"01{40_000_000 + i * 7:08d}" for i in range(60)]
+    calls[["email", "address_line", "birth_date"]] = None
+    calls["record_id"] = [f"c{i:04d}" for i in range(60)]
+    df = pd.concat([crm, calls], ignore_index=True)
+    truth = np.concatenate([np.arange(300), np.arange(60)])
+    score = evaluate(resolve(df)["party_id"], truth)
+    assert score["recall"] >= 0.9, score
+    assert score["precision"] >= 0.95, score
+
+
 def test_steward_links_win_over_the_model():
     df, person = _household_frame()
     out = resolve(df, must_link=[("h3", "h6")], cannot_link=[("m1", "m2")])

@@ -27,20 +27,42 @@ import pandas as pd
 #: a key value shared by more records than this does not form a block (≤ ~125k pairs each)
 MAX_BLOCK = 500
 
-#: the blocking keys: name of the column → the normalised columns joined to build it
+#: the blocking keys: name of the column → the parts joined to build it. A part is a
+#: normalised column, ``col:k`` its first ``k`` characters or ``col:-k`` its last ``k``.
+#:
+#: Names are blocked *within* a postcode, a postcode area (``postal_code:2``: the French
+#: département, the British postcode area), a city, an e-mail domain or a birth year, never
+#: nationwide: the nationwide blocks of common names grow as n² and, at a million records,
+#: produced 20M pairs of namesakes that nothing else linked (bench/RESULTS.md). ``name_key`` is the sorted pair of
+#: name tokens, so each of these also catches first and last name swapped. A typo in one name
+#: is caught by the other name + postcode + the first or last two letters of the misspelt one
+#: (one typo leaves one end intact), which replaces last name + postcode (51M pairs at 1M).
 BLOCKING_KEYS: dict[str, tuple[str, ...]] = {
     "blk_email": ("email",),
     "blk_phone": ("phone",),
-    "blk_name": ("first_name", "last_name"),
-    "blk_name_swapped": ("name_key",),
+    "blk_name_postcode": ("name_key", "postal_code"),
+    "blk_name_area": ("name_key", "postal_code:2"),
+    "blk_name_city": ("name_key", "city"),
+    "blk_name_domain": ("name_key", "email_domain"),
+    "blk_name_year": ("name_key", "birth_date:4"),
     "blk_first_dob": ("first_name", "birth_date"),
     "blk_last_dob": ("last_name", "birth_date"),
     "blk_dob_postcode": ("birth_date", "postal_code"),
     "blk_address": ("address", "postal_code"),
-    "blk_last_postcode": ("last_name", "postal_code"),
     "blk_dob_initial": ("birth_date", "first_initial"),
     "blk_email_user": ("email_user", "first_initial"),
+    "blk_last_postcode_first_start": ("last_name", "postal_code", "first_name:2"),
+    "blk_last_postcode_first_end": ("last_name", "postal_code", "first_name:-2"),
+    "blk_first_postcode_last_start": ("first_name", "postal_code", "last_name:2"),
+    "blk_first_postcode_last_end": ("first_name", "postal_code", "last_name:-2"),
 }
+
+
+#: the normalised columns the comparisons and the training rules read (Splink gets only these,
+#: the ``ident_*`` and the ``blk_*`` columns: fewer columns to carry through a million records)
+COMPARED_COLUMNS = ("first_name", "last_name", "birth_date", "birth_day", "email",
+                    "email_digits", "phone", "phone_kind", "address", "postal_code", "city",
+                    "gender")
 
 
 def _ident_columns(rec: pd.DataFrame) -> list[str]:
@@ -52,17 +74,43 @@ def _keys(rec: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     return keys | BLOCKING_KEYS
 
 
+def _part(rec: pd.DataFrame, part: str) -> pd.Series:
+    """A key part: a column, or its first (``col:k``) or last (``col:-k``) characters."""
+    col, _, cut = part.partition(":")
+    value = rec[col].astype("string")
+    if not cut:
+        return value
+    k = int(cut)
+    return value.str.slice(0, k) if k > 0 else value.str.slice(k)
+
+
+def _codes(rec: pd.DataFrame, part: str, cache: dict[str, np.ndarray]) -> np.ndarray:
+    """Integer code of each record's value of a key part (-1 when missing), once per part."""
+    if part not in cache:
+        cache[part] = pd.factorize(_part(rec, part))[0].astype(np.int64)
+    return cache[part]
+
+
 def blocking_keys(rec: pd.DataFrame, max_block: int = MAX_BLOCK) -> pd.DataFrame:
     """Add the ``blk_*`` columns to the normalised records (NULL when a part is missing or the
-    value is too common to be a useful block)."""
+    value is too common to be a useful block).
+
+    A key is an integer: the parts are coded once each and combined arithmetically, which is
+    several times cheaper than joining their text for every key, and integer equality is what
+    the blocking joins compare."""
     out = rec.copy()
+    cache: dict[str, np.ndarray] = {}
     for key, parts in _keys(rec).items():
-        value = out[parts[0]].astype("string")
+        code = _codes(out, parts[0], cache)
         for p in parts[1:]:
-            value = value + "|" + out[p].astype("string")
-        codes, _ = pd.factorize(value)
-        counts = np.bincount(codes[codes >= 0], minlength=1)[np.where(codes >= 0, codes, 0)]
-        out[key] = value.where((codes >= 0) & (counts <= max_block))
+            other = _codes(out, p, cache)
+            missing = (code < 0) | (other < 0)
+            code = pd.factorize(code * (int(other.max(initial=0)) + 1) + other)[0]
+            code = code.astype(np.int64)
+            code[missing] = -1
+        counts = np.bincount(code[code >= 0], minlength=1)[np.where(code >= 0, code, 0)]
+        keep = (code >= 0) & (counts <= max_block)
+        out[key] = pd.arrays.IntegerArray(np.where(keep, code, 0), ~keep)
     return out
 
 
@@ -181,8 +229,7 @@ def identifier_comparison(col: str) -> dict:
 
 #: the digits of two e-mails agree: ``famille.meyer5439@`` and ``famille.meyer1341@`` are two
 #: accounts (a family's numbered addresses), not one address with typos
-_same_digits = ("regexp_replace(email_l, '[^0-9]', '', 'g') = "
-                "regexp_replace(email_r, '[^0-9]', '', 'g')")
+_same_digits = "email_digits_l = email_digits_r"
 
 
 def email_comparison() -> dict:
@@ -201,19 +248,24 @@ def email_comparison() -> dict:
 
 
 def phone_comparison() -> dict:
+    """Exact, one typo, or two numbers of different kinds (one system keeps the mobile,
+    another the landline: weaker evidence of two people than two different mobiles)."""
     return {
         "output_column_name": "phone",
         "comparison_levels": [
             _null("phone"),
             _level("phone_l = phone_r", "Exact"),
             _level("damerau_levenshtein(phone_l, phone_r) <= 1", "One typo"),
+            _level("phone_kind_l <> phone_kind_r", "Different, a mobile and a landline"),
             _else(),
         ],
     }
 
 
 def location_comparison() -> dict:
-    """Address, postcode and city as one comparison (they are not independent)."""
+    """Address, postcode and city as one comparison (they are not independent). A shared
+    postcode is strong evidence when one record has no address (a call centre keeps none) and
+    weak when both have one and the addresses differ (namesakes of one town)."""
     return {
         "output_column_name": "location",
         "comparison_levels": [
@@ -229,7 +281,9 @@ def location_comparison() -> dict:
                 f"{_jw('address', 0.9)} AND (postal_code_l = postal_code_r OR city_l = city_r)",
                 "Similar address, same postcode or city",
             ),
-            _level("postal_code_l = postal_code_r", "Same postcode"),
+            _level("postal_code_l = postal_code_r AND (address_l IS NULL OR address_r IS NULL)",
+                   "Same postcode, one address unknown"),
+            _level("postal_code_l = postal_code_r", "Same postcode, another address"),
             _level("city_l = city_r", "Same city"),
             _else(),
         ],
@@ -280,13 +334,14 @@ def prediction_rules(rec: pd.DataFrame, max_pairs: int) -> list[str]:
     return [f"l.{k} = r.{k}" for k in keys]
 
 
-def settings_dict(rec: pd.DataFrame, max_pairs: int) -> dict:
-    """The Splink settings for a dedupe of these normalised records."""
+def settings_dict(rec: pd.DataFrame, rules: list[str]) -> dict:
+    """The Splink settings for a dedupe of these normalised records with these blocking rules
+    (:func:`prediction_rules`)."""
     return {
         "link_type": "dedupe_only",
         "unique_id_column_name": "record_id",
         "comparisons": comparisons(rec),
-        "blocking_rules_to_generate_predictions": prediction_rules(rec, max_pairs),
+        "blocking_rules_to_generate_predictions": list(rules),
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": False,
         "additional_columns_to_retain": [],

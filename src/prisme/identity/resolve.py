@@ -161,12 +161,13 @@ def _score(df, settings, eng, threshold, step, default_country) -> Scored:
     rec["record_id"] = np.arange(len(rec), dtype=np.int64)  # Splink's id: the row index
     rec = model.blocking_keys(rec)
     empty = pd.DataFrame({"left": [], "right": [], "p": [], "match_weight": []})
-    if len(rec) < 2 or not model.prediction_rules(rec, settings.max_pairs):
+    rules = model.prediction_rules(rec, settings.max_pairs) if len(rec) >= 2 else []
+    if not rules:
         return Scored(rec, empty.astype({"left": np.int64, "right": np.int64}))
     step("training")
     before = set(eng.list_tables())
     try:
-        linker, inputs = _train(eng, rec, settings)
+        linker, inputs = _train(eng, rec, rules)
         step("scoring pairs")
         predictions = linker.inference.predict(threshold_match_probability=threshold,
                                                warning_mode="never")
@@ -184,22 +185,23 @@ def _score(df, settings, eng, threshold, step, default_country) -> Scored:
     return Scored(rec, pairs)
 
 
-def _train(eng, rec: pd.DataFrame, settings: IdentitySettings):
-    """λ from deterministic rules, u by random sampling, m by EM (Splink)."""
+def _train(eng, rec: pd.DataFrame, rules: list[str]):
+    """λ from deterministic rules, u by random sampling, m by EM (Splink); ``rules`` are the
+    blocking rules of the predictions."""
     from splink import Linker
     from splink.internals.exceptions import SplinkException
 
     db_api = eng.splink_api()
-    columns = [c for c in rec.columns if c not in ("n_fields", "first_name_raw", "birth_year",
-                                                  "company")]
+    columns = ["record_id", *model.COMPARED_COLUMNS,
+               *[c for c in rec.columns if c.startswith(("ident_", "blk_"))]]
     inputs = db_api.register(rec[columns].reset_index(drop=True))
-    linker = Linker(inputs, model.settings_dict(rec, settings.max_pairs), log_level=None)
+    linker = Linker(inputs, model.settings_dict(rec, rules), log_level=None)
     _quiet_splink()
-    rules = model.deterministic_rules(rec)
-    if rules:  # too few records for the rules leaves Splink's default λ
+    deterministic = model.deterministic_rules(rec)
+    if deterministic:  # too few records for the rules leaves Splink's default λ
         with contextlib.suppress(ValueError, SplinkException):
             linker.training.estimate_probability_two_random_records_match(
-                rules, recall=model.DETERMINISTIC_RECALL)
+                deterministic, recall=model.DETERMINISTIC_RECALL)
     prior = linker._settings_obj._probability_two_random_records_match
     if not 1e-7 <= prior <= 0.5:  # a tiny list can give 0, 1 or NaN
         linker._settings_obj._probability_two_random_records_match = min(
@@ -208,10 +210,15 @@ def _train(eng, rec: pd.DataFrame, settings: IdentitySettings):
     linker.training.estimate_u_using_random_sampling(
         max_pairs=min(_U_PAIRS, n * (n - 1) / 2), seed=7, min_count_per_level=None, num_chunks=1)
     for rule in model.training_rules(rec):
-        with contextlib.suppress(ValueError, SplinkException):  # no pairs for this rule
+        # a session whose rule finds no pairs raises after Splink has taken the rule's
+        # comparisons out of the model: put them back, or the model loses those fields
+        kept = list(linker._settings_obj.comparisons)
+        try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True, max_pairs=5e5,
             )
+        except (ValueError, SplinkException):  # no pairs for this rule
+            linker._settings_obj.comparisons = kept
     _floor_m(linker)
     return linker, inputs
 
@@ -275,22 +282,28 @@ def _edges(pairs: pd.DataFrame, threshold: float, record_ids: pd.Series,
 _NAMES_DIFFER = """
 CREATE OR REPLACE TEMP MACRO prisme_letters(x) AS
   list_distinct(string_split(replace(x, ' ', ''), ''));
-CREATE OR REPLACE TEMP MACRO prisme_common(x, y) AS
-  len(list_intersect(prisme_letters(x), prisme_letters(y)));
-CREATE OR REPLACE TEMP MACRO prisme_names_differ(x, y) AS
+CREATE OR REPLACE TEMP MACRO prisme_common(lx, ly) AS len(list_intersect(lx, ly));
+CREATE OR REPLACE TEMP MACRO prisme_names_differ(x, y, lx, ly) AS
   coalesce(x <> y
     AND jaro_winkler_similarity(x, y) < 0.8
     AND NOT starts_with(x, y) AND NOT starts_with(y, x)
-    AND NOT (prisme_common(x, y) >= 0.8 * least(len(prisme_letters(x)), len(prisme_letters(y)))
-             AND prisme_common(x, y)
-                 >= 0.6 * greatest(len(prisme_letters(x)), len(prisme_letters(y)))
-             AND (prisme_common(x, y) = least(len(prisme_letters(x)), len(prisme_letters(y)))
+    AND NOT (prisme_common(lx, ly) >= 0.8 * least(len(lx), len(ly))
+             AND prisme_common(lx, ly) >= 0.6 * greatest(len(lx), len(ly))
+             AND (prisme_common(lx, ly) = least(len(lx), len(ly))
                   OR damerau_levenshtein(x, y) <= 2)), false);
-CREATE OR REPLACE TEMP MACRO prisme_same(x, y) AS
-  x IS NOT NULL AND y IS NOT NULL AND NOT prisme_names_differ(x, y);
-CREATE OR REPLACE TEMP MACRO prisme_names_disjoint(x, y) AS
-  coalesce(prisme_common(x, y) < 0.5 * greatest(len(prisme_letters(x)), len(prisme_letters(y))),
-           false);
+CREATE OR REPLACE TEMP MACRO prisme_same(x, y, lx, ly) AS
+  x IS NOT NULL AND y IS NOT NULL AND NOT prisme_names_differ(x, y, lx, ly);
+CREATE OR REPLACE TEMP MACRO prisme_names_disjoint(lx, ly) AS
+  coalesce(prisme_common(lx, ly) < 0.5 * greatest(len(lx), len(ly)), false);
+"""
+
+#: the letter sets of the names, computed once per record (not once per compared pair)
+_RECS_SQL = """
+CREATE OR REPLACE TEMP TABLE {out} AS
+SELECT *, prisme_letters(first_name) AS first_letters,
+       prisme_letters(first_name_raw) AS raw_letters,
+       prisme_letters(last_name) AS last_letters
+FROM {recs}
 """
 
 _CONFLICT_SQL = """
@@ -300,10 +313,11 @@ JOIN {recs} AS a ON a.i = p."left"
 JOIN {recs} AS b ON b.i = p."right"
 WHERE NOT ({same_identifier})
   AND ((NOT ({swapped})
-        AND ((prisme_names_differ(a.first_name, b.first_name)
-              AND prisme_names_differ(a.first_name_raw, b.first_name_raw)
-              AND (a.birth_date IS DISTINCT FROM b.birth_date
-                   OR prisme_names_disjoint(a.first_name_raw, b.first_name_raw)))
+        AND ((prisme_names_differ(a.first_name, b.first_name, a.first_letters, b.first_letters)
+              AND prisme_names_differ(a.first_name_raw, b.first_name_raw, a.raw_letters,
+                                      b.raw_letters)
+              AND (NOT coalesce(a.birth_date = b.birth_date, false)
+                   OR prisme_names_disjoint(a.raw_letters, b.raw_letters)))
           OR (a.first_initial <> b.first_initial
               AND (a.first_name IS NULL OR b.first_name IS NULL))))
     OR (a.gender <> b.gender AND a.first_name IS DISTINCT FROM b.first_name)
@@ -316,12 +330,12 @@ WHERE NOT ({same_identifier})
 #: one record has first and last name the other way round (either may be missing)
 _SWAPPED = """
 coalesce(a.first_name_raw <> b.first_name_raw, true)
-AND ((prisme_same(a.first_name_raw, b.last_name)
+AND ((prisme_same(a.first_name_raw, b.last_name, a.raw_letters, b.last_letters)
       AND (a.last_name IS NULL OR b.first_name_raw IS NULL
-           OR prisme_same(a.last_name, b.first_name_raw)))
-  OR (prisme_same(b.first_name_raw, a.last_name)
+           OR prisme_same(a.last_name, b.first_name_raw, a.last_letters, b.raw_letters)))
+  OR (prisme_same(b.first_name_raw, a.last_name, b.raw_letters, a.last_letters)
       AND (b.last_name IS NULL OR a.first_name_raw IS NULL
-           OR prisme_same(b.last_name, a.first_name_raw))))
+           OR prisme_same(b.last_name, a.first_name_raw, b.last_letters, a.raw_letters))))
 """
 
 
@@ -329,9 +343,12 @@ def _household_conflicts(eng, scored: Scored, labels: np.ndarray) -> pd.DataFram
     """Pairs inside a provisional party that are different people: clearly different first
     names (after nicknames; not a prefix, not mostly the same letters scrambled), different
     initials, different genders (unless the first names agree) or birth dates more than a year
-    and more than one typo apart. On the same birth date (a record re-keyed with a garbled
-    name, or twins) the first names must share under half their letters to count as two people — unless the names are swapped between the two records or
-    an identifier column agrees. Checked on all pairs of small parties, on the links of large ones."""
+    and more than one typo apart. On the same (known) birth date — a record re-keyed with a
+    garbled name, or twins — the first names must share under half their letters to count as
+    two people; two records without a birth date are not "the same birth date" (a household's
+    records often have none). Never when the names are swapped between the two records or an
+    identifier column agrees. Checked on all pairs of small parties, on the links of large
+    ones; the names' letter sets are computed once per record."""
     candidates = _within_cluster_pairs(labels, scored.pairs)
     if candidates.empty:
         return candidates
@@ -342,15 +359,18 @@ def _household_conflicts(eng, scored: Scored, labels: np.ndarray) -> pd.DataFram
     recs = recs.assign(
         i=np.arange(len(scored.records), dtype=np.int64))
     pairs_name, recs_name = "__prisme_identity_pairs", "__prisme_identity_recs"
+    letters_name = "__prisme_identity_letters"
     eng.create_table(pairs_name, candidates, temp=True, overwrite=True)
     eng.create_table(recs_name, recs, temp=True, overwrite=True)
     try:
         eng.execute_sql(_NAMES_DIFFER)
-        rows = eng.execute_sql(_CONFLICT_SQL.format(pairs=pairs_name, recs=recs_name,
+        eng.execute_sql(_RECS_SQL.format(out=letters_name, recs=recs_name))
+        rows = eng.execute_sql(_CONFLICT_SQL.format(pairs=pairs_name, recs=letters_name,
                                                     same_identifier=same, swapped=_SWAPPED))
     finally:
         eng.drop_table(pairs_name)
         eng.drop_table(recs_name)
+        eng.drop_table(letters_name)
     found = np.array(rows, dtype=np.int64).reshape(-1, 2)
     return pd.DataFrame({"left": found[:, 0], "right": found[:, 1]})
 
