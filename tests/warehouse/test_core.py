@@ -41,6 +41,37 @@ def test_ensure_tables_creates_every_core_table_once(engine):
     assert {"valid_from", "valid_to", "is_current"} <= set(dim.names)
 
 
+def test_ensure_tables_creates_only_what_is_missing_and_keeps_the_data(engine, settings):
+    settings.sources["crm"] = CUSTOMERS
+    load_customers(engine, settings, [["1", "Martin", "Lyon"]])
+    engine.drop_view("dim_customer")
+    engine.drop_table("fact_calls")
+    ensure_tables(engine)  # one catalog query, then the missing ones in one batch
+    tables = set(engine.list_tables())
+    assert {"dim_customer", "fact_calls"} <= tables
+    assert len(engine.to_pandas(engine.table("core_customer_versions"))) == 1
+    dim = engine.to_pandas(engine.table("dim_customer"))
+    assert dim[["source_customer_id", "city"]].values.tolist() == [["1", "Lyon"]]
+    assert dim.is_current.tolist() == [True] and dim.valid_to.isna().all()
+    assert len(engine.to_pandas(engine.table("load_batches"))) == 1
+
+
+def test_tables_bound_without_describe_have_the_engines_schema(engine):
+    """``core_table`` / ``bound_table`` skip DESCRIBE: the schema they assume must be what
+    ``ensure_tables`` created (a drift would compile wrong casts)."""
+    from prisme.warehouse.core import core_table
+    from prisme.warehouse.schema import LOAD_BATCHES, LOAD_ISSUES, QUARANTINE
+
+    ensure_tables(engine)
+    for name, schema in (("load_batches", LOAD_BATCHES), ("quarantine", QUARANTINE),
+                         ("load_issues", LOAD_ISSUES)):
+        assert engine.bound_table(name, schema).schema() == engine.table(name).schema(), name
+    for entity in ENTITIES.values():
+        bound = core_table(engine, entity)
+        assert bound.schema() == engine.table(bound.get_name()).schema(), entity.name
+        assert engine.scalar(bound.count()) == 0
+
+
 def test_a_changed_attribute_makes_a_new_version_and_nothing_is_rewritten(engine, settings):
     settings.sources["crm"] = CUSTOMERS
     first = load_customers(engine, settings, [["1", "Martin", "Lyon"], ["2", "Durand", "Paris"]])

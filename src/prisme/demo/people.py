@@ -24,6 +24,12 @@ from prisme.demo import writers as W
 HOUSEHOLD_SIZES = np.array([1, 2, 3, 4, 5])
 HOUSEHOLD_PROBS = np.array([0.50, 0.28, 0.11, 0.08, 0.03])
 SHARE_UK = 0.2
+#: persons per French postcode the demo aims at as it grows: a town keeps one postcode up to this
+#: many persons, then is split into more (a real French postcode holds ~10,000 inhabitants; a
+#: retailer with a million customers spreads them over thousands of postcodes, not 28)
+PERSONS_PER_POSTCODE = 20_000
+#: the most postcodes one town is split into (a department offers ~100 three-digit suffixes)
+MAX_POSTCODES_PER_TOWN = 30
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -76,8 +82,32 @@ def _pick(pool, idx) -> np.ndarray:
     return np.asarray(pool, dtype=object)[idx]
 
 
-def _addresses(rng, uk: np.ndarray):
-    """One address per entry: (line, postcode, city, branch), vectorised."""
+def postcodes_per_town(n_persons: int) -> int:
+    """How many postcodes each French town of the demo spans for a company of this size."""
+    return int(min(max(1, n_persons // PERSONS_PER_POSTCODE), MAX_POSTCODES_PER_TOWN))
+
+
+@functools.lru_cache(maxsize=8)
+def town_postcodes(per_town: int) -> tuple[tuple[str, ...], ...]:
+    """The postcodes of each town of ``N.FR_TOWNS``: its own first, then ``per_town - 1`` more
+    codes of its department (``dd`` + three digits ending in 0, as commune codes do), never
+    another town's, dealt in turn to the towns that share a department (big cities do have
+    several postcodes under one name: Toulouse 31000, 31100, 31200…)."""
+    own = [post for _, post, _ in N.FR_TOWNS]
+    codes: list[list[str]] = [[post] for post in own]
+    by_department: dict[str, list[int]] = {}
+    for i, post in enumerate(own):
+        by_department.setdefault(post[:2], []).append(i)
+    for dept, towns in by_department.items():
+        spare = [f"{dept}{s:03d}" for s in range(10, 1000, 10) if f"{dept}{s:03d}" not in own]
+        for k, i in enumerate(towns):
+            codes[i] += spare[k::len(towns)][: per_town - 1]
+    return tuple(tuple(c) for c in codes)
+
+
+def _addresses(rng, uk: np.ndarray, per_town: int = 1):
+    """One address per entry: (line, postcode, city, branch), vectorised. A French address
+    draws its town, then (for a company large enough to span several) one of its postcodes."""
     n = len(uk)
     num = rng.integers(1, 160, size=n).astype(str).astype(object)
     fr_t = rng.integers(0, len(N.FR_TOWNS), size=n)
@@ -94,7 +124,15 @@ def _addresses(rng, uk: np.ndarray):
     towns_fr = np.array(N.FR_TOWNS, dtype=object)
     towns_uk = np.array(N.UK_TOWNS, dtype=object)
     line = np.where(uk, uk_line, fr_line)
-    post = np.where(uk, towns_uk[uk_t, 1] + " " + inward, towns_fr[fr_t, 1])
+    fr_post = towns_fr[fr_t, 1]
+    if per_town > 1:  # draws only then: a small demo stays byte-identical to earlier releases
+        codes = town_postcodes(per_town)
+        sizes = np.array([len(c) for c in codes])
+        flat = np.array([code for c in codes for code in c], dtype=object)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        pick = (rng.random(n) * sizes[fr_t]).astype(np.int64)
+        fr_post = flat[offsets[fr_t] + pick]
+    post = np.where(uk, towns_uk[uk_t, 1] + " " + inward, fr_post)
     city = np.where(uk, towns_uk[uk_t, 0], towns_fr[fr_t, 0])
     branch = np.where(uk, towns_uk[uk_t, 2], towns_fr[fr_t, 2])
     return line, post, city, branch
@@ -228,7 +266,8 @@ def make_people(rng: np.random.Generator, n: int, today: np.datetime64,
     n_h = len(sizes)
     h_uk = rng.random(n_h) < SHARE_UK
     uk = h_uk[household]
-    h_line, h_post, h_city, h_branch = _addresses(rng, h_uk)
+    per_town = postcodes_per_town(n)
+    h_line, h_post, h_city, h_branch = _addresses(rng, h_uk, per_town)
     h_last = _last_names(rng, h_uk)
     h_land = np.where(rng.random(n_h) < np.where(h_uk, 0.5, 0.6),
                       _phone_numbers(rng, h_uk, "landline"), None)
@@ -272,7 +311,7 @@ def make_people(rng: np.random.Generator, n: int, today: np.datetime64,
     married = female & (age < 55) & (rank <= 1) & (hsize >= 2) & (rng.random(n) < 0.25)
     changed_email = (email != None) & ~uses_family & (rng.random(n) < 0.08)  # noqa: E711
     changed_phone = (mobile != None) & (rng.random(n) < 0.08)  # noqa: E711
-    old_line, old_post, old_city, _ = _addresses(rng, uk)
+    old_line, old_post, old_city, _ = _addresses(rng, uk, per_town)
     maiden = _last_names(rng, uk)
     old_email = _emails(first, np.where(married, maiden, h_last[household]), years,
                         np.roll(domains, 7), (rng.integers(0, 6, n)))

@@ -88,6 +88,24 @@ class Engine(abc.ABC):
     def insert(self, name: str, obj: ibis.Table | pd.DataFrame | pa.Table) -> None:
         self.con.insert(name, obj)
 
+    def ensure_relations(self, tables: dict[str, ibis.Schema],
+                         views: dict[str, ibis.Table]) -> None:
+        """Create the tables (empty, with these schemas) and the views (expressions over
+        unbound tables named like real ones) that do not exist yet; existing ones are left
+        as they are. A backend may batch this (see DuckDB)."""
+        existing = set(self.list_tables())
+        for name, schema in tables.items():
+            if name not in existing:
+                self.create_table(name, schema=schema)
+        for name, expr in views.items():
+            if name not in existing:
+                self.con.raw_sql(f'CREATE VIEW "{name}" AS {self.con.compile(expr)}')
+
+    def bound_table(self, name: str, schema: ibis.Schema) -> ibis.Table:
+        """A table of this engine whose schema the caller knows (one it created with it):
+        no round trip to describe it. The default asks the backend anyway."""
+        return self.table(name)
+
     def drop_table(self, name: str, *, force: bool = True) -> None:
         self.con.drop_table(name, force=force)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import fcntl
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -131,6 +132,33 @@ class DuckDBEngine(Engine):
             "WHERE table_schema = current_schema() OR table_catalog = 'temp' ORDER BY 1"
         )
         return [r[0] for r in rows]
+
+    def ensure_relations(self, tables: dict[str, ibis.Schema],
+                         views: dict[str, ibis.Table]) -> None:
+        """One catalog query; then, if anything is missing, one batch of ``CREATE`` statements
+        (a fresh warehouse: a dozen tables and views in a few milliseconds, where creating
+        them one by one through Ibis costs a tenth of a second)."""
+        existing = {r[0] for r in self.execute_sql(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = current_schema() UNION ALL SELECT view_name FROM duckdb_views() "
+            "WHERE database_name = current_database() AND schema_name = current_schema()"
+        )}
+        statements = [_create_table_sql(name, schema) for name, schema in tables.items()
+                      if name not in existing]
+        statements += [f"CREATE VIEW IF NOT EXISTS {_ident(name)} AS "
+                       f"{ibis.to_sql(expr, dialect='duckdb')}"
+                       for name, expr in views.items() if name not in existing]
+        if statements:
+            self.execute_sql(";\n".join(statements))
+
+    def bound_table(self, name: str, schema: ibis.Schema) -> ibis.Table:
+        """The table ``name`` with the schema the caller gives (it created the table with it),
+        without ``DESCRIBE`` and the parsing of every column type that follows (a few
+        milliseconds a table: they add up over the small queries of a load)."""
+        import ibis.expr.operations as ops
+
+        return ops.DatabaseTable(name, schema=_as_described(schema), source=self.con,
+                                 namespace=ops.Namespace(catalog=None, database=None)).to_expr()
 
     def read_csv(self, paths: Sequence[str], **options: Any) -> ibis.Table:
         """DuckDB's own CSV reader (the fastest path); options are read_csv's."""
@@ -353,6 +381,34 @@ def _shift_case(thresholds: Sequence[tuple[int, int]]) -> str:
                 f"ELSE {tree(lo, mid - 1)} END")
 
     return tree(0, len(points))
+
+
+@functools.lru_cache(maxsize=64)
+def _as_described(schema: ibis.Schema) -> ibis.Schema:
+    """The schema as ``DESCRIBE`` would give it back for a table created with it (DuckDB's
+    ``TIMESTAMP`` reads back as a timestamp of scale 6, for instance): the round trip through
+    DuckDB's type names, once per schema."""
+    mapper = ibis.backends.duckdb.Backend.compiler.type_mapper
+    return ibis.schema({
+        col: mapper.from_string(mapper.from_ibis(dtype).sql("duckdb"), nullable=dtype.nullable)
+        for col, dtype in schema.items()
+    })
+
+
+def _create_table_sql(name: str, schema: ibis.Schema) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` with the DuckDB types Ibis would give the schema."""
+    mapper = ibis.backends.duckdb.Backend.compiler.type_mapper
+    cols = ", ".join(
+        f"{_ident(col)} {mapper.from_ibis(dtype).sql('duckdb')}"
+        + ("" if dtype.nullable else " NOT NULL")
+        for col, dtype in schema.items()
+    )
+    return f"CREATE TABLE IF NOT EXISTS {_ident(name)} ({cols})"
+
+
+def _ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _lit(value: str) -> str:

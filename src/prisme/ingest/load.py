@@ -35,7 +35,7 @@ from prisme.ingest import validate as V
 from prisme.ingest.raw import LINE, RawInput, Reject
 from prisme.warehouse import batches, core
 from prisme.warehouse.batches import LoadResult
-from prisme.warehouse.schema import ENTITIES, QUARANTINE
+from prisme.warehouse.schema import ENTITIES, LOAD_ISSUES, QUARANTINE
 
 Progress = Callable[[str, str, int, int], None]
 
@@ -197,12 +197,13 @@ def _load_batch(engine, settings, name, source, raw, plan, load_id, stamp, progr
         engine.drop_view(view)
     _quarantine_rejects(engine, raw.rejects, name, entity.name, raw.file_name, load_id, stamp)
     rows_quarantined = _count(engine, "quarantine", load_id)
-    issues = _count(engine, "load_issues", load_id)
-    issue_rows = _count(engine, "load_issues", load_id, distinct="source_line")
-    if entity.versioned:
-        written = rows_loaded  # accepted rows; versions are only the changes among them
-    else:
-        written = core.rows_of_load(engine, entity, load_id)
+    issues = issue_rows = 0
+    if entity.versioned or V.soft_columns(plan):  # else nothing wrote load_issues rows
+        issues = _count(engine, "load_issues", load_id)
+        issue_rows = _count(engine, "load_issues", load_id, distinct="source_line")
+    # facts: rows_loaded was counted in the fact table after the write (_write_facts);
+    # versioned: accepted rows (versions are only the changes among them)
+    written = rows_loaded
     if raw.rows_read != written + rows_quarantined or written != rows_loaded:
         raise InvariantError(
             f"rows read {raw.rows_read:,} ≠ rows loaded {written:,} + rows quarantined "
@@ -243,7 +244,7 @@ def _write_facts(engine, settings, name, source, raw, plan, load_id, stamp, stag
     _tell(progress, name, raw.file_name, rows_loaded, raw.rows_read)
     if rows_loaded == raw.rows_read - len(raw.rejects):
         return rows_loaded  # every row the reader delivered arrived: nothing to look for
-    facts = engine.table(entity.table)
+    facts = core.core_table(engine, entity)
     arrived = facts.filter(facts.load_id == load_id).select(_arrived=facts.source_line)
     r = raw.table
     missing = r.anti_join(arrived, r[LINE] == arrived._arrived).select(LINE)
@@ -275,7 +276,7 @@ def _write_versions(engine, settings, name, source, raw, plan, load_id, stamp, s
 
 
 def _count(engine, table: str, load_id: str, *, distinct: str | None = None) -> int:
-    t = engine.table(table)
+    t = engine.bound_table(table, {"quarantine": QUARANTINE, "load_issues": LOAD_ISSUES}[table])
     t = t.filter(t.load_id == load_id)
     return int(engine.scalar(t.count() if distinct is None else t[distinct].nunique()))
 

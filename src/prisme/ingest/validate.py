@@ -25,6 +25,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
+from ibis.expr.operations.udf import InputType
 
 from prisme.config import Settings, SourceSettings
 from prisme.engine import functions as F
@@ -242,9 +243,9 @@ def _barrier(engine, scratch: list[str], expr: ir.Table) -> ir.Table:
     expressions that computed them."""
     name = f"_prisme_stage_{uuid.uuid4().hex[:12]}"
     _register_functions(engine, expr)
-    engine.create_view(name, expr)
+    view = engine.create_view(name, expr)  # bound to the view as the engine describes it
     scratch.append(name)
-    return engine.table(name)
+    return view
 
 
 def _register_functions(engine, expr: ir.Expr) -> None:
@@ -256,7 +257,9 @@ def _register_functions(engine, expr: ir.Expr) -> None:
     register = getattr(engine.con, "_register_udfs", None)
     if register is None:
         return
-    names = {type(node).__name__ for node in expr.op().find(ops.ScalarUDF)}
+    # built-in functions (try_strptime…) are the engine's own: nothing to register or look up
+    names = {type(node).__name__ for node in expr.op().find(ops.ScalarUDF)
+             if node.__input_type__ is not InputType.BUILTIN}
     if not names:
         return
     execute = getattr(engine, "execute_sql", None)
@@ -272,12 +275,12 @@ def _register_functions(engine, expr: ir.Expr) -> None:
 def prepare(engine, raw: RawInput, plan: Plan, settings: Settings) -> None:
     """Create the Python functions the validation of ``plan`` calls, outside any transaction
     (a failed load must not take them with it)."""
-    from prisme.ingest import normalise
-
     country = settings.project.default_country
     for name, src in plan.mapping.items():
         kind = plan.helpers.get(name) or plan.entity.column(name).kind
         if kind == "phone":
+            from prisme.ingest import normalise
+
             probe = raw.table.select(p=normalise.phone_e164(engine, raw.table[src], country))
             _register_functions(engine, probe)
             return

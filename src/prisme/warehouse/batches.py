@@ -43,7 +43,7 @@ def now_utc() -> datetime:
 
 def next_stamp(engine) -> datetime:
     """``now``, or just after the last load if the clock says otherwise (stamps never tie)."""
-    last = engine.scalar(engine.table(TABLE).started_at.max())
+    last = engine.scalar(engine.bound_table(TABLE, LOAD_BATCHES).started_at.max())
     stamp = now_utc()
     if last is not None and not pd.isna(last):
         last = pd.Timestamp(last).to_pydatetime()
@@ -65,7 +65,7 @@ def previous_load(engine, source: str, sha256: str, *, file_name: str | None = N
     unchanged only if the same file's latest load had this content — a list that went A → B → A
     again must record the change back to A.
     """
-    t = engine.table(TABLE)
+    t = engine.bound_table(TABLE, LOAD_BATCHES)
     ok = t.filter((t.source == source) & (t.status == "loaded"))
     if snapshot and file_name is not None:
         last = ok.filter(ok.file_name == file_name).order_by(
@@ -82,7 +82,7 @@ def previous_load(engine, source: str, sha256: str, *, file_name: str | None = N
 
 def last_watermark(engine, source: str) -> str | None:
     """The highest watermark a successful load of this (database) source has seen."""
-    t = engine.table(TABLE)
+    t = engine.bound_table(TABLE, LOAD_BATCHES)
     value = engine.scalar(
         t.filter((t.source == source) & (t.status == "loaded") & t.watermark.notnull())
         .watermark.max()

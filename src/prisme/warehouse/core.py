@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import ibis
 import ibis.expr.types as ir
 
@@ -42,19 +44,31 @@ def core_schema(entity: Entity) -> ibis.Schema:
 
 
 def ensure_tables(engine) -> None:
-    """Create ``load_batches``, ``quarantine``, ``load_issues`` and every core table and dimension view that does
-    not exist yet (idempotent; existing data is never touched)."""
-    existing = set(engine.list_tables())
-    for name, schema in (("load_batches", LOAD_BATCHES), ("quarantine", QUARANTINE),
-                         ("load_issues", LOAD_ISSUES)):
-        if name not in existing:
-            engine.create_table(name, schema=schema)
+    """Create ``load_batches``, ``quarantine``, ``load_issues`` and every core table and
+    dimension view that does not exist yet (idempotent; existing data is never touched).
+    The engine checks its catalog once and creates what is missing in one batch."""
+    engine.ensure_relations(*_relations())
+
+
+@functools.cache
+def _relations() -> tuple[dict[str, ibis.Schema], dict[str, ir.Table]]:
+    """Every table (name → schema) and dimension view (name → expression over the unbound
+    versions table) of the warehouse: fixed by the code, built once per process."""
+    tables: dict[str, ibis.Schema] = {"load_batches": LOAD_BATCHES, "quarantine": QUARANTINE,
+                                      "load_issues": LOAD_ISSUES}
+    views: dict[str, ir.Table] = {}
     for entity in ENTITIES.values():
         table = storage_table(entity)
-        if table not in existing:
-            engine.create_table(table, schema=core_schema(entity))
-        if entity.versioned and entity.table not in existing:
-            engine.create_view(entity.table, with_validity(engine.table(table), entity))
+        tables[table] = core_schema(entity)
+        if entity.versioned:
+            views[entity.table] = with_validity(ibis.table(tables[table], name=table), entity)
+    return tables, views
+
+
+def core_table(engine, entity: Entity) -> ir.Table:
+    """The entity's core table (facts, or versions), bound without asking the engine for the
+    schema ``ensure_tables`` created it with."""
+    return engine.bound_table(storage_table(entity), core_schema(entity))
 
 
 def with_validity(versions: ir.Table, entity: Entity) -> ir.Table:
@@ -103,5 +117,5 @@ def append_versions(engine, entity: Entity, rows: ir.Table) -> None:
 
 def rows_of_load(engine, entity: Entity, load_id: str) -> int:
     """How many rows (facts, or new versions) a load wrote to the entity's core table."""
-    t = engine.table(storage_table(entity))
+    t = core_table(engine, entity)
     return int(engine.scalar(t.filter(t.load_id == load_id).count()))
