@@ -254,6 +254,18 @@ def test_line_numbers_survive_any_pattern_of_rejects(engine, tmp_path, kinds, en
         assert [r["line"] for r in found] == sorted(r.line for r in raw.rejects)
 
 
+def feed_in_chunks(finder: BlankLines, data: bytes, cuts: list[int]) -> BlankLines:
+    """Feed ``data`` to the line finder cut into chunks of the given sizes (then the rest)."""
+    pos = 0
+    for n in cuts * 4:
+        if pos >= len(data):
+            break
+        finder.feed(data[pos:pos + n])
+        pos += n
+    finder.feed(data[pos:])
+    return finder
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from([b"", b"\r", b"a", b"ab\r", b"x;y", b"\r\r"]), max_size=15),
        st.booleans(), st.lists(st.integers(1, 6), min_size=40, max_size=40))
@@ -262,13 +274,7 @@ def test_blank_line_finder_whatever_the_chunks(lines, final_newline, cuts):
     are cut into chunks."""
     data = b"\n".join(lines) + (b"\n" if final_newline else b"")
     expected = [i + 1 for i, text in enumerate(data.split(b"\n")[:-1]) if text in (b"", b"\r")]
-    finder, pos = BlankLines(), 0
-    for n in cuts * 4:
-        if pos >= len(data):
-            break
-        finder.feed(data[pos:pos + n])
-        pos += n
-    finder.feed(data[pos:])
+    finder = feed_in_chunks(BlankLines(), data, cuts)
     assert finder.found == expected
 
 
@@ -344,14 +350,7 @@ def test_line_breaks_inside_quotes_whatever_the_chunks(records, cuts):
         end = reader.line_num
         expected_breaks += list(range(start, end))
         count += 1 if rec else 0
-    finder, pos = BlankLines('"'), 0
-    for n in cuts * 4:
-        if pos >= len(data):
-            break
-        finder.feed(data[pos:pos + n])
-        pos += n
-    finder.feed(data[pos:])
-    layout = finder.layout()
+    layout = feed_in_chunks(BlankLines('"'), data, cuts).layout()
     assert list(layout.breaks) == expected_breaks
     assert layout.records == count
 
