@@ -109,3 +109,18 @@ def test_unordered_writes_restores_the_setting(engine):
             assert setting() is False
             raise RuntimeError("boom")
     assert setting() is True
+
+
+def test_min_by_takes_the_value_of_the_smallest_rank_per_group(engine):
+    """``min_by`` (the golden record's survivorship aggregate) agrees with argmin, and its
+    ``where`` skips rows whatever their rank."""
+    rows = ibis.memtable({"g": [1, 1, 1, 2, 2], "v": ["a", "b", "c", "d", "e"],
+                          "rank": [3, 1, 2, 2, 5], "ok": [True, False, True, True, True]})
+    out = rows.group_by("g").aggregate(
+        best=F.min_by(rows.v, rows["rank"]),
+        best_ok=F.min_by(rows.v, rows["rank"], rows.ok),
+        argmin=rows.v.argmin(rows["rank"]),
+    ).order_by("g")
+    got = engine.to_pandas(out)
+    assert got["best"].tolist() == got["argmin"].tolist() == ["b", "d"]
+    assert got["best_ok"].tolist() == ["c", "d"]

@@ -42,3 +42,22 @@ def strip_accents(s: str) -> str:
     """Text without accents ('Besançon' → 'Besancon'); DuckDB's ``strip_accents``.
 
     (A backend without it needs a translation of this name in its own engine module.)"""
+
+
+_MIN_BY: dict = {}
+
+
+def min_by(value: ir.Value, rank: ir.IntegerValue, where: ir.BooleanValue | None = None
+           ) -> ir.Value:
+    """Aggregate: ``value`` of the row of smallest ``rank`` (among the rows where ``where``).
+
+    Ibis compiles ``argmin`` on DuckDB to ``first(value ORDER BY rank)``, an ordered aggregate
+    that builds a sort key per row; the builtin ``min_by`` (DuckDB, Spark, Trino) keeps an
+    integer. With ranks unique inside a group both give the same row."""
+    dtype = value.type()
+    if dtype not in _MIN_BY:
+        def _min_by(arg, key):
+            """The builtin aggregate ``min_by(arg, key)``."""
+        _MIN_BY[dtype] = ibis.udf.agg.builtin(_min_by, name="min_by",
+                                              signature=((dtype, dt.int64), dtype))
+    return _MIN_BY[dtype](value, rank.cast("int64"), where=where)

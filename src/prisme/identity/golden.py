@@ -31,6 +31,7 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from prisme.config import ConfigError
+from prisme.engine.functions import min_by
 from prisme.warehouse.schema import ENTITIES
 
 CUSTOMER = ENTITIES["customer"]
@@ -96,24 +97,6 @@ def party_records(engine, settings, party_map: ibis.Table | None = None) -> ibis
                        _has_record=rows._has_record.coalesce(False))
 
 
-_MIN_BY: dict = {}
-
-
-def _min_by(value: ibis.Value, rank: ibis.IntegerValue, where: ibis.BooleanValue) -> ibis.Value:
-    """``value`` of the row of smallest ``rank`` among the rows where ``where`` holds.
-
-    Ibis compiles ``argmin`` on DuckDB to ``first(value ORDER BY rank)``, an ordered aggregate
-    that builds a sort key per row and per field; ``min_by`` (DuckDB, Spark, Trino) keeps an
-    integer. Ranks are unique inside a party, so both give the same row."""
-    dtype = value.type()
-    if dtype not in _MIN_BY:
-        def min_by(arg, key):
-            """The builtin aggregate ``min_by(arg, key)``."""
-        _MIN_BY[dtype] = ibis.udf.agg.builtin(min_by, name="min_by",
-                                              signature=((dtype, dt.int64), dtype))
-    return _MIN_BY[dtype](value, rank.cast("int64"), where=where)
-
-
 def _present(col: ibis.Value) -> ibis.BooleanValue:
     if col.type().is_string():
         return col.notnull() & (col.strip().length() > 0)
@@ -159,7 +142,7 @@ def _consent(rows: ibis.Table, field: str) -> dict[str, ibis.Value]:
     no, yes = col == False, col == True  # noqa: E712 - SQL comparisons
     out = {field: ibis.cases((no.any(), False), (yes.any(), True),
                              else_=ibis.null(dt.boolean))}
-    out[f"{field}_who"] = _min_by(rows._who, rank, no).coalesce(_min_by(rows._who, rank, yes))
+    out[f"{field}_who"] = min_by(rows._who, rank, no).coalesce(min_by(rows._who, rank, yes))
     return out
 
 
@@ -190,8 +173,8 @@ def _ranked_records(rows: ibis.Table, rules: dict[str, str]) -> ibis.Table:
             aggs.update(_consent(rows, f))
             continue
         rank, where = _rank_of(rows, f, rules[f]), _present(col)
-        aggs[f] = _min_by(col, rank, where)
-        aggs[f"{f}_who"] = _min_by(rows._who, rank, where)
+        aggs[f] = min_by(col, rank, where)
+        aggs[f"{f}_who"] = min_by(rows._who, rank, where)
     aggs["record_count"] = rows._has_record.cast("int64").sum()
     aggs["sources"] = rows.source.collect(distinct=True, order_by=rows.source)
     out = rows.group_by("party_id").aggregate(**aggs)
