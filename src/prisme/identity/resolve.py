@@ -354,10 +354,11 @@ def _household_conflicts(eng, scored: Scored, labels: np.ndarray) -> pd.DataFram
         return candidates
     idents = [c for c in scored.records.columns if c.startswith("ident_")]
     same = " OR ".join(f"coalesce(a.{c} = b.{c}, false)" for c in idents) or "false"
+    # only the records of the candidate pairs go to the engine (at 1M, a fraction of them)
+    involved = np.unique(candidates[["left", "right"]].to_numpy(np.int64))
     recs = scored.records[["first_name", "first_name_raw", "first_initial", "last_name",
-                           "gender", "birth_date", *idents]]
-    recs = recs.assign(
-        i=np.arange(len(scored.records), dtype=np.int64))
+                           "gender", "birth_date", *idents]].iloc[involved]
+    recs = recs.assign(i=involved).reset_index(drop=True)
     pairs_name, recs_name = "__prisme_identity_pairs", "__prisme_identity_recs"
     letters_name = "__prisme_identity_letters"
     eng.create_table(pairs_name, candidates, temp=True, overwrite=True)
