@@ -1,0 +1,92 @@
+"""The audit log: who saw or exported what, and when (DESIGN §1, data protection officer).
+
+Stored in ``access.sqlite3`` in the project folder (WAL mode), never in the warehouse, so that
+writing it does not depend on a build being idle. Rows are appended; ``erase_subject`` is the
+one exception (GDPR erasure removes the personal fields of the erased person's rows).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+ACCESS_FILE = "access.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,            -- UTC, ISO 8601
+    actor TEXT NOT NULL,         -- user name, or 'cli:<os user>'
+    action TEXT NOT NULL,        -- e.g. 'view_customer', 'export', 'erase', 'login'
+    subject TEXT NOT NULL DEFAULT '',  -- e.g. a party_id, a list id
+    detail TEXT NOT NULL DEFAULT '{}'  -- JSON
+)
+"""
+
+
+def access_path(root: Path) -> Path:
+    """The access store of the project folder ``root``."""
+    return Path(root) / ACCESS_FILE
+
+
+def connect(root: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the project's access store."""
+    con = sqlite3.connect(access_path(root), timeout=30, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute(_SCHEMA)
+    return con
+
+
+def record(root: Path, actor: str, action: str, subject: str = "",
+           detail: dict[str, Any] | None = None) -> None:
+    """Append one event to the audit log."""
+    at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    con = connect(root)
+    try:
+        con.execute(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+            (at, actor, action, subject, json.dumps(detail or {}, ensure_ascii=False, default=str)),
+        )
+    finally:
+        con.close()
+
+
+def events(root: Path, *, actor: str | None = None, action: str | None = None,
+           subject: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    """The most recent events first, optionally filtered."""
+    where, params = [], []
+    for col, val in (("actor", actor), ("action", action), ("subject", subject)):
+        if val is not None:
+            where.append(f"{col} = ?")
+            params.append(val)
+    sql = "SELECT id, at, actor, action, subject, detail FROM audit_log"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id DESC LIMIT ?"
+    con = connect(root)
+    try:
+        rows = con.execute(sql, (*params, int(limit))).fetchall()
+    finally:
+        con.close()
+    return [
+        {"id": i, "at": at, "actor": a, "action": act, "subject": s, "detail": json.loads(d)}
+        for i, at, a, act, s, d in rows
+    ]
+
+
+def erase_subject(root: Path, subject: str, replacement: str = "erased") -> int:
+    """Blank the personal fields of the events about ``subject`` (GDPR erasure); returns how
+    many rows were changed. The events themselves stay (who looked, when)."""
+    con = connect(root)
+    try:
+        cur = con.execute(
+            "UPDATE audit_log SET subject = ?, detail = '{}' WHERE subject = ?",
+            (replacement, subject),
+        )
+        con.execute("VACUUM")
+        return cur.rowcount
+    finally:
+        con.close()
