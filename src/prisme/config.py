@@ -77,6 +77,15 @@ class EngineSettings(_Strict):
     #: seconds a second load waits for the first to finish before it is refused.
     lock_timeout_s: float = 30.0
     temp_directory: str | None = None
+    # --- Spark (backend = "spark") ---
+    #: the Spark master: ``local[2]`` (this machine, two cores) or a cluster's URL
+    master: str = "local[2]"
+    #: where the Spark backend keeps its tables (Parquet) and its commit journal
+    warehouse_dir: str = "spark-warehouse"
+    #: ``spark.sql.shuffle.partitions``: low on one machine, ~2-3x the cores on a cluster
+    shuffle_partitions: int = 4
+    #: memory of the Spark driver (local mode: the whole engine) when Prisme starts it
+    driver_memory: str = "4g"
 
 
 class SourceSettings(_Strict):

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import fcntl
 import functools
-import os
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ import ibis
 import ibis.backends.duckdb  # noqa: F401 - loaded with this module, not at the first connect
 
 from prisme.engine.base import Engine, EngineBusy, EngineError, LineLayout, register
+from prisme.engine.locking import file_lock
 
 #: up to this many line shifts (rejected or empty lines) ``__line`` is a CASE on rowid; above,
 #: an ASOF join on a table of thresholds (slower: it sorts the rows)
@@ -75,36 +73,19 @@ class DuckDBEngine(Engine):
         else:
             self.execute_sql("COMMIT")
 
+    @property
+    def lock_path(self) -> Path:
+        """The file :meth:`exclusive` locks (beside the warehouse file)."""
+        return Path(self.path).with_suffix(".lock")
+
     @contextlib.contextmanager
     def exclusive(self, what: str = "a load") -> Iterator[None]:
         """Inter-process lock beside the warehouse file: a second load waits, then is refused."""
         if self.path == ":memory:":
             yield
             return
-        lock_path = Path(self.path).with_suffix(".lock")
-        fh = open(lock_path, "a+")
-        deadline = time.monotonic() + float(self.settings.lock_timeout_s)
-        while True:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    fh.close()
-                    raise EngineBusy(
-                        f"{what} is refused: another load holds {lock_path} "
-                        f"(waited {self.settings.lock_timeout_s:.0f}s)"
-                    ) from None
-                time.sleep(0.2)
-        try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(str(os.getpid()))
-            fh.flush()
+        with file_lock(self.lock_path, self.settings.lock_timeout_s, what):
             yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-            fh.close()
 
     @contextlib.contextmanager
     def unordered_writes(self) -> Iterator[None]:
