@@ -98,7 +98,8 @@ def spark_session(settings=None):
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
-            .config("spark.sql.adaptive.enabled", "true")
+            .config("spark.sql.adaptive.enabled", os.environ.get("PRISME_SPARK_AQE", "true"))
+            .config("spark.sql.codegen.wholeStage", os.environ.get("PRISME_SPARK_CODEGEN", "true"))
             .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
         )
         _SESSION = builder.getOrCreate()
@@ -231,7 +232,6 @@ class SparkEngine(Engine):
 
     def _write_part(self, df, schema: dict[str, str], base: Path, table: str) -> str:
         """Write ``df`` (cast to ``schema``) to a new part directory; its path under base."""
-        from pyspark.sql import functions as F
 
         out = self._conform(df, schema, table)
         rel = f"data/{_safe(table)}/{uuid.uuid4().hex}"
