@@ -30,6 +30,7 @@ import functools
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import unicodedata
@@ -81,6 +82,9 @@ def spark_session(settings=None):
         from prisme.config import EngineSettings
 
         s = settings or EngineSettings()
+        # Python UDF workers run this interpreter (its virtualenv: pyarrow, phonenumbers…)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         scratch = Path(tempfile.gettempdir()) / f"prisme-spark-{os.getpid()}"
         builder = (
             SparkSession.builder.master(s.master)
@@ -95,6 +99,7 @@ def spark_session(settings=None):
             .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch / 'derby'}")
             .config("spark.driver.memory", s.driver_memory)
             .config("spark.jars", similarity_jar())
+            .config("spark.pyspark.python", sys.executable)
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
