@@ -61,6 +61,14 @@ class Engine(abc.ABC):
     name: str = "abstract"
     con: ibis.BaseBackend
 
+    @property
+    def dialect(self):
+        """This backend's :class:`~prisme.engine.dialect.Dialect`: its names for the functions
+        Ibis does not carry portably, and what it cannot do."""
+        from prisme.engine.dialect import dialect_for
+
+        return dialect_for(self.name)
+
     # ----------------------------------------------------------------- tables
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
