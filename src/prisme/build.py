@@ -6,7 +6,9 @@
 3. marts — RFM, clusters, customer value, ``customer_360`` and the segment tables.
 
 Each step is atomic on its own; a build holds the warehouse's exclusive lock so that a load
-cannot change the core tables under it.
+cannot change the core tables under it, and readers (``connect(read_only=True)``) see the
+previous published state until the whole build is published at its end
+(``Engine.publishing``): never new party tables beside old marts.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from prisme.config import Settings
 class BuildSummary:
     steps: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: the version readers see after the build (None: not published, see the engine's note)
+    published: str | None = None
 
 
 def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> BuildSummary:
@@ -36,7 +40,8 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
     eng = engine or engine_mod.connect(settings)
     summary = BuildSummary()
     try:
-        with eng.exclusive("a build"):
+        # readers see the previous published state until the whole build is published
+        with eng.exclusive("prisme build"), eng.publishing("prisme build") as unit:
             ensure_tables(eng)
             steps = [
                 ("identity", lambda: resolve_parties(eng, settings, progress=progress)),
@@ -49,6 +54,9 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
                 started = time.perf_counter()
                 summary.steps[name] = step()
                 summary.seconds[name] = time.perf_counter() - started
+            publish_started = time.perf_counter()
+        summary.published = unit.version
+        summary.seconds["publish"] = time.perf_counter() - publish_started
     finally:
         if own:
             eng.close()

@@ -148,8 +148,13 @@ def quality(
 
     settings = _settings(project)
     try:
-        with engine_mod.connect(settings) as eng:
-            audit = q.audit(eng, settings) if rerun else eng.to_pandas(eng.table("quality_audit"))
+        if rerun:  # a write: under the writers' lock, published when done
+            with (engine_mod.connect(settings) as eng, eng.exclusive("prisme quality"),
+                  eng.publishing("prisme quality", whole=False)):
+                audit = q.audit(eng, settings)
+        else:
+            with engine_mod.connect(settings, read_only=True) as eng:
+                audit = eng.to_pandas(eng.table("quality_audit"))
     except (EngineError, ValueError) as exc:
         _fail(str(exc))
     console.print(q.quality_table(audit))
@@ -164,9 +169,34 @@ def status(project: ProjectOpt = Path(".")) -> None:
     from prisme.summary import all_tables
 
     settings = _settings(project)
-    with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
-        for table in all_tables(eng):
-            console.print(table)
+    for line in _publication_lines(engine_mod.publication(settings)):
+        console.print(line)
+    try:
+        with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
+            for table in all_tables(eng):
+                console.print(table)
+    except EngineError as exc:  # a writer holds a warehouse that was never published
+        _fail(f"{exc} (nothing has been published yet: the first load or build publishes)")
+
+
+def _publication_lines(info: dict) -> list[str]:
+    """What runs now and which state the tables below show (``prisme status``)."""
+    from rich.markup import escape
+
+    out = []
+    writer, pub, left = info["writer"], info["published"], info["unfinished"]
+    if writer:
+        out.append(f"[yellow]{escape(str(writer.get('what')))} runs since "
+                   f"{escape(str(writer.get('since')))} (pid {escape(str(writer.get('pid')))}); "
+                   "the tables below are the last published state.[/]")
+    if left and not writer:
+        out.append(f"[red]{escape(str(left.get('what')))} started at "
+                   f"{escape(str(left.get('since')))} did not finish: readers see the state "
+                   "published before it; run prisme build.[/]")
+    if pub:
+        out.append(f"Published {escape(str(pub.get('published_at')))} by "
+                   f"{escape(str(pub.get('what')))} (version {escape(str(pub.get('version')))}).")
+    return out
 
 
 @app.command()

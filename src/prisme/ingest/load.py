@@ -48,12 +48,15 @@ def ingest(settings: Settings, sources: list[str] | None = None, *, engine=None,
            progress: Progress | None = None) -> list[LoadResult]:
     """Load every configured source (or the named ones); one :class:`LoadResult` per file."""
     names = _chosen_sources(settings, sources)
-    with _opened(settings, engine) as eng, eng.exclusive("prisme ingest"):
+    with (_opened(settings, engine) as eng, eng.exclusive("prisme ingest"),
+          eng.publishing("prisme ingest", whole=False) as unit):
         core.ensure_tables(eng)
         results: list[LoadResult] = []
         for name in names:
             results.extend(load_source(eng, settings, name, progress=progress))
-        return results
+        # readers see the new batches at once when the ingest ends (none changed: no copy)
+        unit.changed = any(r.status != "unchanged" for r in results)
+    return results
 
 
 def _chosen_sources(settings: Settings, sources: list[str] | None) -> list[str]:
