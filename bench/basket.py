@@ -25,6 +25,7 @@ import argparse
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -100,6 +101,7 @@ def main(argv=None) -> None:
     ap.add_argument("--supports", default="0.01,0.005")
     ap.add_argument("--self-join", action="store_true", help="also time the plain self-join")
     args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
     lines = load_lines()
     print(f"Online Retail: {len(lines):,} lines, {lines.InvoiceNo.nunique():,} baskets, "
           f"{lines.StockCode.nunique():,} items")
@@ -120,7 +122,14 @@ def main(argv=None) -> None:
             rows.append(row)
             print(row, flush=True)
     print()
-    print(pd.DataFrame(rows).to_markdown(index=False))
+    print(markdown(rows))
+
+
+def markdown(rows: list[dict]) -> str:
+    head = list(rows[0])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    lines += ["| " + " | ".join(str(r[h]) for h in head) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
