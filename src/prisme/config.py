@@ -318,7 +318,7 @@ def check_names(settings: Settings) -> list[str]:
     for name, src in settings.sources.items():
         entity = ENTITIES[src.entity]
         where = f"[sources.{name}"
-        for canon, column in src.columns.items():
+        for canon in src.columns:
             if "." in canon:
                 problems.append(f"{where}.columns] {canon!r}: a canonical or attribute name has "
                                 "no '.'; a joined file's column goes on the right-hand side "
