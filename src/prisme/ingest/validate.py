@@ -135,6 +135,10 @@ def plan_for(source_name: str, source: SourceSettings, raw: RawInput) -> Plan:
                 window=_window(source_name, source))
 
 
+#: identifiers of records: a NUL byte in one (a damaged file) quarantines the line
+_IDENTIFIERS = frozenset({"source_customer_id", "order_id", "sku", "session_id", "call_id",
+                          "campaign_id"})
+
 #: numbers beyond this (quantities, durations, amounts before conversion) are not plausible
 #: and would overflow a derived amount: quarantined with the reason
 MAX_NUMBER = 1e12
@@ -206,6 +210,9 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         label = name if name == src else f"{name} ({src})"
         text = _text(t[src])
         c = parsed[name] = _parse(engine, text, kind, dtype, label, fmt, settings, src)
+        if kind == "text" and c.bad is None and name in _IDENTIFIERS:
+            c.bad, c.label, c.raw_col = text.contains("\x00"), label, src
+            c.what = "contains a NUL byte (\\x00), which an identifier cannot hold"
         c.soft = _is_soft(plan, name, kind)
         if not c.soft:  # strict columns are checked as before: a placeholder is a value
             c.placeholder = None
