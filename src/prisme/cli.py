@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from prisme import engine as engine_mod
@@ -32,13 +33,15 @@ ProjectOpt = Annotated[
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(str(message))}")
     raise typer.Exit(code=1)
 
 
 def _settings(project: Path):
+    """The project's settings; a folder without prisme.toml is an error, not an empty
+    warehouse."""
     try:
-        return load_settings(project)
+        return load_settings(project, require=True)
     except ConfigError as exc:
         _fail(str(exc))
 
@@ -67,9 +70,9 @@ def init(
         notes += more
     except (ValueError, OSError) as exc:
         _fail(str(exc))
-    console.print(f"[green]wrote[/] {written}")
+    console.print(f"[green]wrote[/] {escape(str(written))}")
     for note in notes:
-        console.print(f"  • {note}")
+        console.print(f"  • {escape(str(note))}")
     if from_file is not None:
         console.print("Check the proposed mapping in prisme.toml, then run [bold]prisme ingest[/].")
 
@@ -84,6 +87,11 @@ def _init_result(result):
 def ingest(
     sources: Annotated[list[str] | None, typer.Argument(help="Sources to load (default: all).")] = None,
     project: ProjectOpt = Path("."),
+    reload: Annotated[
+        list[str] | None,
+        typer.Option("--reload", help="Load SOURCE again after its mapping changed; its earlier "
+                                      "loads are superseded (kept, no longer counted)."),
+    ] = None,
 ) -> None:
     """Load the project's sources into the warehouse (append-only, atomic, idempotent)."""
     from prisme.ingest import ingest as run_ingest
@@ -91,7 +99,8 @@ def ingest(
     settings = _settings(project)
     try:
         with Bars(console) as bars:
-            results = run_ingest(settings, sources or None, progress=_ingest_progress(bars))
+            results = run_ingest(settings, sources or None, progress=_ingest_progress(bars),
+                                 reload=reload or None)
     except (EngineError, ValueError, OSError) as exc:
         _fail(str(exc))
     _print_loads(results)
@@ -103,16 +112,16 @@ def _print_loads(results) -> None:
     t = Table(title="Loads")
     for col in ["source", "file", "status", "read", "loaded", "quarantined", "message"]:
         t.add_column(col, justify="right" if col in ("read", "loaded", "quarantined") else "left")
-    colour = {"loaded": "green", "unchanged": "cyan", "failed": "red"}
+    colour = {"loaded": "green", "unchanged": "cyan", "stale": "yellow", "failed": "red"}
     for r in results:
         t.add_row(
-            r.source,
-            Path(str(r.file_name)).name,
-            f"[{colour.get(r.status, 'white')}]{r.status}",
+            escape(r.source),
+            escape(Path(str(r.file_name)).name),
+            f"[{colour.get(r.status, 'white')}]{escape(r.status)}",
             f"{r.rows_read:,}",
             f"{r.rows_loaded:,}",
             f"{r.rows_quarantined:,}",
-            r.message or "",
+            escape(r.message or ""),
         )
     console.print(t)
 
@@ -160,7 +169,7 @@ def quality(
     console.print(q.quality_table(audit))
     if html is not None:
         write_html(audit, html)
-        console.print(f"[green]wrote[/] {html}")
+        console.print(f"[green]wrote[/] {escape(str(html))}")
 
 
 @app.command()
@@ -169,6 +178,10 @@ def status(project: ProjectOpt = Path(".")) -> None:
     from prisme.summary import all_tables
 
     settings = _settings(project)
+    if not settings.warehouse_path.exists() and not engine_mod.publication(settings)["published"]:
+        console.print(f"{escape(str(settings.root))}: nothing loaded yet (no warehouse at "
+                      f"{escape(str(settings.warehouse_path))}); run prisme ingest")
+        return
     for line in _publication_lines(engine_mod.publication(settings)):
         console.print(line)
     try:
@@ -181,7 +194,6 @@ def status(project: ProjectOpt = Path(".")) -> None:
 
 def _publication_lines(info: dict) -> list[str]:
     """What runs now and which state the tables below show (``prisme status``)."""
-    from rich.markup import escape
 
     out = []
     writer, pub, left = info["writer"], info["published"], info["unfinished"]
@@ -218,7 +230,7 @@ def link(
         _fail("records are given as SOURCE:CUSTOMER_ID, e.g. crm:C000123")
     rule = "cannot_link" if cannot else "must_link"
     add_override(settings, rule, a, b, note=note, author=author)
-    console.print(f"[green]{rule}[/] {record_a} ~ {record_b} recorded; it applies at the next build.")
+    console.print(f"[green]{rule}[/] {escape(record_a)} ~ {escape(record_b)} recorded; it applies at the next build.")
 
 
 @app.command()

@@ -49,6 +49,9 @@ class LineLayout:
     #: records in the file (header and skipped lines included) if every quote is closed;
     #: None when unknown. A reader checks it against what it read before using ``breaks``.
     records: int | None = None
+    #: carriage returns not followed by a line feed (old Mac line ends, or a CR mixed into a
+    #: CRLF file): a reader that splits lines on LF alone would merge or lose rows
+    lone_cr: int = 0
 
 
 @dataclass
