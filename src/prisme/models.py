@@ -11,6 +11,7 @@ from prisme.analytics.models import (
     GammaGamma,
     ParetoNBD,
     ShiftedBetaGeo,
+    UpliftModel,
     summary_data_from_transactions,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "GammaGamma",
     "ParetoNBD",
     "ShiftedBetaGeo",
+    "UpliftModel",
     "summary_data_from_transactions",
 ]
