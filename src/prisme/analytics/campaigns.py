@@ -338,3 +338,239 @@ def uplift_at_k(y, treatment, uplift, k: float = 0.3) -> float:
         top = np.argsort(-ss, kind="stable")[: max(1, int(np.ceil(k * len(ys))))]
         rates.append(ys[top].mean())
     return float(rates[0] - rates[1])
+
+
+# ------------------------------------------------------------------- in the warehouse
+#: group labels that mean "held out, not contacted" (compared trimmed and lower-cased)
+CONTROL_LABELS = ("control", "controle", "contrôle", "témoin", "temoin", "holdout", "hold-out",
+                  "hold out", "no contact", "c", "0", "false")
+NO_CONTACT = "no contact"
+
+CAMPAIGN_COLUMNS = [
+    "campaign_id", "name", "channel", "started_at", "cost", "contacted", "control_size",
+    "opened", "clicked", "responded", "converted", "revenue", "margin", "open_rate",
+    "click_rate", "response_rate", "conversion_rate", "control_conversion_rate", "lift",
+    "lift_low", "lift_high", "relative_lift", "p_value", "p_adjusted", "revenue_lift",
+    "revenue_lift_low", "revenue_lift_high", "revenue_p_value", "incremental_conversions",
+    "incremental_revenue", "incremental_margin", "cost_per_acquisition",
+    "cost_per_incremental_conversion", "roi", "roi_gross", "has_control", "sentence",
+]
+CHANNEL_COLUMNS = [
+    "channel", "campaigns", "campaigns_with_control", "contacted", "control_size", "opened",
+    "clicked", "responded", "converted", "revenue", "margin", "cost", "conversion_rate",
+    "control_conversion_rate", "lift", "lift_low", "lift_high", "p_value", "p_adjusted",
+    "incremental_conversions", "incremental_revenue", "incremental_margin",
+    "cost_per_acquisition", "cost_per_incremental_conversion", "roi", "roi_gross", "sentence",
+]
+
+
+def contact_counts(engine) -> pd.DataFrame:
+    """Per (campaign, group): contacts, opened, clicked, responded, converted, revenue and its
+    sum of squares — counted in the engine (Ibis), one small row per group."""
+    import ibis
+
+    c = engine.table("fact_campaign_contacts")
+    label = c["group"].strip().lower()
+    is_control = label.isin(list(CONTROL_LABELS)).fill_null(False)
+    rev = c.response_revenue.cast("float64").fill_null(0.0)
+    t = c.mutate(is_control=is_control, _rev=rev,
+                 _conv=c.converted_at.notnull().cast("int64"))
+    agg = t.group_by(["campaign_id", "is_control"]).aggregate(
+        n=t.count(),
+        opened=t.opened.cast("int64").sum().fill_null(0),
+        clicked=t.clicked.cast("int64").sum().fill_null(0),
+        responded=(t.responded.fill_null(False) | t.converted_at.notnull())
+        .cast("int64").sum().fill_null(0),
+        converted=t._conv.sum().fill_null(0),
+        revenue=t._rev.sum().fill_null(0.0),
+        revenue_sq=(t._rev * t._rev).sum().fill_null(0.0),
+    )
+    del ibis
+    return engine.to_pandas(agg)
+
+
+def margin_rate(engine) -> float | None:
+    """Share of revenue left after product cost, over the sales lines whose cost is known
+    (None when no cost is known: margins are then not stated)."""
+    if not engine.has_table("fact_sales"):
+        return None
+    s = engine.table("fact_sales")
+    s = s.filter(s.cost.notnull() & ~s.is_return.fill_null(False))
+    r = engine.to_pandas(s.aggregate(revenue=s.revenue.cast("float64").sum(),
+                                     cost=s.cost.cast("float64").sum()))
+    rev, cost = r["revenue"].iloc[0], r["cost"].iloc[0]
+    if rev is None or pd.isna(rev) or rev <= 0:
+        return None
+    return float((rev - cost) / rev)
+
+
+def _campaign_table(engine) -> pd.DataFrame:
+    cols = ["campaign_id", "name", "channel", "started_at", "cost"]
+    if not engine.has_table("dim_campaign"):
+        return pd.DataFrame(columns=cols)
+    d = engine.table("dim_campaign")
+    if "is_current" in d.columns:
+        d = d.filter(d.is_current)
+    d = d.select(*cols[:4], cost=d.cost.cast("float64"))
+    return engine.to_pandas(d).drop_duplicates("campaign_id", keep="last")
+
+
+def _stats(g: pd.DataFrame) -> dict:
+    """Treated vs control of one campaign (or a stratum) from its per-group counts."""
+    t = g[~g.is_control]
+    c = g[g.is_control]
+    nt = float(t.n.sum())
+    out = {"contacted": int(nt), "control_size": int(c.n.sum()),
+           **{k: int(t[k].sum()) for k in ("opened", "clicked", "responded", "converted")},
+           "revenue": float(t.revenue.sum())}
+    out["xt"], out["xc"], out["nc"] = float(t.converted.sum()), float(c.converted.sum()), \
+        float(c.n.sum())
+    out["rt"], out["rc"] = float(t.revenue.sum()), float(c.revenue.sum())
+    out["qt"], out["qc"] = float(t.revenue_sq.sum()), float(c.revenue_sq.sum())
+    return out
+
+
+def _var(total: float, squares: float, n: float) -> float:
+    return max((squares - total**2 / n) / (n - 1), 0.0) if n > 1 else np.nan
+
+
+def campaign_results(counts: pd.DataFrame, campaigns: pd.DataFrame, margin: float | None,
+                     *, alpha: float = 0.05, correction: str = "holm") -> pd.DataFrame:
+    """One row per campaign (``CAMPAIGN_COLUMNS``) from :func:`contact_counts` and the
+    campaign dimension. Conversion lift by the two-proportion z test, revenue per contact by
+    Welch's t; p-values adjusted over the campaigns that have a control group."""
+    rows = []
+    meta = campaigns.set_index("campaign_id") if len(campaigns) else None
+    for cid, g in counts.groupby("campaign_id", sort=True):
+        s = _stats(g)
+        m = meta.loc[cid] if meta is not None and cid in meta.index else None
+        row = {"campaign_id": cid,
+               "name": None if m is None else m["name"],
+               "channel": None if m is None else m["channel"],
+               "started_at": None if m is None else m["started_at"],
+               "cost": None if m is None or pd.isna(m["cost"]) else float(m["cost"]),
+               **{k: s[k] for k in ("contacted", "control_size", "opened", "clicked",
+                                    "responded", "converted", "revenue")}}
+        nt, nc = s["contacted"], s["control_size"]
+        row["margin"] = s["revenue"] * margin if margin is not None else np.nan
+        for k, v in (("open_rate", "opened"), ("click_rate", "clicked"),
+                     ("response_rate", "responded"), ("conversion_rate", "converted")):
+            row[k] = s[v] / nt if nt else np.nan
+        row["has_control"] = bool(nc > 0 and nt > 0)
+        row["control_conversion_rate"] = s["xc"] / nc if nc else np.nan
+        if row["has_control"]:
+            r = compare_rates(s["xt"], nt, s["xc"], nc, alpha)
+            row.update(lift=r.lift, lift_low=r.lift_low, lift_high=r.lift_high,
+                       relative_lift=r.relative_lift, p_value=r.p_value)
+            if nt > 1 and nc > 1:
+                m2 = compare_means(s["rt"] / nt, _var(s["rt"], s["qt"], nt), nt,
+                                   s["rc"] / nc, _var(s["rc"], s["qc"], nc), nc, alpha)
+                row.update(revenue_lift=m2.lift, revenue_lift_low=m2.lift_low,
+                           revenue_lift_high=m2.lift_high, revenue_p_value=m2.p_value)
+            row["incremental_conversions"] = r.lift * nt
+            row["incremental_revenue"] = (s["rt"] / nt - s["rc"] / nc) * nt
+            if margin is not None:
+                row["incremental_margin"] = row["incremental_revenue"] * margin
+        rows.append(row)
+    out = pd.DataFrame(rows).reindex(columns=CAMPAIGN_COLUMNS)
+    out["p_adjusted"] = adjust_p(out["p_value"].to_numpy(float), correction)
+    _money(out, margin)
+    out["has_control"] = out["has_control"].fillna(False).astype(bool)
+    out["sentence"] = [_campaign_sentence(r, alpha) for r in out.itertuples()]
+    return out
+
+
+def _money(out: pd.DataFrame, margin: float | None) -> None:
+    """Cost per acquisition and ROI: on margin when product costs are known, else revenue."""
+    gain = out["incremental_margin"] if margin is not None else out["incremental_revenue"]
+    gross = out["margin"] if margin is not None else out["revenue"]
+    cost = out["cost"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["cost_per_acquisition"] = np.where(out["converted"] > 0, cost / out["converted"],
+                                               np.nan)
+        out["cost_per_incremental_conversion"] = np.where(
+            out["incremental_conversions"] > 0, cost / out["incremental_conversions"], np.nan)
+        out["roi"] = np.where(cost > 0, (gain.astype(float) - cost) / cost, np.nan)
+        out["roi_gross"] = np.where(cost > 0, (gross.astype(float) - cost) / cost, np.nan)
+
+
+def _campaign_sentence(r, alpha: float) -> str:
+    name = f"{r.campaign_id}" + (f" ({r.name})" if isinstance(r.name, str) else "")
+    resp = (f"{r.contacted:,} contacted, {r.converted:,} converted "
+            f"({100 * r.conversion_rate:.1f}%)" if r.contacted else "no contact recorded")
+    if not r.has_control:
+        return (f"{name}: {resp}. It had no control group, so its effect cannot be measured: "
+                "these customers might have bought anyway.")
+    eff = effect_sentence(name, NO_CONTACT, r.lift, r.lift_low, r.lift_high, r.p_adjusted,
+                          alpha=alpha)
+    roi = "" if pd.isna(r.roi) else f" Return on its cost: {100 * r.roi:+.0f}%."
+    return f"{eff} {resp}.{roi}"
+
+
+def channel_results(counts: pd.DataFrame, campaigns: pd.DataFrame, margin: float | None,
+                    *, alpha: float = 0.05, correction: str = "holm") -> pd.DataFrame:
+    """One row per channel (``CHANNEL_COLUMNS``): totals over its campaigns; ``lift`` is the
+    conversion rate treated − control pooled over the campaigns that have a control group
+    (:func:`pooled_difference`); p-values adjusted over the channels."""
+    ch = campaigns.set_index("campaign_id")["channel"] if len(campaigns) else pd.Series()
+    c = counts.assign(channel=counts.campaign_id.map(ch).fillna("unknown"))
+    cost = campaigns.groupby("channel")["cost"].sum(min_count=1) if len(campaigns) else None
+    rows = []
+    for name, g in c.groupby("channel", sort=True):
+        s = _stats(g)
+        per = g.groupby("campaign_id")
+        strata = pd.DataFrame({
+            "x_t": per.apply(lambda d: d.loc[~d.is_control, "converted"].sum()),
+            "n_t": per.apply(lambda d: d.loc[~d.is_control, "n"].sum()),
+            "x_c": per.apply(lambda d: d.loc[d.is_control, "converted"].sum()),
+            "n_c": per.apply(lambda d: d.loc[d.is_control, "n"].sum()),
+            "r_t": per.apply(lambda d: d.loc[~d.is_control, "revenue"].sum()),
+            "r_c": per.apply(lambda d: d.loc[d.is_control, "revenue"].sum()),
+        })
+        ok = (strata.n_t > 0) & (strata.n_c > 0)
+        pooled = pooled_difference(strata.x_t, strata.n_t, strata.x_c, strata.n_c, alpha)
+        row = {"channel": name, "campaigns": len(strata), "campaigns_with_control": int(ok.sum()),
+               **{k: s[k] for k in ("contacted", "control_size", "opened", "clicked",
+                                    "responded", "converted", "revenue")},
+               "cost": float(cost.get(name, np.nan)) if cost is not None else np.nan}
+        row["margin"] = s["revenue"] * margin if margin is not None else np.nan
+        row["conversion_rate"] = s["converted"] / s["contacted"] if s["contacted"] else np.nan
+        row["control_conversion_rate"] = s["xc"] / s["nc"] if s["nc"] else np.nan
+        row.update({k: pooled[k] for k in ("lift", "lift_low", "lift_high", "p_value")})
+        if ok.any():
+            st = strata[ok]
+            nt = st.n_t.sum()
+            row["incremental_conversions"] = pooled["lift"] * nt
+            row["incremental_revenue"] = float((st.r_t - st.r_c * st.n_t / st.n_c).sum())
+            if margin is not None:
+                row["incremental_margin"] = row["incremental_revenue"] * margin
+            # costs of the campaigns without a control cannot be set against a measured gain
+            measured = st.index
+            cc = campaigns[campaigns.campaign_id.isin(measured)]["cost"].sum(min_count=1) \
+                if len(campaigns) else np.nan
+            row["_measured_cost"] = cc
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out = out.reindex(columns=[*CHANNEL_COLUMNS, "_measured_cost"])
+    out["p_adjusted"] = adjust_p(out["p_value"].to_numpy(float), correction)
+    measured_cost = out.pop("_measured_cost")
+    _money(out, margin)
+    gain = out["incremental_margin"] if margin is not None else out["incremental_revenue"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["roi"] = np.where(measured_cost > 0, (gain - measured_cost) / measured_cost, np.nan)
+    out["sentence"] = [_channel_sentence(r, alpha) for r in out.itertuples()]
+    return out
+
+
+def _channel_sentence(r, alpha: float) -> str:
+    if not r.campaigns_with_control:
+        return (f"{r.channel}: {r.contacted:,} contacted over {r.campaigns} campaign(s), none "
+                "with a control group: its effect cannot be measured.")
+    s = effect_sentence(str(r.channel), NO_CONTACT, r.lift, r.lift_low, r.lift_high,
+                        r.p_adjusted, alpha=alpha)
+    if not pd.isna(r.roi):
+        s += f" Return on its cost: {100 * r.roi:+.0f}%."
+    if r.campaigns_with_control < r.campaigns:
+        s += (f" ({r.campaigns - r.campaigns_with_control} of its {r.campaigns} campaigns had "
+              "no control group and are left out of the lift.)")
+    return s
