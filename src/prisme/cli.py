@@ -272,10 +272,112 @@ def demo(
         "(tables load_batches, quarantine, dim_customer, dim_party, fact_sales, customer_360…)."
     )
     if not no_serve:
-        console.print(
-            "[yellow]The dashboard arrives with the serve stage; this release ends with the "
-            "summary above.[/]"
-        )
+        from prisme.serve.run import demo_users
+
+        logins = demo_users(settings)
+        console.print("[bold]Demo logins[/] (password, role, portfolio):")
+        for name, password, what in logins:
+            console.print(f"  {escape(name)} / {escape(password)} — {escape(what)}")
+        _serve(settings, "127.0.0.1", 8000)
+
+
+def _serve(settings, host: str, port: int) -> None:
+    """Serve the dashboard and the API until interrupted."""
+    from prisme.serve.run import serve as run_server
+
+    console.print(f"[bold green]Prisme is served at http://{host}:{port}/[/] "
+                  f"(API: http://{host}:{port}/api/v1, docs: /docs) — Ctrl+C stops it.")
+    run_server(settings, host=host, port=port)
+
+
+@app.command()
+def serve(
+    project: ProjectOpt = Path("."),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the dashboard and the REST API (/api/v1) of the project."""
+    settings = _settings(project)
+    _serve(settings, host, port)
+
+
+users_app = typer.Typer(help="Users of the dashboard and the API (roles and portfolios).",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name (the login).")],
+    role: Annotated[str, typer.Option(help="admin | analyst | manager | advisor.")],
+    branch: Annotated[str | None, typer.Option(help="A manager's branch.")] = None,
+    advisor: Annotated[str | None, typer.Option(help="An advisor's name, as their customers "
+                                                     "carry it.")] = None,
+    personal_data: Annotated[bool, typer.Option(
+        "--personal-data", help="Let an analyst see names, e-mails, phones, addresses.")] = False,
+    replace: Annotated[bool, typer.Option(help="Overwrite an existing user.")] = False,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Add a user; the password is asked (or read from standard input when piped)."""
+    from prisme.access.users import AccessError, add_user
+
+    settings = _settings(project)
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = add_user(settings.root, name, password, role, branch=branch, advisor=advisor,
+                        personal_data=personal_data, replace=replace)
+    except AccessError as exc:
+        _fail(escape(str(exc)))
+    console.print(f"[green]added[/] {escape(user.name)} ({user.role}"
+                  f"{', branch ' + escape(user.branch) if user.branch else ''}"
+                  f"{', advisor ' + escape(user.advisor) if user.advisor else ''})")
+
+
+@users_app.command("token")
+def users_token(name: Annotated[str, typer.Argument(help="User name.")],
+                project: ProjectOpt = Path(".")) -> None:
+    """Print a new API token for NAME (use it as Authorization: Bearer TOKEN)."""
+    from prisme.access.users import AccessError, new_token
+
+    settings = _settings(project)
+    try:
+        token = new_token(settings.root, name)
+    except AccessError as exc:
+        _fail(escape(str(exc)))
+    print(token)
+
+
+@users_app.command("list")
+def users_list(project: ProjectOpt = Path(".")) -> None:
+    """The users, their role and portfolio."""
+    from prisme.access.users import list_users
+
+    settings = _settings(project)
+    t = Table(title="Users")
+    for col in ["name", "role", "branch", "advisor", "personal data", "status"]:
+        t.add_column(col)
+    for u in list_users(settings.root):
+        t.add_row(escape(u.name), u.role, escape(u.branch or ""), escape(u.advisor or ""),
+                  "yes" if u.sees_personal_data else "masked",
+                  "[red]disabled" if u.disabled else "[green]active")
+    console.print(t)
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="User name.")],
+                  project: ProjectOpt = Path(".")) -> None:
+    """Disable a user: no more login, API tokens revoked."""
+    from prisme.access.users import AccessError, disable_user
+
+    settings = _settings(project)
+    try:
+        disable_user(settings.root, name)
+    except AccessError as exc:
+        _fail(escape(str(exc)))
+    console.print(f"[yellow]disabled[/] {escape(name)}")
 
 
 def main() -> None:  # pragma: no cover
