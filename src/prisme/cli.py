@@ -231,6 +231,46 @@ def demo(
         )
 
 
+# ---------------------------------------------------------------- act and comply (#13)
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", help="The file to write (.csv, .xlsx, .parquet).")],
+    channel: Annotated[str, typer.Option(help="email, post, phone or sms.")],
+    segment: Annotated[str | None, typer.Option(help="An RFM segment of customer_360.")] = None,
+    where: Annotated[str | None, typer.Option(
+        help="A condition on customer_360 columns, e.g. \"clv_12m > 100 and country = 'FR'\".")
+    ] = None,
+    control: Annotated[float, typer.Option(help="Share held back as control group.")] = 0.1,
+    format: Annotated[str | None, typer.Option(
+        "--format", help="csv, xlsx or parquet (default: the file's extension).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the control draw.")] = None,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Export a target list (consent respected, control group recorded in target_lists)."""
+    from rich.markup import escape
+
+    from prisme.act.targets import export_list
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings) as eng:
+            tl = export_list(eng, settings.root, out, channel=channel, fmt=format,
+                             segment=segment, where=where, control=control, seed=seed,
+                             actor=_actor())
+    except (EngineError, ValueError, OSError) as exc:
+        _fail(escape(str(exc)))
+    console.print(escape(tl.sentence()))
+    for note in tl.notes:
+        console.print(f"[yellow]warning:[/] {escape(note)}")
+    console.print(f"[green]wrote[/] {escape(str(tl.path))} (list {tl.list_id})")
+
+
 def main() -> None:  # pragma: no cover
     app()
 
