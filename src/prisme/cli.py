@@ -271,6 +271,38 @@ def export(
     console.print(f"[green]wrote[/] {escape(str(tl.path))} (list {tl.list_id})")
 
 
+@app.command()
+def erase(
+    email: Annotated[str | None, typer.Option(help="The person's e-mail.")] = None,
+    party: Annotated[str | None, typer.Option(help="The person's party_id.")] = None,
+    source_id: Annotated[str | None, typer.Option(
+        "--source-id", help="One of the person's records, SOURCE:CUSTOMER_ID.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """GDPR erasure: remove or anonymise a person in every layer, compact the warehouse, keep
+    their identifiers' salted digests on the suppression list."""
+    from rich.markup import escape
+
+    from prisme.act import erase as erasure
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings) as eng:
+            if not yes:
+                person = erasure.find_person(eng, email=email, party=party, source_id=source_id)
+                console.print(f"About to erase {len(person.keys)} record(s) of "
+                              f"{len(person.party_ids)} party(ies): "
+                              f"{escape(', '.join(sorted(person.source_ids)))}")
+                if not typer.confirm("Erase them irreversibly?"):
+                    raise typer.Exit(code=1)
+            result = erasure.erase(eng, settings, email=email, party=party,
+                                   source_id=source_id, actor=_actor())
+    except (EngineError, ValueError, OSError) as exc:
+        _fail(escape(str(exc)))
+    console.print(escape(result.sentence()))
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -32,6 +32,7 @@ from prisme.engine import functions as F
 from prisme.ingest import derive as derive_mod
 from prisme.ingest.raw import LINE, RawInput
 from prisme.warehouse import placeholders as P
+from prisme.warehouse import suppression
 from prisme.warehouse.schema import ENTITIES, MONEY, SOFT_KINDS, Column, Entity
 
 #: names of the columns the projection adds next to the canonical ones
@@ -222,7 +223,10 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         if c.placeholder is not None:
             c.placeholder = stage2[f"{slots[n]}_ph"]
     # stage 3: the reasons, and the record as delivered for the rejected rows only
-    return _project(stage2, raw.table.columns, plan.entity, checks)
+    out = _project(stage2, raw.table.columns, plan.entity, checks)
+    # GDPR: rows of erased persons are held back, quarantined with nothing of theirs kept
+    return suppression.hold_back(engine, out, REASON, [c for c in out.columns if c.startswith(
+        (REJECT_COLUMN, REJECT_RAW, RAW_RECORD, ISSUE, ISSUE_RAW))])
 
 
 def _is_soft(plan: Plan, name: str, kind: str) -> bool:
