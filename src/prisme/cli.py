@@ -303,6 +303,28 @@ def erase(
     console.print(escape(result.sentence()))
 
 
+@app.command()
+def writeback(
+    url: Annotated[str, typer.Option(help="postgresql://… or mysql://… of the operational CRM.")],
+    table: Annotated[str, typer.Option(help="Table to upsert (created when missing).")],
+    source: Annotated[list[str] | None, typer.Option(
+        help="Only the records of this source (repeatable; default all).")] = None,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Upsert scores and offers (one row per source customer id) into the CRM's database."""
+    from rich.markup import escape
+
+    from prisme.act import writeback as wb
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
+            result = wb.run(eng, settings.root, url, table, actor=_actor(), sources=source)
+    except (EngineError, ValueError, OSError, wb.WritebackError) as exc:
+        _fail(escape(str(exc)))
+    console.print(escape(result.sentence()))
+
+
 def main() -> None:  # pragma: no cover
     app()
 
