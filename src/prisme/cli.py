@@ -325,6 +325,34 @@ def writeback(
     console.print(escape(result.sentence()))
 
 
+@app.command("subject-access")
+def subject_access(
+    out: Annotated[Path, typer.Option("--out", help="File to write (JSON and HTML beside it).")],
+    email: Annotated[str | None, typer.Option(help="The person's e-mail.")] = None,
+    party: Annotated[str | None, typer.Option(help="The person's party_id.")] = None,
+    source_id: Annotated[str | None, typer.Option(
+        "--source-id", help="One of the person's records, SOURCE:CUSTOMER_ID.")] = None,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """GDPR right of access: everything held on one person, as JSON and readable HTML."""
+    from rich.markup import escape
+
+    from prisme.act.subject_access import subject_access as run_access
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings) as eng:
+            data, files = run_access(eng, settings.root, out, actor=_actor(), email=email,
+                                     party=party, source_id=source_id)
+    except (EngineError, ValueError, OSError) as exc:
+        _fail(escape(str(exc)))
+    rows = sum(len(v) for v in data["tables"].values())
+    console.print(f"{rows:,} rows in {len(data['tables'])} tables and {len(data['audit'])} "
+                  f"audit events on {len(data['records'])} record(s)")
+    for f in files:
+        console.print(f"[green]wrote[/] {escape(str(f))}")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

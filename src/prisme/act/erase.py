@@ -209,7 +209,7 @@ def _key_match(t: ir.Table, keys: ir.Table) -> ir.BooleanValue:
     return hit.fill_null(False)
 
 
-def _upload(engine, person: Person) -> tuple[ir.Table, ir.Table]:
+def upload(engine, person: Person) -> tuple[ir.Table, ir.Table]:
     """The person's keys and lines as temporary tables of the engine (the rewrites refer
     to them; an in-memory table inside a rewritten table's query is not portable)."""
     keys = person.keys[KEY].drop_duplicates().astype(str)
@@ -258,7 +258,7 @@ def erase_in_warehouse(engine, person: Person) -> dict[str, int]:
     done: dict[str, int] = {}
     parties = sorted(person.party_ids)
     tables = _base_tables(engine)
-    keys, lines = _upload(engine, person)
+    keys, lines = upload(engine, person)
     try:
         for name in tables:
             n = _erase_table(engine, name, person, parties, keys, lines)
@@ -270,12 +270,16 @@ def erase_in_warehouse(engine, person: Person) -> dict[str, int]:
     return done
 
 
-def _erase_table(engine, name: str, person: Person, parties: list[str], keys: ir.Table,
-                 lines: ir.Table) -> int:
+def person_rows(engine, name: str, person: Person, keys: ir.Table, lines: ir.Table
+                ) -> tuple[ir.BooleanValue | None, dict[str, ir.Value]]:
+    """Which rows of table ``name`` are the person's (None: the table holds nothing of
+    anybody), and for a table whose rows are anonymised rather than deleted, the new values
+    of the columns that identify them."""
     if name in ("suppression_list", "suppression_salt"):
-        return 0
+        return None, {}
     t = engine.table(name)
     cols = set(t.columns)
+    parties = sorted(person.party_ids)
     cond = None
     anonymise: dict[str, ir.Value] = {}
     if name in FACTS and {"source_customer_id"} <= cols:
@@ -288,8 +292,7 @@ def _erase_table(engine, name: str, person: Person, parties: list[str], keys: ir
         if "raw_record" in cols:
             cond = cond | _text_match(t.raw_record.cast("string"), person)
         cond = cond | (t.load_id + "#" + t.source_line.cast("string")).isin(lines.k)
-        anonymise = {"raw_value": ibis.null("string"),
-                     "reason": ibis.literal(ERASED)}
+        anonymise = {"raw_value": ibis.null("string"), "reason": ibis.literal(ERASED)}
         if "raw_record" in cols:
             anonymise["raw_record"] = ibis.null(t.raw_record.type())
     elif name == "party_history":
@@ -300,8 +303,16 @@ def _erase_table(engine, name: str, person: Person, parties: list[str], keys: ir
             cond = cond | t.party_id.isin(parties)
     elif "party_id" in cols:
         cond = t.party_id.isin(parties)
+    return cond, anonymise
+
+
+def _erase_table(engine, name: str, person: Person, parties: list[str], keys: ir.Table,
+                 lines: ir.Table) -> int:
+    cond, anonymise = person_rows(engine, name, person, keys, lines)
     if cond is None:
         return 0
+    t = engine.table(name)
+    cols = set(t.columns)
     n = _count(engine, t, cond)
     other = name == "party_history" and _count(engine, t, t.other_party_id.isin(parties))
     if not n and not other:
