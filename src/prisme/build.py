@@ -33,6 +33,7 @@ class BuildSummary:
 
 def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> BuildSummary:
     """Run identity resolution, the quality audit and the marts on the project's warehouse."""
+    from prisme.act.targets import measure_lists
     from prisme.analytics import quality
     from prisme.analytics.manager import build_manager_marts
     from prisme.analytics.marts import build_marts
@@ -53,6 +54,7 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
                 # after the scores: campaigns, channels, forecasts, advertising, satisfaction
                 ("manager", lambda: build_manager_marts(eng, settings, as_of=as_of,
                                                         progress=progress)),
+                ("target lists", lambda: measure_lists(eng)),  # lift of exported lists (act)
             ]
             for name, step in steps:
                 if progress is not None and name == "quality":  # the others say their steps

@@ -380,6 +380,128 @@ def users_disable(name: Annotated[str, typer.Argument(help="User name.")],
     console.print(f"[yellow]disabled[/] {escape(name)}")
 
 
+# ---------------------------------------------------------------- act and comply (#13)
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", help="The file to write (.csv, .xlsx, .parquet).")],
+    channel: Annotated[str, typer.Option(help="email, post, phone or sms.")],
+    segment: Annotated[str | None, typer.Option(help="An RFM segment of customer_360.")] = None,
+    where: Annotated[str | None, typer.Option(
+        help="A condition on customer_360 columns, e.g. \"clv_12m > 100 and country = 'FR'\".")
+    ] = None,
+    control: Annotated[float, typer.Option(help="Share held back as control group.")] = 0.1,
+    format: Annotated[str | None, typer.Option(
+        "--format", help="csv, xlsx or parquet (default: the file's extension).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the control draw.")] = None,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Export a target list (consent respected, control group recorded in target_lists)."""
+    from rich.markup import escape
+
+    from prisme.act.targets import export_list
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings) as eng:
+            tl = export_list(eng, settings.root, out, channel=channel, fmt=format,
+                             segment=segment, where=where, control=control, seed=seed,
+                             actor=_actor())
+    except (EngineError, ValueError, OSError) as exc:
+        _fail(escape(str(exc)))
+    console.print(escape(tl.sentence()))
+    for note in tl.notes:
+        console.print(f"[yellow]warning:[/] {escape(note)}")
+    console.print(f"[green]wrote[/] {escape(str(tl.path))} (list {tl.list_id})")
+
+
+@app.command()
+def erase(
+    email: Annotated[str | None, typer.Option(help="The person's e-mail.")] = None,
+    party: Annotated[str | None, typer.Option(help="The person's party_id.")] = None,
+    source_id: Annotated[str | None, typer.Option(
+        "--source-id", help="One of the person's records, SOURCE:CUSTOMER_ID.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """GDPR erasure: remove or anonymise a person in every layer, compact the warehouse, keep
+    their identifiers' salted digests on the suppression list."""
+    from rich.markup import escape
+
+    from prisme.act import erase as erasure
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings) as eng:
+            if not yes:
+                person = erasure.find_person(eng, email=email, party=party, source_id=source_id)
+                console.print(f"About to erase {len(person.keys)} record(s) of "
+                              f"{len(person.party_ids)} party(ies): "
+                              f"{escape(', '.join(sorted(person.source_ids)))}")
+                if not typer.confirm("Erase them irreversibly?"):
+                    raise typer.Exit(code=1)
+            result = erasure.erase(eng, settings, email=email, party=party,
+                                   source_id=source_id, actor=_actor())
+    except (EngineError, ValueError, OSError) as exc:
+        _fail(escape(str(exc)))
+    console.print(escape(result.sentence()))
+
+
+@app.command()
+def writeback(
+    url: Annotated[str, typer.Option(help="postgresql://… or mysql://… of the operational CRM.")],
+    table: Annotated[str, typer.Option(help="Table to upsert (created when missing).")],
+    source: Annotated[list[str] | None, typer.Option(
+        help="Only the records of this source (repeatable; default all).")] = None,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """Upsert scores and offers (one row per source customer id) into the CRM's database."""
+    from rich.markup import escape
+
+    from prisme.act import writeback as wb
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
+            result = wb.run(eng, settings.root, url, table, actor=_actor(), sources=source)
+    except (EngineError, ValueError, OSError, wb.WritebackError) as exc:
+        _fail(escape(str(exc)))
+    console.print(escape(result.sentence()))
+
+
+@app.command("subject-access")
+def subject_access(
+    out: Annotated[Path, typer.Option("--out", help="File to write (JSON and HTML beside it).")],
+    email: Annotated[str | None, typer.Option(help="The person's e-mail.")] = None,
+    party: Annotated[str | None, typer.Option(help="The person's party_id.")] = None,
+    source_id: Annotated[str | None, typer.Option(
+        "--source-id", help="One of the person's records, SOURCE:CUSTOMER_ID.")] = None,
+    project: ProjectOpt = Path("."),
+) -> None:
+    """GDPR right of access: everything held on one person, as JSON and readable HTML."""
+    from rich.markup import escape
+
+    from prisme.act.subject_access import subject_access as run_access
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings) as eng:
+            data, files = run_access(eng, settings.root, out, actor=_actor(), email=email,
+                                     party=party, source_id=source_id)
+    except (EngineError, ValueError, OSError) as exc:
+        _fail(escape(str(exc)))
+    rows = sum(len(v) for v in data["tables"].values())
+    console.print(f"{rows:,} rows in {len(data['tables'])} tables and {len(data['audit'])} "
+                  f"audit events on {len(data['records'])} record(s)")
+    for f in files:
+        console.print(f"[green]wrote[/] {escape(str(f))}")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

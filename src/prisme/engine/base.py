@@ -286,6 +286,17 @@ class Engine(abc.ABC):
             unit.version = self.publish(what)
             unit.note = self.publish_note
 
+    def compact(self) -> None:
+        """Rewrite the warehouse so that deleted rows leave no bytes behind (GDPR erasure).
+
+        A storage engine keeps deleted data in free blocks and logs until they are reused;
+        a backend that can rewrite its storage does so here. The default refuses."""
+        raise EngineError(
+            f"compacting the warehouse is not available on the {self.name} engine: the erased "
+            "rows are deleted from its tables, but its storage must be rewritten by its own "
+            "tools (e.g. a table rewrite and a vacuum of old file versions)"
+        )
+
     def sql(self, query: str) -> ibis.Table:
         """A SELECT in the backend's dialect, as an Ibis table (for engine-specific modules)."""
         return self.con.sql(query)

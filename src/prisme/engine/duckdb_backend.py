@@ -160,6 +160,32 @@ class DuckDBEngine(Engine):
         finally:
             self.execute_sql(f"SET preserve_insertion_order = {'true' if before else 'false'}")
 
+    def compact(self) -> None:
+        """Copy the whole database (tables, views, macros) into a fresh file and swap it in:
+        DuckDB keeps deleted rows in free blocks of the file and in its WAL until they are
+        overwritten, and a fresh copy holds only the live rows. The caller holds
+        :meth:`exclusive`; temporary objects of this connection do not survive."""
+        if self.path == ":memory:":
+            return
+        path = Path(self.path)
+        fresh = path.with_name(path.name + ".compact")
+        for leftover in (fresh, Path(f"{fresh}.wal")):
+            leftover.unlink(missing_ok=True)
+        self.execute_sql("CHECKPOINT")
+        current = self.execute_sql("SELECT current_database()")[0][0]
+        self.execute_sql(f"ATTACH {_lit(str(fresh))} AS prisme_compact")
+        try:
+            self.execute_sql(f"COPY FROM DATABASE {_ident(current)} TO prisme_compact")
+        finally:
+            self.execute_sql("DETACH prisme_compact")
+        self.close()
+        os.replace(fresh, path)
+        Path(f"{path}.wal").unlink(missing_ok=True)
+        self.con = ibis.duckdb.connect(str(path))
+        self.raw = self.con.con
+        register(self)
+        self._configure()
+
     def rename_table(self, old: str, new: str) -> None:
         """``ALTER TABLE … RENAME`` (Ibis 12 has no rename for DuckDB); transactional."""
         q = '"' + old.replace('"', '""') + '"'
