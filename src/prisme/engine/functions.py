@@ -11,53 +11,10 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 
-@ibis.udf.scalar.builtin(name="try_strptime")
-def _duckdb_try_strptime(s: str, fmt: str) -> dt.timestamp:
-    """DuckDB: parse ``s`` with a strftime format, NULL when it does not match."""
-
-
-@ibis.udf.scalar.builtin(name="try_to_timestamp")
-def _spark_try_to_timestamp(s: str, fmt: str) -> dt.timestamp:
-    """Spark: parse ``s`` with a Java date-time pattern, NULL when it does not match."""
-
-
-#: strftime directive → Java pattern letters (one letter: 1 or 2 digits, as strptime reads)
-_JAVA = {"Y": "yyyy", "y": "yy", "m": "M", "d": "d", "H": "H", "M": "m", "S": "s",
-         "f": "SSSSSS", "b": "MMM", "B": "MMMM", "I": "h", "p": "a", "z": "Z", "j": "D"}
-
-
-def java_pattern(fmt: str) -> str:
-    """A strftime format as a Java ``DateTimeFormatter`` pattern (letters quoted)."""
-    out, i, numeric = [], 0, {"m", "d", "H", "M", "S", "I"}
-    while i < len(fmt):
-        c = fmt[i]
-        if c == "%" and i + 1 < len(fmt):
-            d = fmt[i + 1]
-            if d == "%":
-                out.append("%")
-            elif d not in _JAVA:
-                raise ValueError(f"the date format {fmt!r} uses %{d}, which Prisme cannot "
-                                 "translate for this engine")
-            else:
-                # two digits when another number follows at once (%Y%m%d): no separator
-                glued = fmt[i + 2:i + 3] == "%" and fmt[i + 3:i + 4] in _JAVA
-                out.append(_JAVA[d] * (2 if d in numeric and glued else 1))
-            i += 2
-            continue
-        out.append(f"'{c}'" if c.isalpha() else ("''" if c == "'" else c))
-        i += 1
-    return "".join(out)
-
-
 def try_timestamp(engine, value: ir.StringValue, fmt: str) -> ir.TimestampValue:
-    """Parse text to a timestamp with a strftime-style ``fmt``; NULL when it does not parse."""
-    if engine.name == "duckdb":
-        return _duckdb_try_strptime(value, fmt)
-    if engine.name == "spark":
-        return _spark_try_to_timestamp(value, java_pattern(fmt))
-    from prisme.engine.base import EngineError
-
-    raise EngineError(f"parsing dates is not available on the {engine.name} backend yet")
+    """Parse text to a timestamp with a strftime-style ``fmt``; NULL when it does not parse
+    (the engine's dialect names the function and translates the format)."""
+    return engine.dialect.try_timestamp(value, fmt)
 
 
 def try_number(value: ir.StringValue, *, decimal: str = ".", thousands: str | None = None,

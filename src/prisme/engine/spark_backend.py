@@ -44,7 +44,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from prisme.engine.base import Engine, EngineBusy, EngineError, LineLayout, register
-from prisme.engine.locking import file_lock
+from prisme.engine import publish as _pub
 
 MANIFEST = "_prisme_manifest.json"
 #: a table with more parts than this is compacted into one part at its next write
@@ -129,7 +129,7 @@ class SparkEngine(Engine):
         self._conf()
         self.con = ibis.pyspark.connect(self.session)
         self.raw = self.session  # the SparkSession, for this module only
-        self._manifest = self._read_manifest()
+        self._manifest = self._open_published() if read_only else self._read_manifest()
         self._stamp = self._manifest_stamp()
         self._in_txn = False
         self._written: list[Path] = []  # parts written by the open transaction
@@ -163,6 +163,18 @@ class SparkEngine(Engine):
             return json.loads(self._manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {"version": 0, "tables": {}, "views": {}}
+
+    def _open_published(self) -> dict:
+        """A reader's state: the last *published* manifest (see :mod:`prisme.engine.publish`),
+        or the last committed one when nothing was published yet."""
+        pointer = _pub.current(self.root)
+        if pointer and pointer.get("file"):
+            with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+                state = json.loads((_pub.directory(self.root) / pointer["file"])
+                                   .read_text(encoding="utf-8"))
+                self.published = pointer
+                return state
+        return self._read_manifest()
 
     def _manifest_stamp(self):
         try:
@@ -438,12 +450,23 @@ class SparkEngine(Engine):
         """The inter-process lock beside the warehouse directory (as on DuckDB)."""
         if self.path == ":memory:":
             return contextlib.nullcontext()
-        return file_lock(self.lock_path, self.settings.lock_timeout_s, what)
+        return _pub.file_lock(self.lock_path, what, float(self.settings.lock_timeout_s),
+                              busy=EngineBusy)
 
     @property
     def lock_path(self) -> Path:
         """The file :meth:`exclusive` locks (beside the warehouse directory, as on DuckDB)."""
-        return self.root.with_suffix(".lock")
+        return _pub.lock_path(self.root)
+
+    def _publish_state(self, warehouse: Path, version: str) -> dict:
+        """A published state is a copy of the committed manifest (a few kilobytes): the parts
+        it names are never rewritten, so readers of that copy see exactly that state, however
+        the writer goes on. ``.published/<stem>-<version>.json``, written then renamed."""
+        folder = _pub.directory(warehouse)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{warehouse.name}-{version}.json"
+        _pub.write_json_atomic(folder / name, self._read_manifest())
+        return {"file": name, "bytes": (folder / name).stat().st_size}
 
     def vacuum(self) -> int:
         """Delete part directories no committed manifest names (what failed or killed loads
