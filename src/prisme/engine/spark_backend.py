@@ -43,8 +43,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from prisme.engine.base import Engine, EngineBusy, EngineError, LineLayout, register
 from prisme.engine import publish as _pub
+from prisme.engine.base import Engine, EngineBusy, EngineError, LineLayout, register
 
 MANIFEST = "_prisme_manifest.json"
 #: a table with more parts than this is compacted into one part at its next write
