@@ -108,7 +108,12 @@ def phone_to_e164(value: str | None, default_country: str) -> str | None:
 @ibis.udf.scalar.pyarrow
 def _phone_e164_udf(value: str, country: str) -> str:
     """Vectorised: each batch is dictionary-encoded so a number is parsed once per batch
-    (and once overall, thanks to the cache of :func:`phone_to_e164`)."""
+    (and once overall, thanks to the cache of :func:`phone_to_e164`). Spark calls a pyarrow
+    UDF one value at a time (its Arrow-optimised row UDF): then a value is a str or None."""
+    if not isinstance(value, (pa.Array, pa.ChunkedArray)):  # (a NULL may come as NaN)
+        if not isinstance(value, str):
+            return ""
+        return phone_to_e164(value, country if isinstance(country, str) else "") or ""
     encoded = pa.chunked_array([value]).combine_chunks().dictionary_encode() \
         if isinstance(value, pa.ChunkedArray) else value.dictionary_encode()
     default = country[0].as_py() if len(country) else ""
