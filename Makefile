@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 ARGS ?=
 
-.PHONY: setup demo test bench services lint
+.PHONY: setup demo test test-spark bench services lint
 
 setup: $(STAMP)
 
@@ -20,9 +20,17 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup
 	$(BIN)/prisme demo $(ARGS)
 
-## make test: the whole suite (starts the local PostgreSQL / MariaDB if they are stopped)
+## make test: the whole suite on DuckDB (two workers), then the Spark CI set on Spark (one JVM:
+## the engine's own tests, the warehouse, the marts, a SIGKILLed load and the DuckDB/Spark
+## parity of the demo company); starts the local PostgreSQL / MariaDB if they are stopped
+SPARK_CI ?= tests/engine tests/warehouse tests/analytics/test_marts.py
 test: setup services
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not spark"
+	$(BIN)/python -m pytest -p no:cacheprovider -m spark $(SPARK_CI)
+
+## make test-spark: every engine test on the Spark backend (long on 2 cores)
+test-spark: setup services
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m spark
 
 services:
 	bash scripts/services.sh
