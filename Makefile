@@ -21,9 +21,10 @@ demo: setup
 	$(BIN)/prisme demo $(ARGS)
 
 ## make test: the whole suite on DuckDB (two workers), then the Spark CI set on Spark (one JVM:
-## the engine's own tests, the warehouse, the marts, a SIGKILLed load and the DuckDB/Spark
-## parity of the demo company); starts the local PostgreSQL / MariaDB if they are stopped
-SPARK_CI ?= tests/engine tests/warehouse tests/analytics/test_marts.py
+## the engine's own tests, a SIGKILLed load, the warehouse's core and as-of tests); starts the
+## local PostgreSQL / MariaDB if they are stopped. The rest of the Spark suite, the parity of
+## the demo company included: make test-spark (or SPARK_CI="tests/engine ..." make test)
+SPARK_CI ?= tests/engine/test_engine.py tests/engine/test_killed_load.py tests/warehouse
 test: setup services
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not spark"
 	$(BIN)/python -m pytest -p no:cacheprovider -m spark $(SPARK_CI)
