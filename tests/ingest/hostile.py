@@ -160,7 +160,7 @@ def check(h: Hostile, path: Path, result, facts, quarantine) -> list[str]:
     r = result
     if r.rows_read != r.rows_loaded + r.rows_quarantined:
         problems.append(f"rows_read {r.rows_read} != {r.rows_loaded} + {r.rows_quarantined}")
-    if r.status == "failed" and not (path.name in r.message):
+    if r.status == "failed" and path.name not in r.message:
         problems.append(f"failed without naming the file: {r.message!r}")
     for internal in ("transaction is aborted", "universal-newline", "Traceback"):
         if internal in r.message:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from hostile import COLUMNS, check, generate
 
 from prisme.config import SourceSettings
 from prisme.ingest import ingest
-
-from hostile import COLUMNS, check, generate
 
 N_FILES = int(os.environ.get("PRISME_HOSTILE_FILES", "200"))
 SEED = int(os.environ.get("PRISME_HOSTILE_SEED", "9"))
