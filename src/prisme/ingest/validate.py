@@ -298,13 +298,17 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
 
 
 def _window_checks(plan: Plan, parsed: dict[str, _Checked], values: dict) -> list:
-    """Dates outside the plausible window (before ``min_date``, after the load day plus
-    ``max_future_days``) are quarantined: a 9999-12-31 would become "today" for the analyses."""
-    if plan.window is None:
+    """An event dated outside the plausible window (before ``min_date``, after the load day
+    plus ``max_future_days``) is quarantined: a sale of 9999-12-31 would become "today" for
+    the analyses. Only the event time of a fact: a due date may be ahead, and the dates of a
+    customer record (a birth date in the future) are the quality audit's to flag."""
+    if plan.window is None or plan.entity.event_time not in parsed:
         return []
     first, last, setting = plan.window
     out = []
     for name, c in parsed.items():
+        if name != plan.entity.event_time:
+            continue
         v = values[name]
         if not (v.type().is_date() or v.type().is_timestamp()) or c.raw_col is None:
             continue
