@@ -59,13 +59,16 @@ def ingest(settings: Settings, sources: list[str] | None = None, *, engine=None,
         _chosen_sources(settings, reload)  # the same message for an unknown name
         names = list(dict.fromkeys([*(names if sources else []), *reload])) if sources \
             else names
-    with _opened(settings, engine) as eng, eng.exclusive("prisme ingest"):
+    with (_opened(settings, engine) as eng, eng.exclusive("prisme ingest"),
+          eng.publishing("prisme ingest", whole=False) as unit):
         core.ensure_tables(eng)
         results: list[LoadResult] = []
         for name in names:
             results.extend(load_source(eng, settings, name, progress=progress,
                                        reload=name in reload))
-        return results
+        # readers see the new batches at once when the ingest ends (none changed: no copy)
+        unit.changed = any(r.status != "unchanged" for r in results)
+    return results
 
 
 def mapping_digest(source: SourceSettings, join_sha256: dict | None = None) -> str:

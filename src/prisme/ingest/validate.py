@@ -32,6 +32,7 @@ from prisme.engine import functions as F
 from prisme.ingest import derive as derive_mod
 from prisme.ingest.raw import JOIN_COUNT, LINE, RawInput
 from prisme.warehouse import placeholders as P
+from prisme.warehouse import suppression
 from prisme.warehouse.schema import ATTRIBUTES, ENTITIES, MONEY, SOFT_KINDS, Column, Entity
 
 #: names of the columns the projection adds next to the canonical ones
@@ -294,7 +295,10 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
             c.placeholder = stage2[f"{slots[n]}_ph"]
     # stage 3: the reasons, and the record as delivered for the rejected rows only
     raw_columns = [c for c in raw.table.columns if not c.startswith(JOIN_COUNT)]
-    return _project(stage2, raw_columns, plan.entity, checks)
+    out = _project(stage2, raw_columns, plan.entity, checks)
+    # GDPR: rows of erased persons are held back, quarantined with nothing of theirs kept
+    return suppression.hold_back(engine, out, REASON, [c for c in out.columns if c.startswith(
+        (REJECT_COLUMN, REJECT_RAW, RAW_RECORD, ISSUE, ISSUE_RAW))])
 
 
 def _window_checks(plan: Plan, parsed: dict[str, _Checked], values: dict) -> list:

@@ -345,3 +345,16 @@ PARTY_MAP = ibis.schema(
         "match_probability": dt.float64,
     }
 )
+
+#: the customers of every exported target list (prisme.act.targets): the treatment group went
+#: into the file, the control group was held back, so the campaign can be measured against it
+TARGET_LISTS = ibis.schema(
+    {
+        "list_id": dt.string,
+        "party_id": dt.string,
+        "group": dt.string,  # treatment | control
+        "channel": dt.string,  # email | post | phone | sms
+        "exported_at": dt.timestamp,
+        "exported_by": dt.string,
+    }
+)
