@@ -272,7 +272,8 @@ def read_plain_csv(engine, name: str, source: SourceSettings, path: Path, *,
                 shutil.rmtree(workdir, ignore_errors=True)
     rejects = [_csv_reject(r, path, fmt) for r in _one_per_line(found)]
     out = fmt.fmt()
-    out["warnings"] = encoding_warnings(path, fmt, source)
+    out["warnings"] = encoding_warnings(path, fmt, source) + [
+        n for n in fmt.notes if "more than once" in n]
     return RawInput(
         source=name, file_name=str(path), sha256=sha, table=engine.table(table),
         rows_read=rows + len(rejects), rejects=rejects, fmt=out,
@@ -387,7 +388,15 @@ def header_names(path: Path, compression: str, fmt: FormatGuess, skip: int) -> l
     first = [c.replace("\x00", "") for c in first]
     if not fmt.header:
         return [f"column{i}" for i in range(len(first))]
-    return unique_names(first)
+    names = unique_names(first)
+    twice = sorted({c.strip() for c in first if c.strip() and
+                    sum(x.strip() == c.strip() for x in first) > 1})
+    if twice:
+        fmt.notes.append(
+            f"{path.name}: the header names {', '.join(repr(c) for c in twice)} more than once; "
+            "the first is read under its name, the others as " + ", ".join(
+                repr(n) for n, c in zip(names, first, strict=True) if n != c.strip() and c.strip()))
+    return names
 
 
 def _has_text(path: Path, compression: str) -> bool:
