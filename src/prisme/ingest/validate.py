@@ -99,9 +99,15 @@ def plan_for(source_name: str, source: SourceSettings, raw: RawInput) -> Plan:
             missing.append((name, src))
     if missing:
         what = ", ".join(f"{src!r} (mapped to {name})" for name, src in missing)
+        joins = [j[0] for j in (getattr(raw, "joins", None) or [])]
+        hint = ""
+        dotted = [src.split(".", 1)[0] for _, src in missing if "." in src]
+        if any(p not in joins for p in dotted):
+            hint = (f"; a NAME.column refers to a file joined under [sources.{source_name}.join."
+                    f"NAME] (declared: {', '.join(joins) or 'none'})")
         raise MappingError(
             f"{raw.file_name}: the header has no column {what}; the file's columns are: "
-            f"{', '.join(repr(c) for c in columns)}"
+            f"{', '.join(repr(c) for c in columns if not c.startswith(JOIN_COUNT))}{hint}"
         )
     derive = dict(source.derive)
     provided = set(resolved) | set(source.constants) | set(derive)
