@@ -44,7 +44,7 @@ def _engine_of(expr: ir.Value):
     from prisme.engine.base import engine_of
 
     try:
-        backend = expr._find_backend(use_default=False)
+        backend = ibis.get_backend(expr)
     except Exception:  # an expression over in-memory data only: no engine
         return None
     return engine_of(backend)

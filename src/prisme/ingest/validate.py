@@ -23,9 +23,7 @@ from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.operations as ops
 import ibis.expr.types as ir
-from ibis.expr.operations.udf import InputType
 
 from prisme.config import Settings, SourceSettings
 from prisme.engine import functions as F
@@ -249,27 +247,9 @@ def _barrier(engine, scratch: list[str], expr: ir.Table) -> ir.Table:
 
 
 def _register_functions(engine, expr: ir.Expr) -> None:
-    """Python UDFs (phone numbers) must exist before a view can name them; Ibis registers
-    them on execution only, so do it here — unless they are already in the catalog: DuckDB
-    forgets a function created inside a transaction that rolls back while its Python side
-    keeps the name (it then refuses both to create and to remove it), so :func:`prepare`
-    creates them before the load's transaction and they are never re-created inside it."""
-    register = getattr(engine.con, "_register_udfs", None)
-    if register is None:
-        return
-    # built-in functions (try_strptime…) are the engine's own: nothing to register or look up
-    names = {type(node).__name__ for node in expr.op().find(ops.ScalarUDF)
-             if node.__input_type__ is not InputType.BUILTIN}
-    if not names:
-        return
-    execute = getattr(engine, "execute_sql", None)
-    if execute is not None:
-        known = {r[0] for r in execute(
-            "select distinct function_name from duckdb_functions() where function_name in "
-            f"({', '.join('?' for _ in names)})", sorted(names))}
-        if names <= known:
-            return
-    register(expr)
+    """Python UDFs (phone numbers) must exist in the engine before a view can name them; the
+    engine creates them (see :meth:`~prisme.engine.base.Engine.register_functions`)."""
+    engine.register_functions(expr)
 
 
 def prepare(engine, raw: RawInput, plan: Plan, settings: Settings) -> None:
