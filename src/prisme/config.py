@@ -138,6 +138,10 @@ class IdentitySettings(_Strict):
     #: extra columns of the customer records that identify a person across systems (national
     #: id, loyalty card number): compared exactly or within one typo, and used for blocking
     identifier_columns: list[str] = Field(default_factory=list)
+    #: the household guard (different people at one address are never one party): "auto"
+    #: applies it when the list shows households (see prisme.identity.resolve.households_in),
+    #: "on" always, "off" never (a list of individuals: a registry, a panel)
+    household_guard: Literal["auto", "on", "off"] = "auto"
 
 
 class SurvivorshipSettings(_Strict):

@@ -29,7 +29,7 @@ from prisme.config import Settings, SourceSettings
 from prisme.engine import functions as F
 from prisme.ingest import derive as derive_mod
 from prisme.ingest.raw import LINE, RawInput
-from prisme.warehouse import placeholders as P
+from prisme.warehouse import conform as C
 from prisme.warehouse.schema import ENTITIES, MONEY, SOFT_KINDS, Column, Entity
 
 #: names of the columns the projection adds next to the canonical ones
@@ -39,8 +39,6 @@ REASON, REJECT_COLUMN, REJECT_RAW, RAW_RECORD = (
 #: prefix of the columns that give, per soft column, why its value was loaded as empty
 ISSUE, ISSUE_RAW = "__issue__", "__issue_raw__"
 RATE = dt.Decimal(18, 8)
-#: one '@', something before it, a dotted domain after it, no spaces
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 
 
 @ibis.udf.scalar.builtin(name="trim")
@@ -358,34 +356,34 @@ def _parse(engine, text, kind, dtype, label, fmt, settings, src) -> _Checked:
     checks = {
         "bool": (normalise.boolean, "is not a yes/no value (expected yes/no, true/false, 1/0, "
                                     "oui/non)"),
-        "country": (normalise.country_iso2, "is not a country (expected an ISO-3166 code or "
+        "country": (functools.partial(C.country_iso2, engine=engine), "is not a country (expected an ISO-3166 code or "
                                             "an English or French country name)"),
-        "currency": (normalise.currency, "is not a currency (expected an ISO-4217 code such "
+        "currency": (functools.partial(normalise.currency, engine=engine), "is not a currency (expected an ISO-4217 code such "
                                          "as EUR)"),
     }
     if kind == "phone":
         country = settings.project.default_country
         value = normalise.phone_e164(engine, text, country)
-        ph = text.notnull() & P.is_placeholder_phone(text)
+        ph = text.notnull() & C.is_placeholder_phone(text)
         what = (f"is not a valid phone number for {country} (nor an international number "
                 "starting with +)")
         return _Checked(value, text.notnull() & value.isnull(), label, what, src,
                         placeholder=ph)
     if kind == "email":
-        value = normalise.email(text)
-        valid = value.re_search(EMAIL_PATTERN)
-        ph = text.notnull() & P.is_placeholder_email(text)
+        value = C.email(text)
+        valid = C.is_valid_email(value)
+        ph = text.notnull() & C.is_placeholder_email(text)
         what = "is not an e-mail address (expected name@domain.tld)"
         bad = text.notnull() & ~valid.fill_null(False)
         return _Checked(value, bad, label, what, src, placeholder=ph)
     if kind in checks:
         fn, what = checks[kind]
         value = fn(text)
-        ph = text.notnull() & P.is_placeholder_text(text) if kind == "country" else None
+        ph = text.notnull() & C.is_placeholder_text(text) if kind == "country" else None
         return _Checked(value, text.notnull() & value.isnull(), label, what, src,
                         placeholder=ph)
-    ph = text.notnull() & P.is_placeholder_text(text)
-    return _Checked(normalise.postal_code(text), None, label, "is not a postcode", src,
+    ph = text.notnull() & C.is_placeholder_postcode(text)
+    return _Checked(C.postal_code(text), None, label, "is not a postcode", src,
                     placeholder=ph)
 
 
