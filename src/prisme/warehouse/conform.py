@@ -71,6 +71,8 @@ def fold(expr: ir.StringValue) -> ir.StringValue:
 
 def py_fold(value: str) -> str:
     """:func:`fold` for one value."""
+    if value.isascii():
+        return value.lower()
     value = value.replace("ß", "ss").replace("ẞ", "ss")
     return "".join(c for c in unicodedata.normalize("NFD", value)
                    if unicodedata.category(c)[0] != "M").lower()
@@ -91,6 +93,10 @@ def _simple_upper(value: str) -> str:
 def py_text_key(value: str) -> str:
     """:func:`text_key` for one value."""
     return re.sub(r"[^A-Z0-9&]+", " ", _simple_upper(py_fold(value))).strip()
+
+
+#: what an engine's ``trim`` takes off (Python's ``strip()`` takes more: NBSP, …)
+_SPACES = " \t\n\r\v\f"
 
 
 def _blank_to_null(expr: ir.StringValue) -> ir.StringValue:
@@ -127,8 +133,11 @@ def placeholder_key(expr: ir.StringValue) -> ir.StringValue:
     return fold(expr).re_replace(r"[^a-z0-9]+", " ").strip()
 
 
+_NON_KEY = re.compile(r"[^a-z0-9]+")
+
+
 def py_placeholder_key(value: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", py_fold(value)).strip()
+    return _NON_KEY.sub(" ", py_fold(value)).strip()
 
 
 def is_placeholder_text(expr: ir.StringValue) -> ir.BooleanValue:
@@ -170,7 +179,7 @@ def py_is_placeholder_email(value: str) -> bool:
         return False
     user, domain = e.split("@", 1)[0], e.split("@")[-1]
     return (user in PLACEHOLDER_EMAIL_USERS or domain in PLACEHOLDER_EMAIL_DOMAINS
-            or _one_char(user) or re.fullmatch(r"[0-9]+", user) is not None)
+            or _one_char(user) or (user.isascii() and user.isdigit()))
 
 
 def _national_digits_rx() -> str:
@@ -190,15 +199,25 @@ def is_placeholder_phone(expr: ir.StringValue) -> ir.BooleanValue:
         _one_char(digits) | _one_char(national) | counting))
 
 
+_NON_DIGIT = re.compile(r"[^0-9]+")
+
+
+@functools.cache
+def _phone_rx() -> tuple[re.Pattern, re.Pattern]:
+    return (re.compile(_national_digits_rx()),
+            re.compile("0*(?:" + "|".join(_COUNTING) + ")"))
+
+
 def py_is_placeholder_phone(value: str) -> bool:
-    digits = re.sub(r"[^0-9]", "", value)
+    digits = _NON_DIGIT.sub("", value)
     if not digits:
         return True
     if len(digits) < 6:
         return False
-    national = re.sub(_national_digits_rx(), "", digits)
-    counting = any(re.fullmatch(f"0*{c}", x) for c in _COUNTING for x in (digits, national))
-    return _one_char(digits) or _one_char(national) or counting
+    national_rx, counting_rx = _phone_rx()
+    national = national_rx.sub("", digits, count=1)
+    return (_one_char(digits) or _one_char(national) or counting_rx.fullmatch(digits)
+            is not None or counting_rx.fullmatch(national) is not None)
 
 
 # ======================================================================= e-mail
@@ -217,7 +236,9 @@ def email(expr: ir.StringValue) -> ir.StringValue:
 def py_email(value: str | None) -> str | None:
     if value is None:
         return None
-    e = re.sub(r"^mailto:", "", value.strip().lower()).strip()
+    e = value.strip(_SPACES).lower()
+    if e.startswith("mailto:"):
+        e = e[7:].strip(_SPACES)
     return e or None
 
 
@@ -226,9 +247,12 @@ def is_valid_email(expr: ir.StringValue) -> ir.BooleanValue:
     return email(expr).re_search(EMAIL_RE)
 
 
+_EMAIL_RX = re.compile(EMAIL_RE)
+
+
 def py_is_valid_email(value: str) -> bool:
     e = py_email(value)
-    return e is not None and re.search(EMAIL_RE, e) is not None
+    return e is not None and _EMAIL_RX.search(e) is not None
 
 
 # ======================================================================== phone
@@ -346,15 +370,28 @@ def _region_rule(region: str) -> tuple[str, str, str] | None:
     return str(md.country_code), prefix, "^(?:" + "|".join(f"(?:{p})" for p in patterns) + ")$"
 
 
+@functools.lru_cache(maxsize=64)
+def _valid_national(region: str) -> tuple[str, str] | None:
+    """(country code, regex of valid national numbers) of a region: what a number written
+    with its '+' code must match (no national prefix to strip there)."""
+    md = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if md is None:
+        return None
+    patterns = [getattr(md, t).national_number_pattern for t in _NUMBER_TYPES
+                if getattr(md, t) is not None and getattr(md, t).national_number_pattern]
+    if not patterns:
+        return None
+    return str(md.country_code), "(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"
+
+
 def _valid_with_code(regions) -> str:
     """One regular expression for 'country code + national number' valid in any of
     ``regions`` (country codes are a prefix code, so no separator is needed)."""
     parts = []
     for region in regions:
-        rule = _region_rule(region)
+        rule = _valid_national(region)
         if rule is not None:
-            cc, _prefix, valid = rule
-            parts.append(f"{cc}{valid[1:-1]}")  # the pattern without its ^ and $
+            parts.append(f"{rule[0]}{rule[1]}")
     return "^(?:" + "|".join(parts) + ")$"
 
 
