@@ -40,17 +40,25 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from prisme.warehouse import suppression
+from prisme.warehouse.core import storage_table
+from prisme.warehouse.schema import ENTITIES, entity_for_table
 
 KEY = ["source", "source_customer_id"]
 CUSTOMER_VERSIONS = "core_customer_versions"
-#: fact tables: the customer key (and these free-text columns) set to NULL
-FACTS = {
+#: fact tables: the customer key (and these free-text columns, and the extra attributes of
+#: the line) set to NULL — in the table the facts are stored in (``fact_sales`` and the other
+#: public fact tables are views of it)
+_FACTS = {
     "fact_sales": (),
     "fact_calls": ("agent",),
     "fact_web_sessions": ("ip",),
     "fact_campaign_contacts": (),
     "fact_surveys": ("comment",),
 }
+FACTS = {storage_table(entity_for_table(name)): (*cols, "attributes")
+         for name, cols in _FACTS.items()}
+#: the public views over the stored rows (never rewritten themselves)
+_VIEWS = {e.table for e in ENTITIES.values()}
 ERASED = "erased (GDPR erasure)"
 
 
@@ -194,8 +202,7 @@ def _rewrite(engine, name: str, expr: ir.Table) -> None:
 
 def _base_tables(engine) -> list[str]:
     """The warehouse's tables (not views) — those whose rows can be rewritten."""
-    views = {"dim_customer", "dim_product", "dim_campaign"}
-    return [t for t in engine.list_tables() if t not in views and not t.endswith("__building")
+    return [t for t in engine.list_tables() if t not in _VIEWS and not t.endswith("__building")
             and not t.startswith(("_", "ibis_"))]
 
 
