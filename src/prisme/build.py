@@ -3,7 +3,8 @@
 1. identity — one party per real customer (``party_map``, ``dim_party``, ``party_history``);
 2. quality — the audit of every source list (``quality_audit``), which reads the overlaps
    that identity found;
-3. marts — RFM, clusters, customer value, ``customer_360`` and the segment tables.
+3. marts — RFM, clusters, customer value, ``customer_360`` and the segment tables;
+4. scores — churn probability and reasons, next best offers (``customer_360`` columns).
 
 Each step is atomic on its own; a build holds the warehouse's exclusive lock so that a load
 cannot change the core tables under it.
@@ -29,6 +30,7 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
     """Run identity resolution, the quality audit and the marts on the project's warehouse."""
     from prisme.analytics import quality
     from prisme.analytics.marts import build_marts
+    from prisme.analytics.scores import build_scores
     from prisme.identity.build import resolve_parties
     from prisme.warehouse.core import ensure_tables
 
@@ -42,6 +44,7 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
                 ("identity", lambda: resolve_parties(eng, settings, progress=progress)),
                 ("quality", lambda: quality.audit(eng, settings)),
                 ("marts", lambda: build_marts(eng, settings, as_of=as_of, progress=progress)),
+                ("scores", lambda: build_scores(eng, settings, as_of=as_of, progress=progress)),
             ]
             for name, step in steps:
                 if progress is not None and name == "quality":  # the others say their steps
