@@ -12,6 +12,7 @@ from prisme.analytics.models import (
     GammaGamma,
     ParetoNBD,
     ShiftedBetaGeo,
+    UpliftModel,
     summary_data_from_transactions,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "GammaGamma",
     "ParetoNBD",
     "ShiftedBetaGeo",
+    "UpliftModel",
     "summary_data_from_transactions",
 ]

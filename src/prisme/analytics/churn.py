@@ -82,6 +82,8 @@ def _payment_features(engine, day: _dt.date) -> ibis.Table | None:
     """Per party: invoices due by ``day``, how many were paid late or are still unpaid, the
     mean and worst days late. A payment after ``day`` is unknown as of ``day``."""
     s = events_until(engine, "fact_sales", day)
+    if "is_cancelled" in s.columns:  # a cancelled line is not invoiced (core.active_sales)
+        s = s.filter(~s.is_cancelled.fill_null(False))
     lit = ibis.literal(day)
     s = s.filter(s.source_customer_id.notnull() & s.due_at.notnull()
                  & ~s.is_return.fill_null(False) & (s.due_at.date() <= lit))
@@ -213,7 +215,9 @@ def _with_p_alive(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         p[~new.to_numpy()] = model.probability_alive(df[~new])
         frame["p_alive"] = p
     except (ValueError, RuntimeError) as exc:
-        notes.append(f"P(alive) not used as a churn feature: {exc}")
+        frame["p_alive"] = np.nan  # missing for the model, same columns at every cut-off
+        notes.append(f"P(alive) unknown as of {frame.as_of.iloc[0] if len(frame) else '?'}: "
+                     f"{exc}")
     return frame.drop(columns=["frequency", "recency", "T"])
 
 

@@ -195,7 +195,9 @@ def _step(progress, name: str, done: int, total: int = 5) -> None:
 def last_sale_day(engine) -> _dt.date | None:
     if not engine.has_table("fact_sales"):
         return None
-    s = engine.table("fact_sales")
+    from prisme.warehouse.core import active_sales
+
+    s = active_sales(engine)
     last = engine.scalar(s.filter(s.source_customer_id.notnull()).ordered_at.max())
     return None if last is None or pd.isna(last) else as_of_day(last)
 

@@ -63,12 +63,12 @@ stays λ); the satisfaction → churn link (Gaussian copula, correlation -rho be
 quantile of p); `today`, `history_start`.
 
 ## campaign_effects.csv — one row per campaign
-`true_uplift_if_active`: the causal increase of the probability of an extra order within
-`window_days` for a treated customer still active; `share_active_treatment`; `true_uplift` =
-their product, the effect on the whole treated group. `caused_orders` / `caused_revenue`: the
-extra orders the campaign really caused and their revenue (EUR, before returns). `observed_*`: conversion (any order within
-the window) in each group and its difference, as an analyst would measure it; expected
-`observed_uplift` ≈ `true_uplift` × (1 − baseline conversion), within sampling noise.
+`true_uplift_if_active`: P(extra order within `window_days`) for a treated persuadable still
+active; `share_active_treatment`; `true_uplift`: the campaign's exact effect on conversion over
+all its contacts (see uplift.csv below). `caused_orders` / `caused_revenue`: the extra orders
+the campaign really caused and their revenue (EUR, before returns). `observed_*`: conversion
+(any order within the window) in each group and its difference, as an analyst would measure
+it; `observed_uplift` ≈ `true_uplift` within sampling noise.
 
 ## quality_defects.csv — planted data-quality defects
 `source`, `source_customer_id`, `column` (canonical name), `defect`, `value` (as written):

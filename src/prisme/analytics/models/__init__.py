@@ -17,6 +17,7 @@ from prisme.analytics.models.data import summary_data_from_transactions
 from prisme.analytics.models.gammagamma import GammaGamma
 from prisme.analytics.models.paretonbd import ParetoNBD
 from prisme.analytics.models.sbg import ShiftedBetaGeo
+from prisme.analytics.models.uplift import UpliftModel
 
 __all__ = [
     "BetaGeo",
@@ -28,5 +29,6 @@ __all__ = [
     "ParetoNBD",
     "ProbabilityModel",
     "ShiftedBetaGeo",
+    "UpliftModel",
     "summary_data_from_transactions",
 ]
