@@ -229,12 +229,17 @@ def feature_frame(engine, as_of, *, active_days: int, notes: list[str]) -> pd.Da
 
 
 def training_frame(engine, cutoffs, *, horizon_days: int, active_days: int,
-                   notes: list[str]) -> pd.DataFrame:
+                   notes: list[str], cache: dict | None = None) -> pd.DataFrame:
+    """Features and labels of every cut-off, stacked (``cache``: cut-off → frame, reused
+    between the evaluation and the final model, which share cut-offs)."""
+    cache = {} if cache is None else cache
     frames = []
     for c in cutoffs:
-        f = feature_frame(engine, c, active_days=active_days, notes=notes)
-        labels = engine.to_pandas(churn_labels(engine, c, horizon_days))
-        frames.append(f.merge(labels, on="party_id", how="inner"))
+        if c not in cache:
+            f = feature_frame(engine, c, active_days=active_days, notes=notes)
+            labels = engine.to_pandas(churn_labels(engine, c, horizon_days))
+            cache[c] = f.merge(labels, on="party_id", how="inner")
+        frames.append(cache[c])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -444,18 +449,19 @@ def score_churn(engine, settings, *, as_of=None, progress=None) -> ChurnSummary:
     notes = result.notes
     if progress:
         progress("churn: evaluation", 0, 3)
+    frames: dict = {}
     try:
         train = training_frame(engine, train_eval, horizon_days=horizon,
-                               active_days=a.churn_active_days, notes=notes)
+                               active_days=a.churn_active_days, notes=notes, cache=frames)
         model, cols = _fit(train, notes, a.seed)
         test = training_frame(engine, [evaluation_day], horizon_days=horizon,
-                              active_days=a.churn_active_days, notes=notes)
+                              active_days=a.churn_active_days, notes=notes, cache=frames)
         p = model.predict_proba(test[["party_id", *cols]])[:, 1]
         metrics, calib, lift = evaluate(test.churned.astype(int).to_numpy(), p)
         if progress:
             progress("churn: training", 1, 3)
         train = training_frame(engine, train_now, horizon_days=horizon,
-                               active_days=a.churn_active_days, notes=[])
+                               active_days=a.churn_active_days, notes=notes, cache=frames)
         model, cols = _fit(train, notes, a.seed)
     except ValueError as exc:
         notes.append(f"churn not scored: {exc}")
