@@ -139,7 +139,9 @@ def scored(engine, settings):
     return engine, summary
 
 
-def test_the_scores_stage_fills_customer_360_and_stores_its_evaluation(scored):
+def test_the_scores_stage_fills_customer_360_and_stores_its_evaluation(scored, settings):
+    """One build (the stage is slow to fit): customer_360, score_history, the evaluation
+    tables, the offers; then a rerun on the same data changes nothing."""
     engine, summary = scored
     ch = summary.churn
     assert ch.scored > 0 and ch.metrics, ch.notes
@@ -166,16 +168,12 @@ def test_the_scores_stage_fills_customer_360_and_stores_its_evaluation(scored):
     assert len(offers) > 0
     assert offers.next_best_offers.str.count(r" \| ").le(2).all()
     assert any(line.startswith("churn model checked") for line in summary.lines())
-
-
-def test_a_rerun_changes_nothing(scored, settings):
-    engine, first = scored
+    # a rerun on unchanged data changes nothing and writes no second history
     before = engine.to_pandas(engine.table("churn_scores"))
     build_scores(engine, settings)
-    after = engine.to_pandas(engine.table("churn_scores"))
-    pd.testing.assert_frame_equal(before, after)
+    pd.testing.assert_frame_equal(before, engine.to_pandas(engine.table("churn_scores")))
     hist = engine.to_pandas(engine.table("score_history"))
-    assert (hist.model == "churn_probability").sum() == first.churn.scored
+    assert (hist.model == "churn_probability").sum() == ch.scored
 
 
 def test_evaluation_measures_are_the_textbook_ones():
