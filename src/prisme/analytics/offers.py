@@ -9,8 +9,9 @@ As of a day, in the engine:
    item, with confidence and lift.
 3. **Propensity on the profile** — the share of the customers of the same RFM segment who own
    the item (what customers like this one buy).
-4. **Score** of an item not owned = the larger of the best firing rule's confidence and the
-   segment propensity; items sold at no margin (unit cost ≥ price) are never offered; a
+4. **Score** of an item not owned = the larger of the best firing rule's confidence (rules
+   with a lift above 1 only) and the segment propensity; the reason names the rule when one
+   fires, else the segment; items sold at no margin (unit cost ≥ price) are never offered; a
    customer who refused every channel (consent_email, consent_phone and consent_post all
    false) gets no offer. The top 3 go to ``customer_360.next_best_offers`` with the reason in
    words ("bought Cuisine; 38% of its buyers also buy Literie, 1.4× the usual rate").
@@ -120,7 +121,8 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
                               min_support=min(1.0, MIN_OWNERS / n_parties), max_len=2)
     rules = rules.assign(ante=rules.antecedent.str[0], cons=rules.consequent.str[0])
     excluded = _no_margin(engine, level)
-    rules = rules[~rules.cons.isin(excluded)]
+    # a rule says something only when it raises the chance (lift above 1)
+    rules = rules[~rules.cons.isin(excluded) & (rules.lift > 1.0)]
     r = ibis.memtable(rules[["ante", "cons", "confidence", "lift"]].astype(
         {"confidence": "float64", "lift": "float64"}))
     fired = owned.join(r, owned.item == r.ante).select(
@@ -143,8 +145,12 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
     cand = seg.join(share, "rfm_segment").select("party_id", "item", "propensity")
     mine = owned.view()
     cand = cand.anti_join(mine, [cand.party_id == mine.party_id, cand.item == mine.item])
-    both = cand.left_join(best, [cand.party_id == best.party_id, cand.item == best.item]).select(
-        cand.party_id, cand.item, cand.propensity, best.confidence, best.lift, best.because)
+    # every item a rule fires for, or the segment owns: both scores where they exist
+    keys = cand.select("party_id", "item").union(best.select("party_id", "item")).distinct()
+    both = keys.left_join(cand, [keys.party_id == cand.party_id, keys.item == cand.item]).select(
+        keys.party_id, keys.item, propensity=cand.propensity.fill_null(0.0))
+    both = both.left_join(best, [both.party_id == best.party_id, both.item == best.item]).select(
+        both.party_id, both.item, both.propensity, best.confidence, best.lift, best.because)
     score = ibis.greatest(both.propensity, both.confidence.fill_null(0.0))
     both = both.mutate(score=score)
     if respect_consent:
@@ -162,8 +168,7 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
 
 
 def _reason(row, names: dict) -> str:
-    if row.confidence is not None and not pd.isna(row.confidence) and \
-            row.confidence >= row.propensity:
+    if row.confidence is not None and not pd.isna(row.confidence):
         return (f"bought {names.get(row.because, row.because)}; {row.confidence:.0%} of its "
                 f"buyers also buy {names.get(row.item, row.item)}, {row.lift:.1f}× the usual "
                 "rate")
