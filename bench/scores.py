@@ -73,10 +73,20 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--customers", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rescore", action="store_true",
+                    help="re-run the scores stage (churn, offers) on the cached demo first")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     folder, build_s = demo(args.customers, args.seed)
     settings = load_settings(folder)
+    stage_s = None
+    if args.rescore:
+        from prisme.analytics.scores import build_scores
+
+        with engine_mod.connect(settings) as eng:
+            started = time.perf_counter()
+            build_scores(eng, settings)
+            stage_s = time.perf_counter() - started
     with engine_mod.connect(settings, read_only=True) as eng:
         ev = eng.to_pandas(eng.table("churn_evaluation"))
         version = ev.version.iloc[-1]
@@ -99,7 +109,8 @@ def main(argv=None) -> None:
         rows.append({"score (unseen period after " + str(day) + ")": name, "ROC-AUC": auc,
                      "PR-AUC": ap_, "top-decile lift": _top_lift(y, score),
                      "calibration error": float("nan")})
-    print(f"demo {args.customers:,} customers (seed {args.seed}), build {build_s:.0f} s; "
+    stage = f", scores stage {stage_s:.0f} s" if stage_s is not None else ""
+    print(f"demo {args.customers:,} customers (seed {args.seed}), build {build_s:.0f} s{stage}; "
           f"{int(m['customers']):,} active customers at {day}, base churn rate "
           f"{m['base_rate']:.1%}, horizon {a.churn_horizon_days} days")
     print(markdown(rows))

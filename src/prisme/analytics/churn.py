@@ -400,11 +400,50 @@ def _fit(train: pd.DataFrame, notes: list[str], seed: int):
     return model, cols
 
 
-def _reasons(model, frame: pd.DataFrame, cols: list[str]) -> list[str]:
+#: features that say *that* a customer is drifting away (their buying rhythm), as opposed to
+#: the drivers that say *why* (service, products, payments, complaints…)
+SYMPTOMS = {"days_since_last_purchase", "usual_gap_days", "p_alive", "r_score", "f_score",
+            "m_score", "purchases", "tenure_days", "revenue", "margin", "average_basket"}
+
+
+#: when a driver's value is a reason at all (a rating of 9/10 or no late payment is not, even
+#: if the trees give it a positive weight for this customer)
+ADVERSE = {
+    "last_sat_service": lambda v: v <= 6, "last_sat_product": lambda v: v <= 6,
+    "last_nps": lambda v: v <= 6, "avg_days_late": lambda v: v >= 1,
+    "max_days_late": lambda v: v >= 5, "late_invoice_share": lambda v: v > 0,
+    "unpaid_overdue": lambda v: v > 0, "complaints_365d": lambda v: v > 0,
+    "calls_90d": lambda v: v > 0, "return_rate": lambda v: v >= 0.05,
+}
+
+
+def _adverse(feature: str, value) -> bool:
+    test = ADVERSE.get(feature)
+    if test is None or value is None or pd.isna(value):
+        return False
+    try:
+        return bool(test(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _reasons(model, frame: pd.DataFrame, cols: list[str], *, symptoms: int = 1,
+             drivers: int = 2, min_contribution: float = 0.02) -> list[str | None]:
+    """Per customer: the strongest symptom and the strongest drivers pushing the risk up
+    (each at least ``min_contribution`` in log-odds), in words, drivers after the symptom.
+    An advisor needs the *why* even when the buying rhythm weighs more in the score."""
     ctx = frame[[c for c in CONTEXT if c in frame.columns]]
-    ex = model.explain(frame[["party_id", *cols]], top=3, context=ctx)
-    text = ex.groupby("row").reason.agg(lambda r: "; ".join(dict.fromkeys(r)))
-    return [text.get(i, "") or None for i in range(len(frame))]
+    ex = model.explain(frame[["party_id", *cols]], top=len(cols), context=ctx,
+                       min_contribution=min_contribution)
+    ex = ex.assign(symptom=ex.feature.isin(SYMPTOMS))
+    keep = ex.symptom.to_numpy() | np.array([_adverse(f, v) for f, v in zip(
+        ex.feature, ex.value, strict=True)], dtype=bool)
+    ex = ex[keep]
+    out: list[str | None] = [None] * len(frame)
+    for row, g in ex.groupby("row", sort=False):
+        picked = pd.concat([g[g.symptom].head(symptoms), g[~g.symptom].head(drivers)])
+        out[int(row)] = "; ".join(dict.fromkeys(picked.reason)) or None
+    return out
 
 
 def _replace_rows(engine, table: str, df: pd.DataFrame, version: str) -> None:

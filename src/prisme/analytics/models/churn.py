@@ -306,13 +306,15 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             c = self.booster_.predict(M, pred_contrib=True)
         return pd.DataFrame(np.asarray(c)[:, :-1], columns=self.features_)
 
-    def explain(self, X, top: int = 3, context: pd.DataFrame | None = None) -> pd.DataFrame:
+    def explain(self, X, top: int = 3, context: pd.DataFrame | None = None,
+                min_contribution: float = 0.0) -> pd.DataFrame:
         """The ``top`` features pushing each row's risk up, as sentences.
 
         One row per (row, rank): ``row`` (position in X), ``rank``, ``feature``, ``value``,
         ``contribution`` (log-odds), ``reason``. A row with nothing pushing its risk up gets
         no reason. ``context`` (same rows as X) holds extra columns the ``describe``
-        templates may read (the month of a survey…), not features.
+        templates may read (the month of a survey…), not features. Contributions below
+        ``min_contribution`` (log-odds) are not reasons.
         """
         X = self._frame(X)
         contrib = self.contributions(X)
@@ -324,7 +326,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         for i in range(len(X)):
             row = rows.iloc[i]
             for rank, j in enumerate(order[i], start=1):
-                if values[i, j] <= 0:
+                if values[i, j] <= max(min_contribution, 0.0):
                     break
                 feature = self.features_[j]
                 out.append({"row": i, "rank": rank, "feature": feature,
