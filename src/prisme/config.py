@@ -206,6 +206,12 @@ class AnalyticsSettings(_Strict):
     #: parameter draws behind the CLV interval (clv_12m_low / clv_12m_high)
     clv_interval_draws: int = 200
     seed: int = 7
+    #: churn: a buyer has left when they make no purchase within this many days of a cut-off
+    churn_horizon_days: int = 180
+    #: churn: past cut-offs the model is trained on (one horizon apart, oldest first)
+    churn_cutoffs: int = 3
+    #: churn: the customers scored are those who bought within this many days of the cut-off
+    churn_active_days: int = 365
 
 
 class Settings(_Strict):
