@@ -107,7 +107,24 @@ def campaign_stage(engine, settings, summary: ManagerSummary) -> None:
         summary.notes.append("campaigns: no product cost known, so ROI is on revenue, not margin")
 
 
-STAGES = {"campaigns": campaign_stage}
+def forecast_stage(engine, settings, summary: ManagerSummary, *, as_of=None) -> None:
+    from prisme.analytics import forecast as F
+
+    if not engine.has_table("fact_sales"):
+        summary.notes.append("forecasts: no sale loaded; mart_forecasts not built")
+        return
+    monthly = F.monthly_series(engine, as_of=as_of)
+    table, notes = F.forecast_table(monthly)
+    summary.notes.extend(notes)
+    if table.empty:
+        return
+    write_marts(engine, {"mart_forecasts": (table, MART_FORECASTS)})
+    summary.marts["mart_forecasts"] = len(table)
+    totals = table[(table.dimension == "total") & (table.kind == "forecast")]
+    summary.sentences.extend(totals.drop_duplicates("series")["sentence"].dropna())
+
+
+STAGES = {"campaigns": campaign_stage, "forecasts": forecast_stage}
 
 
 def build_manager_marts(engine, settings, *, as_of=None, progress=None) -> ManagerSummary:
