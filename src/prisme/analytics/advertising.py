@@ -8,7 +8,8 @@ Mix Modeling with Carryover and Shape Effects" (Google), fitted by least squares
 
 θ (carry-over from one week to the next) and κ (the adstock at which the channel gives 63% of
 its maximum β) are chosen by a grid search, one channel at a time until nothing changes
-(coordinate descent on the residual sum of squares); β and their intervals come from the final
+(coordinate descent on the residual sum of squares, with every β ≥ 0 during the search: spend
+is not allowed to lower revenue); β and their intervals come from the final
 least-squares fit *given* θ and κ (the intervals do not include the uncertainty of θ and κ, so
 they are narrower than the truth). Season: two yearly harmonics; trend: linear and quadratic.
 
@@ -24,7 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-THETAS = np.round(np.arange(0.0, 0.91, 0.1), 2)
+#: weekly carry-over searched; above 0.8 an adstock moves so slowly that it stands in for
+#: the trend instead of the spend
+THETAS = np.round(np.arange(0.0, 0.81, 0.1), 2)
 KAPPAS = (0.25, 0.5, 1.0, 2.0, 4.0)  #: multiples of the channel's mean adstock
 MIN_WEEKS = 26
 
@@ -65,6 +68,7 @@ def fit_response(weekly: pd.DataFrame, *, revenue: str = "revenue", experiment: 
     the channel over the period), ``roas`` (contribution / spend), ``marginal_roas`` (revenue
     of one more euro at the current spend, carry-over included) and ``sentence``."""
     import statsmodels.api as sm
+    from scipy.optimize import lsq_linear
 
     spend_cols = [c for c in weekly.columns if c.startswith("spend_")]
     if not spend_cols:
@@ -91,10 +95,13 @@ def fit_response(weekly: pd.DataFrame, *, revenue: str = "revenue", experiment: 
         scale = a.mean() * k
         return 1 - np.exp(-a / scale) if scale > 0 else np.zeros(n)
 
+    lower = np.r_[np.full(X0.shape[1], -np.inf), np.zeros(len(chans))]
+    scale_y = float(np.abs(y).mean()) or 1.0
+
     def rss(feats):
+        # spend does not lower revenue: channel effects constrained ≥ 0 while searching
         X = np.column_stack([X0, *feats.values()])
-        beta, *_ = np.linalg.lstsq(X, y, rcond=None)
-        r = y - X @ beta
+        r = lsq_linear(X, y / scale_y, bounds=(lower, np.inf)).fun
         return float(r @ r)
 
     feats = {c: feature(c, theta[c], kappa[c]) for c in chans}
@@ -154,8 +161,9 @@ def _sentence(r, alpha: float) -> str:
             f"carries {100 * r.adstock_decay:.0f}% into the next week{tail}.")
 
 
-def weekly_table(engine, *, as_of=None) -> pd.DataFrame:
-    """Weekly revenue (all sales, anonymous included, returns negative) and spend per ad
+def weekly_table(engine, *, as_of=None, sales_channel: str | None = None) -> pd.DataFrame:
+    """Weekly revenue (anonymous sales included, returns negative; only the sales of
+    ``sales_channel`` when given, e.g. ``"web"`` where online ads act) and spend per ad
     channel, from ``fact_sales`` and ``fact_ad_spend`` in the engine; complete weeks only."""
     import ibis
 
@@ -167,6 +175,8 @@ def weekly_table(engine, *, as_of=None) -> pd.DataFrame:
         stamp = pd.Timestamp(as_of) + pd.Timedelta(days=1)
         s = s.filter(s.ordered_at < stamp.to_pydatetime())
         a = a.filter(a.date < stamp.date())
+    if sales_channel is not None:
+        s = s.filter(s.channel.strip().lower() == sales_channel.lower())
     is_return = s.is_return.fill_null(False)
     rev = ibis.cases((is_return & (s.revenue > 0), -s.revenue), else_=s.revenue)
     s = s.mutate(week=s.ordered_at.truncate("W").date(), _rev=rev.cast("float64"))

@@ -31,7 +31,7 @@ MART_CHANNELS = {"channel": _TEXT, "campaigns": _INT, "campaigns_with_control": 
 MART_FORECASTS = {"series": _TEXT, "dimension": _TEXT, "member": _TEXT, "month": _DATE,
                   "kind": _TEXT, "model": _TEXT, "sentence": _TEXT, "backtest_folds": _INT}
 MART_ADVERTISING = {"channel": _TEXT, "evidence": _TEXT, "sentence": _TEXT, "weeks": _INT,
-                    "note": _TEXT}
+                    "note": _TEXT, "outcome": _TEXT}
 MART_SATISFACTION = {"item": _TEXT, "outcome": _TEXT, "answers": _INT, "sentence": _TEXT}
 
 
@@ -133,12 +133,19 @@ def advertising_stage(engine, settings, summary: ManagerSummary, *, as_of=None) 
     if not (engine.has_table("fact_ad_spend") and engine.has_table("fact_sales")):
         summary.notes.append("advertising: no ad spend loaded; mart_advertising not built")
         return
-    weekly = A.weekly_table(engine, as_of=as_of)
+    # online ads act on online sales: measured on the web channel's revenue when there is one
+    s = engine.table("fact_sales")
+    channels = set(engine.to_pandas(s.select(c=s.channel.strip().lower()).distinct())["c"]
+                   .dropna())
+    online = next((c for c in ("web", "online", "e-commerce", "internet") if c in channels), None)
+    weekly = A.weekly_table(engine, as_of=as_of, sales_channel=online)
     if weekly.empty:
         summary.notes.append("advertising: no week with both spend and sales")
         return
     r = A.fit_response(weekly)
-    table = r.table.assign(weeks=r.weeks, r2=r.r2, note=r.note)
+    table = r.table.assign(weeks=r.weeks, r2=r.r2, note=r.note,
+                           outcome=f"weekly revenue of the {online} channel" if online
+                           else "weekly revenue")
     write_marts(engine, {"mart_advertising": (table, MART_ADVERTISING)})
     summary.marts["mart_advertising"] = len(table)
     summary.sentences.extend(table["sentence"])
