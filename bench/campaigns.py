@@ -35,6 +35,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -57,7 +58,13 @@ def _numeric(X: pd.DataFrame) -> pd.DataFrame:
 
 def orderings(X: pd.DataFrame, y: np.ndarray, t: np.ndarray, seed: int = 0,
               truth: np.ndarray | None = None) -> tuple[pd.DataFrame, dict]:
-    """Fit every ordering on one half, score the other; one row per ordering."""
+    """Fit every ordering on one half, score the other; one row per ordering (one thread
+    each, as UpliftModel uses by default)."""
+    with threadpool_limits(1):
+        return _orderings(X, y, t, seed, truth)
+
+
+def _orderings(X, y, t, seed, truth):
     fit = _split(len(X), seed)
     te = ~fit
     Xf, Xt = X[fit].reset_index(drop=True), X[te].reset_index(drop=True)
@@ -141,7 +148,7 @@ def demo_table(directory: Path, customers: int, seed: int, channel: str):
         j = c.left_join(o, [c.party_id == o.party_id, o.ordered_at < c.contacted_at])
         year_ago = j.contacted_at - ibis.interval(days=365)
         f = j.group_by(["campaign_id", "source", "source_customer_id", "contacted_at", "group",
-                        "converted_at", c.party_id]).aggregate(
+                        "converted_at", "party_id"]).aggregate(
             orders=j.order_id.count(),
             orders_365=(j.ordered_at >= year_ago).cast("int64").sum(),
             revenue_365=ibis.cases((j.ordered_at >= year_ago, j.net_revenue),
