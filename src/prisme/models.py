@@ -6,6 +6,7 @@ Needs only numpy, scipy and pandas (no web or Spark extra). See DESIGN §6.
 from prisme.analytics.models import (
     BetaGeo,
     BetaGeoBetaBinom,
+    ChurnModel,
     ConvergenceError,
     ConvergenceWarning,
     GammaGamma,
@@ -18,6 +19,7 @@ from prisme.analytics.models import (
 __all__ = [
     "BetaGeo",
     "BetaGeoBetaBinom",
+    "ChurnModel",
     "ConvergenceError",
     "ConvergenceWarning",
     "GammaGamma",

@@ -45,6 +45,7 @@ from prisme.demo.sales import (
     make_lines,
     make_orders,
     make_products,
+    payment_days,
 )
 from prisme.demo.truth import write_truth
 
@@ -149,8 +150,11 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
     files += f
     step("customer files")
     branch_of = people["branch"]
+    # invoices' due and payment days, from a child stream (the main stream is unchanged)
+    payments = payment_days(rng.spawn(1)[0], orders, buys.lateness, end_day)
     f, sources["crm_sales"], sources["shop_orders"] = S.sales(
-        root, lines, orders, products, ids["crm"], ids["shop"], branch_of, rng, end_day)
+        root, lines, orders, products, ids["crm"], ids["shop"], branch_of, rng, end_day,
+        payments)
     files += f
     step("sales files")
 
@@ -188,8 +192,10 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
                                "yearly_amplitude": YEARLY_AMPLITUDE,
                                "yearly_peak_day_of_year": YEARLY_PEAK_DOY,
                                "method": "thinning; m(t) averages 1 so the long-run rate is λ"},
-               "satisfaction_link": "p = BetaInv(a, b)(Phi(-rho z + sqrt(1 - rho^2) e)), "
-                                    "z ~ N(0,1) latent satisfaction measured by surveys",
+               "satisfaction_link": "p = BetaInv(a, b)(Phi(-rho z - kappa w "
+                                    "+ sqrt(1 - rho^2 - kappa^2) e)), z ~ N(0,1) latent "
+                                    "satisfaction measured by surveys, w ~ N(0,1) latent "
+                                    "payment lateness (lateness_kappa)",
                "campaign_persuade_probability": C.PERSUADE,
                "campaign_window_days": C.WINDOW_DAYS,
                "mean_lambda_drawn": float(buys.lam.mean()), "mean_p_drawn": float(buys.p.mean())}
