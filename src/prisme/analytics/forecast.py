@@ -424,7 +424,7 @@ def forecast_table(monthly: pd.DataFrame, *, horizon: int = 6, backtest_horizon:
     says why."""
     rows, notes = [], []
     if monthly.empty:
-        return pd.DataFrame(), ["no sale: no forecast"]
+        return pd.DataFrame(), ["forecasts: no complete month of sales; mart_forecasts not built"]
     chosen: dict[str, str] = {}
     order = {"total": 0, "channel": 1, "segment": 2}
     keep = (monthly.groupby(["dimension", "member"])["revenue"].sum().reset_index()

@@ -158,7 +158,12 @@ def satisfaction_stage(engine, settings, summary: ManagerSummary, *, as_of=None)
     if not engine.has_table("fact_surveys"):
         summary.notes.append("satisfaction: no survey loaded; mart_satisfaction not built")
         return
-    d = S.drivers(S.survey_table(engine, as_of=as_of), churned="churned")
+    answers = S.survey_table(engine, as_of=as_of)
+    if answers.empty:
+        summary.notes.append("satisfaction: no survey answer linked to a customer; "
+                             "mart_satisfaction not built")
+        return
+    d = S.drivers(answers, churned="churned")
     rows = d.nps.assign(outcome="nps")
     if len(d.churn):
         rows = pd.concat([rows, d.churn.rename(columns={
