@@ -3,7 +3,9 @@
 1. identity — one party per real customer (``party_map``, ``dim_party``, ``party_history``);
 2. quality — the audit of every source list (``quality_audit``), which reads the overlaps
    that identity found;
-3. marts — RFM, clusters, customer value, ``customer_360`` and the segment tables.
+3. marts — RFM, clusters, customer value, ``customer_360`` and the segment tables;
+4. serving — ``mart_cube_sales`` and ``mart_timeline``, laid out for the application
+   (:mod:`prisme.serve.marts`).
 
 Each step is atomic on its own; a build holds the warehouse's exclusive lock so that a load
 cannot change the core tables under it.
@@ -30,6 +32,7 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
     from prisme.analytics import quality
     from prisme.analytics.marts import build_marts
     from prisme.identity.build import resolve_parties
+    from prisme.serve.marts import build_serving_marts
     from prisme.warehouse.core import ensure_tables
 
     own = engine is None
@@ -42,6 +45,7 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
                 ("identity", lambda: resolve_parties(eng, settings, progress=progress)),
                 ("quality", lambda: quality.audit(eng, settings)),
                 ("marts", lambda: build_marts(eng, settings, as_of=as_of, progress=progress)),
+                ("serving", lambda: build_serving_marts(eng, settings)),
             ]
             for name, step in steps:
                 if progress is not None and name == "quality":  # the others say their steps

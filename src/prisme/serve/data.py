@@ -199,18 +199,13 @@ class Reader:
                         customers=customers if customers is not None else t,
                         party_map=party_map)
 
-    def sales(self) -> ibis.Table:
-        """Active sale lines (cancelled ones left out when the warehouse knows them), with the
-        ``party_id`` of the buyer (NULL for anonymous sales), restricted to the user."""
-        s = self._raw_table("fact_sales")
-        if "is_cancelled" in s.columns:
-            s = s.filter(~s.is_cancelled.fill_null(False))
-        pm = self._raw_table("party_map")
-        s = s.left_join(pm, [s.source == pm.source,
-                             s.source_customer_id == pm.source_customer_id]).select(
-            s, party_id=pm.party_id)
+    def derived(self, name: str, live) -> ibis.Table:
+        """The serving mart ``name`` if the build made it, else ``live(engine)`` — the same
+        expression computed on the fly — restricted to the user either way."""
+        if self.has(name):
+            return self.table(name)
         customers = self._raw_table("customer_360")
-        return restrict(self.user, "sales", s, customers=customers)
+        return restrict(self.user, name, live(self.engine), customers=customers)
 
     def party_records(self, party_id: str) -> ibis.Table:
         pm = self.table("party_map")
