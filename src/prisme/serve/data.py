@@ -90,7 +90,9 @@ class Warehouse:
     def engine(self) -> Iterator[tuple[object, str]]:
         """An engine on the published state, and that state's version."""
         version = self.version()
-        if not self.publishes:
+        if not self.publishes or version == "unpublished":
+            # nothing published yet: a read-only engine opens the live file, and holding it
+            # open would keep a writer out; open it for this request only
             eng = self._open()
             try:
                 yield eng, version
