@@ -44,9 +44,12 @@ class Problem(Exception):
         self.status, self.title, self.detail = status, title, detail
 
 
-def create_app(settings) -> FastAPI:
+def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAPI:
+    """The application for the project of ``settings``. ``cache_size`` answers (cube results,
+    the holdout check) are kept per published version and user scope (0: none)."""
     root = Path(settings.root)
-    warehouse = Warehouse(settings)
+    warehouse = Warehouse(settings, pool_size=pool_size)
+    warehouse.cache_size = cache_size
     currency = settings.project.currency
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
                       autoescape=select_autoescape(["html", "j2"]))

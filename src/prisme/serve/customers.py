@@ -115,36 +115,35 @@ def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
     so an advisor cannot probe ids; the refusal is audited by the caller.
     """
     c = reader.table("customer_360")
-    row = reader.df(c.filter(c.party_id == party_id).limit(1))
-    if row.empty:
+    rows = reader.records(c.filter(c.party_id == party_id).limit(1))
+    if not rows:
         raw = reader.engine.table("customer_360")
         exists = int(reader.engine.scalar(raw.filter(raw.party_id == party_id).count()) or 0)
         if exists:
             raise Forbidden(f"customer {party_id} is outside your portfolio "
                             f"({_scope(reader.user)})")
         raise NotFound(f"no customer {party_id}")
-    r = {k: _plain(v) for k, v in row.iloc[0].to_dict().items()}
+    r = {k: _plain(v) for k, v in rows[0].items()}
     sources = {}
     if reader.has("dim_party"):
         dp = reader.table("dim_party")
         cols = [f"{f}_source" for f in (*CARD_FIELDS, *CONSENTS) if f"{f}_source" in dp.columns]
         extra = [x for x in ("record_count",) if x in dp.columns]
-        s = reader.df(dp.filter(dp.party_id == party_id).select(*cols, *extra).limit(1))
-        if len(s):
-            sources = {k[:-7]: _plain(v) for k, v in s.iloc[0].to_dict().items()
-                       if k.endswith("_source")}
+        s = reader.records(dp.filter(dp.party_id == party_id).select(*cols, *extra).limit(1))
+        if s:
+            sources = {k[:-7]: _plain(v) for k, v in s[0].items() if k.endswith("_source")}
             if extra:
-                r["record_count"] = _plain(s.iloc[0]["record_count"])
+                r["record_count"] = _plain(s[0]["record_count"])
     golden = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CARD_FIELDS
               if f in r]
     consent = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CONSENTS
                if f in r]
-    records = reader.df(reader.party_records(party_id))
+    records = reader.records(reader.party_records(party_id))
     return {
         "party_id": party_id,
         "golden_record": golden,
         "consent": consent,
-        "source_records": _records(records),
+        "source_records": [{k: _plain(v) for k, v in x.items()} for x in records],
         "value": {k: r.get(k) for k in ("revenue", "margin", "orders", "first_purchase_at",
                                          "last_purchase_at", "recency_days", "p_alive",
                                          "expected_purchases_12m", "clv_12m", "clv_12m_low",
@@ -188,7 +187,6 @@ def timeline(reader, party_id: str, limit: int = 200) -> list[dict]:
     from prisme.serve.marts import timeline as live
 
     t = reader.derived(TIMELINE, live)
-    df = reader.df(t.filter(t.party_id == party_id).order_by(ibis.desc("at"), "kind", "ref")
-                   .limit(limit))
-    return [{k: _plain(v) for k, v in rec.items() if k != "party_id"}
-            for rec in df.to_dict(orient="records")]
+    rows = reader.records(t.filter(t.party_id == party_id)
+                          .order_by(ibis.desc("at"), "kind", "ref").limit(limit))
+    return [{k: _plain(v) for k, v in rec.items() if k != "party_id"} for rec in rows]

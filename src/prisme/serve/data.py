@@ -141,6 +141,8 @@ class Warehouse:
         eng.close()
 
     def cached(self, key, compute):
+        if self.cache_size <= 0:
+            return compute()
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -171,14 +173,21 @@ class Reader:
         self.user = user
         self.version = version
         self.warehouse = warehouse
-        self._tables: set[str] | None = None
-        self._raw: dict[str, ibis.Table] = {}
+        # what a pooled engine learnt of its (immutable, published) state stays with it:
+        # the table list and the bound tables, so a request does not DESCRIBE them again
+        memo = getattr(engine, "_serve_memo", None)
+        if memo is None or memo.get("version") != version:
+            memo = {"version": version, "tables": None, "raw": {}}
+            if warehouse is not None and warehouse.publishes and version != "unpublished":
+                engine._serve_memo = memo
+        self._memo = memo
+        self._raw: dict[str, ibis.Table] = memo["raw"]
 
     # ------------------------------------------------------------------ tables
     def has(self, name: str) -> bool:
-        if self._tables is None:
-            self._tables = set(self.engine.list_tables())
-        return name in self._tables
+        if self._memo["tables"] is None:
+            self._memo["tables"] = frozenset(self.engine.list_tables())
+        return name in self._memo["tables"]
 
     def _raw_table(self, name: str) -> ibis.Table:
         if name not in self._raw:
@@ -223,6 +232,10 @@ class Reader:
     # ----------------------------------------------------------------- results
     def df(self, expr) -> pd.DataFrame:
         return self.engine.to_pandas(expr)
+
+    def records(self, expr) -> list[dict]:
+        """A small result as a list of dicts (through Arrow, without pandas)."""
+        return self.engine.to_arrow(expr).to_pylist()
 
     def scalar(self, expr):
         v = self.engine.scalar(expr)
