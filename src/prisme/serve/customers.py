@@ -126,14 +126,13 @@ def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
     r = {k: _plain(v) for k, v in rows[0].items()}
     sources = {}
     if reader.has("dim_party"):
-        dp = reader.table("dim_party")
-        cols = [f"{f}_source" for f in (*CARD_FIELDS, *CONSENTS) if f"{f}_source" in dp.columns]
-        extra = [x for x in ("record_count",) if x in dp.columns]
-        s = reader.records(dp.filter(dp.party_id == party_id).select(*cols, *extra).limit(1))
+        from prisme.serve.marts import CARD_SOURCES, card_sources
+
+        dp = reader.derived(CARD_SOURCES, card_sources)
+        s = reader.records(dp.filter(dp.party_id == party_id).limit(1))
         if s:
             sources = {k[:-7]: _plain(v) for k, v in s[0].items() if k.endswith("_source")}
-            if extra:
-                r["record_count"] = _plain(s[0]["record_count"])
+            r["record_count"] = _plain(s[0].get("record_count"))
     golden = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CARD_FIELDS
               if f in r]
     consent = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CONSENTS

@@ -1,4 +1,4 @@
-"""The two tables the application reads most, laid out for reading: built by ``prisme build``.
+"""The tables the application reads most, laid out for reading: built by ``prisme build``.
 
 * ``mart_cube_sales`` — one row per sale line with everything the cube cuts it by: the buyer's
   ``party_id``, the order, the day, the channel, the product category, signed revenue and cost
@@ -6,6 +6,8 @@
   definitions of :func:`prisme.analytics.features.party_sales`) and the buyer's RFM segment,
   cluster, branch, advisor and region from ``customer_360``. A cube query is then one scan
   and one grouping, with no join.
+* ``mart_card_sources`` — which source won each field of each golden record (the
+  ``<field>_source`` columns of ``dim_party``), sorted by ``party_id`` for the card;
 * ``mart_timeline`` — every event of every customer (purchases by order, calls, web visits,
   campaign contacts, surveys), sorted by ``party_id`` so that a card reads a few row groups.
 
@@ -23,7 +25,8 @@ import ibis.expr.datatypes as dt
 
 CUBE_SALES = "mart_cube_sales"
 TIMELINE = "mart_timeline"
-SERVING_MARTS = (CUBE_SALES, TIMELINE)
+CARD_SOURCES = "mart_card_sources"
+SERVING_MARTS = (CUBE_SALES, TIMELINE, CARD_SOURCES)
 _FAR = _dt.date(9999, 12, 31)
 #: customer attributes copied onto every sale line (cube dimension → customer_360 column)
 PARTY_ATTRIBUTES = {"rfm_segment": "rfm_segment", "cluster": "cluster_label",
@@ -114,9 +117,18 @@ def timeline(engine) -> ibis.Table:
     return ibis.union(*[p.cast(schema) for p in parts])
 
 
+def card_sources(engine) -> ibis.Table:
+    """``party_id``, ``record_count`` and the ``<field>_source`` columns of the golden record."""
+    d = engine.table("dim_party")
+    if "is_current" in d.columns:
+        d = d.filter(d.is_current)
+    cols = [c for c in d.columns if c.endswith("_source") or c == "record_count"]
+    return d.select("party_id", *cols)
+
+
 def build_serving_marts(engine, settings=None) -> dict[str, int]:
     """(Re)build ``mart_cube_sales`` and ``mart_timeline``; returns their row counts."""
-    if not (engine.has_table("customer_360") and engine.has_table("fact_sales")):
+    if not all(engine.has_table(t) for t in ("customer_360", "fact_sales", "dim_party")):
         return {}
     built = {}
     try:
@@ -126,6 +138,8 @@ def build_serving_marts(engine, settings=None) -> dict[str, int]:
         engine.create_table(f"{TIMELINE}__building",
                             timeline(engine).order_by(["party_id", ibis.desc("at")]),
                             overwrite=True)
+        engine.create_table(f"{CARD_SOURCES}__building",
+                            card_sources(engine).order_by("party_id"), overwrite=True)
         with engine.transaction():
             for name in SERVING_MARTS:
                 engine.drop_table(name, force=True)
