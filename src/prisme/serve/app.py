@@ -143,6 +143,10 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
     async def _forbidden(request: Request, exc: Forbidden):
         return problem_response(request, 403, "Forbidden", str(exc))
 
+    @app.exception_handler(WarehouseUnavailable)
+    async def _unavailable(request: Request, exc: WarehouseUnavailable):
+        return problem_response(request, 503, "Warehouse unavailable", str(exc))
+
     @app.exception_handler(cube.CubeError)
     async def _cube_error(request: Request, exc: cube.CubeError):
         return problem_response(request, 400, "Bad cube request", str(exc))

@@ -20,12 +20,16 @@ import ibis
 import pandas as pd
 
 from prisme import engine as engine_mod
-from prisme.access.rights import Forbidden, restrict
+from prisme.access.rights import restrict
 from prisme.access.users import User
 
 
 class WarehouseUnavailable(RuntimeError):
     """The warehouse cannot be opened right now (shown as a 503 with the reason)."""
+
+
+class NotBuilt(WarehouseUnavailable):
+    """A table the request needs is not in the warehouse yet (run ``prisme build``)."""
 
 
 def _published_version(settings) -> str | None:
@@ -197,14 +201,14 @@ class Reader:
     def table(self, name: str) -> ibis.Table:
         """The table ``name`` restricted to what the user may read."""
         if not self.has(name):
-            raise KeyError(name)
+            raise NotBuilt(f"{name} is not in the warehouse yet: run prisme build")
         t = self._raw_table(name)
         if name in ("dim_product", "dim_campaign", "dim_party", "dim_customer") and \
                 "is_current" in t.columns:
             t = t.filter(t.is_current)
         customers = self._raw_table("customer_360") if self.has("customer_360") else None
         if customers is None and name != "customer_360":
-            raise Forbidden("customer_360 is not built yet; run prisme build")
+            raise NotBuilt("customer_360 is not in the warehouse yet: run prisme build")
         party_map = self._raw_table("party_map") if self.has("party_map") else None
         return restrict(self.user, name, t,
                         customers=customers if customers is not None else t,
