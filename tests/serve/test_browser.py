@@ -9,14 +9,11 @@ the page, the API and the cube. Every page is photographed in English and in Fre
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.serve.conftest import PASSWORD
+from tests.serve.conftest import PASSWORD, serving
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).parent / "_screenshots"
@@ -31,24 +28,8 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which
 
 @pytest.fixture(scope="module")
 def server(app):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(base + "/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,13 @@ process, and shows the new data once they have published it."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
 import pytest
+from tests.serve.conftest import serving
 
 from prisme.access import users as users_mod
 from prisme.config import load_settings
@@ -37,27 +36,6 @@ def project(tmp_path_factory):
     return root, held, users_mod.new_token(root, "ada")
 
 
-def _serve(settings):
-    import uvicorn
-
-    from prisme.serve.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    return srv, thread, f"http://127.0.0.1:{port}"
-
-
 def _june(client, base) -> float:
     r = client.get(base + "/api/v1/cube", params={"measures": "revenue",
                                                   "dimensions": "month",
@@ -69,15 +47,17 @@ def _june(client, base) -> float:
 @pytest.mark.slow
 def test_requests_are_answered_during_a_build_and_new_data_appears(project):
     root, held, token = project
-    srv, thread, base = _serve(load_settings(root))
-    client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60)
-    try:
+    from prisme.serve.app import create_app
+
+    with serving(create_app(load_settings(root))) as base, \
+            httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         before = _june(client, base)
         shutil.move(held, root / LATE)
         cmd = (f"{sys.executable} -m prisme.cli ingest --project {root} && "
                f"{sys.executable} -m prisme.cli build --project {root}")
-        writer = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
+        log = open(root.parent / "writer.log", "w+")  # noqa: SIM115 - read after the run
+        writer = subprocess.Popen(["bash", "-c", cmd], stdout=log, stderr=subprocess.STDOUT,
+                                  text=True)
         statuses, during = [], 0
         urls = ["/api/v1/customers?q=a", "/api/v1/cube?measures=revenue&dimensions=year",
                 "/api/v1/segments", "/api/v1/quality"]
@@ -88,7 +68,9 @@ def test_requests_are_answered_during_a_build_and_new_data_appears(project):
             during += 1
             i += 1
             time.sleep(0.05)
-        out = writer.stdout.read()
+        log.seek(0)
+        out = log.read()
+        log.close()
         assert writer.returncode == 0, out[-2000:]
         assert during >= 5, "the build ended before the application was asked anything"
         assert set(statuses) == {200}, [s for s in statuses if s != 200][:5]
@@ -99,7 +81,3 @@ def test_requests_are_answered_during_a_build_and_new_data_appears(project):
             time.sleep(0.5)
             after = _june(client, base)
         assert after > before
-    finally:
-        client.close()
-        srv.should_exit = True
-        thread.join(timeout=10)

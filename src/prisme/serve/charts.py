@@ -65,7 +65,7 @@ def lines(x, series: dict[str, list], y_title: str, x_title: str = "",
                            xanchor="left", font=dict(color="#666"))
     if secondary:
         fig.update_layout(yaxis2=dict(title=y2_title, overlaying="y", side="right",
-                                      showgrid=False, rangemode="tozero"))
+                                      showgrid=False, rangemode="tozero", tickformat=",d"))
     return to_json(fig)
 
 

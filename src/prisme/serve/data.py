@@ -79,6 +79,10 @@ class Warehouse:
         return "file:" + "|".join(parts)
 
     def _open(self):
+        if not os.path.exists(self.settings.warehouse_path):
+            raise WarehouseUnavailable(
+                f"no warehouse at {self.settings.warehouse_path} yet: run prisme ingest and "
+                "prisme build first")
         try:
             return engine_mod.connect(self.settings, read_only=True)
         except engine_mod.EngineError as exc:

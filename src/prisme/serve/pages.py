@@ -140,14 +140,15 @@ def overview(reader, t: Translator) -> list[dict]:
     if len(m):
         last, first = m.iloc[-1], m.iloc[0]
         change = (last.revenue / first.revenue - 1) if first.revenue else None
+        signed = "—" if change is None else ("+" if change >= 0 else "−") + t.percent(abs(change))
         blocks.append(chart(
             t.pick("Revenue and margin by month", "Chiffre d'affaires et marge par mois"),
             charts.lines(m.month, {t("revenue"): m.revenue, t("margin"): m.margin},
                          t.pick(f"amount ({t.currency})", f"montant ({t.currency})"), t("month")),
             t.pick(f"Last month {last.month}: {t.money(last.revenue)} of revenue "
-                   f"({t.percent(change)} against {first.month}).",
+                   f"({signed} against {first.month}).",
                    f"Dernier mois {last.month} : {t.money(last.revenue)} de chiffre d'affaires "
-                   f"({t.percent(change)} par rapport à {first.month}).")))
+                   f"({signed} par rapport à {first.month}).")))
         blocks.append(chart(
             t.pick("Buying customers and orders by month", "Clients acheteurs et commandes par mois"),
             charts.lines(m.month, {t.pick("buying customers", "clients acheteurs"): m.customers},
