@@ -353,6 +353,26 @@ def subject_access(
         console.print(f"[green]wrote[/] {escape(str(f))}")
 
 
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="FILE.html or FILE.pdf.")],
+    lang: Annotated[str, typer.Option(help="Language of the report: en or fr.")] = "en",
+    project: ProjectOpt = Path("."),
+) -> None:
+    """The management report (overview, segments, value, churn, campaigns, forecasts)."""
+    from rich.markup import escape
+
+    from prisme.act.report import write_report
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
+            written = write_report(eng, settings, out, lang=lang, actor=_actor())
+    except (EngineError, ValueError, OSError, RuntimeError) as exc:
+        _fail(escape(str(exc)))
+    console.print(f"[green]wrote[/] {escape(str(written))}")
+
+
 def main() -> None:  # pragma: no cover
     app()
 
