@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from prisme.act.report_text import TEXT, fmt_money, fmt_num, fmt_pct, segment_name
+from prisme.act.report_text import CURRENCY, TEXT, fmt_money, fmt_num, fmt_pct, segment_name
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 PALETTE = ["#2f6db5", "#e08a2b", "#3d9a5b", "#c0392b", "#7d5ba6", "#8c6d31", "#d95f9a",
@@ -53,7 +53,8 @@ def _fig(title: str, height: int = 300):
     fig.update_layout(title=dict(text=title, font=dict(size=14)), height=height, width=720,
                       margin=dict(l=60, r=20, t=40, b=50), template="plotly_white",
                       font=dict(family="DejaVu Sans, Arial, sans-serif", size=11),
-                      legend=dict(orientation="h", y=-0.2))
+                      legend=dict(orientation="h", y=-0.3, yanchor="top"),
+                      xaxis=dict(automargin=True), yaxis=dict(automargin=True))
     return fig
 
 
@@ -164,6 +165,12 @@ def _churn(engine, t: dict, lang: str) -> Section:
         if engine.has_table("mart_rfm_segments"):
             seg = engine.to_pandas(engine.table("mart_rfm_segments")).dropna(
                 subset=["churn_risk"])
+            seg = seg.sort_values("churn_risk", ascending=False)
+            fig = _fig(t["risk_chart"])
+            fig.add_bar(x=[segment_name(x, lang) for x in seg.rfm_segment], y=seg.churn_risk,
+                        marker_color=PALETTE[3], name=t["churn"])
+            fig.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, 1])
+            s.figures.append(fig)
             risky = seg[seg.churn_risk >= 0.5].sort_values("clv_12m", ascending=False)
             if len(risky):
                 r = risky.iloc[0]
@@ -281,11 +288,12 @@ def _forecasts(engine, t: dict, lang: str) -> Section:
 SECTIONS = (_overview, _segments, _value, _churn, _campaigns, _forecasts)
 
 
-def gather(engine, lang: str = "en") -> list[Section]:
-    """Every section, from the published marts."""
+def gather(engine, lang: str = "en", currency: str = "EUR") -> list[Section]:
+    """Every section, from the published marts (amounts in ``currency``)."""
     if lang not in TEXT:
         raise ValueError(f"unknown language {lang!r}; use one of {', '.join(TEXT)}")
     t = TEXT[lang]
+    CURRENCY["code"] = currency
     return [make(engine, t, lang) for make in SECTIONS]
 
 
@@ -313,6 +321,10 @@ def _cell(v, lang: str) -> str:
     return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def render_html(sections: list[Section], *, lang: str = "en", title: str = "Prisme",
                 generated: _dt.datetime | None = None) -> str:
     """The self-contained page (every text escaped; Plotly inlined once)."""
@@ -331,7 +343,8 @@ def render_html(sections: list[Section], *, lang: str = "en", title: str = "Pris
         if s.missing:
             parts.append(f"<p class=\"missing\">{e(s.missing)}</p>")
         if s.sentences:
-            parts.append("<ul class=\"s\">" + "".join(f"<li>{e(x)}</li>" for x in s.sentences)
+            parts.append("<ul class=\"s\">" + "".join(f"<li>{e(_cap(x))}</li>"
+                                                        for x in s.sentences)
                          + "</ul>")
         for w in s.warnings:
             parts.append(f"<p class=\"warn\">{e(w)}</p>")
@@ -382,7 +395,7 @@ def write_report(engine, settings, out: Path, *, lang: str = "en", actor: str) -
     kind = out.suffix.lower().lstrip(".")
     if kind not in ("html", "htm", "pdf"):
         raise ValueError(f"{out}: the report is written as .html or .pdf")
-    sections = gather(engine, lang)
+    sections = gather(engine, lang, settings.project.currency)
     page = render_html(sections, lang=lang, title=settings.project.name)
     out.parent.mkdir(parents=True, exist_ok=True)
     if kind == "pdf":

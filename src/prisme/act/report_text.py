@@ -42,6 +42,7 @@ TEXT: dict[str, dict[str, str]] = {
         "churn_s": "{n} customers ({share}) are more likely than not to leave; they carry "
                    "{clv} of expected 12-month value.",
         "churn_chart": "Customers by churn probability",
+        "risk_chart": "Share of each RFM segment likely already gone (1 − P(alive))",
         "customers": "customers",
         "reason": "top reason (customers at risk)",
         "lift_chart": "Lift over control by channel (95% interval)",
@@ -90,6 +91,7 @@ TEXT: dict[str, dict[str, str]] = {
         "churn_s": "{n} clients ({share}) ont plus de chances de partir que de rester ; ils "
                    "portent {clv} de valeur attendue à 12 mois.",
         "churn_chart": "Clients par probabilité d'attrition",
+        "risk_chart": "Part de chaque segment RFM probablement déjà partie (1 − P(vivant))",
         "customers": "clients",
         "reason": "première raison (clients à risque)",
         "lift_chart": "Gain sur le groupe témoin par canal (intervalle à 95 %)",
@@ -111,8 +113,17 @@ def fmt_num(x, lang: str = "en", digits: int = 0, signed: bool = False) -> str:
     return text
 
 
+#: the currency of the amounts (the project's, set by the report)
+CURRENCY = {"code": "EUR"}
+_SYMBOL = {"EUR": "€", "GBP": "£", "USD": "$", "CHF": "CHF", "BRL": "R$"}
+
+
 def fmt_money(x, lang: str = "en") -> str:
-    return fmt_num(x, lang) + ("\u00a0€" if lang == "fr" else "")
+    """An amount with the project's currency: €1,234 (en), 1 234 € (fr)."""
+    symbol = _SYMBOL.get(CURRENCY["code"], CURRENCY["code"])
+    if lang == "fr":
+        return f"{fmt_num(x, lang)}\u00a0{symbol}"
+    return f"{symbol}{fmt_num(x, lang)}" if len(symbol) <= 2 else f"{fmt_num(x, lang)} {symbol}"
 
 
 def fmt_pct(x, lang: str = "en", signed: bool = False) -> str:
