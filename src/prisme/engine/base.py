@@ -65,6 +65,10 @@ class Engine(abc.ABC):
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
 
+    def list_views(self) -> list[str]:
+        """The views among :meth:`list_tables` (a backend that cannot tell says none)."""
+        return []
+
     def has_table(self, name: str) -> bool:
         return name in self.list_tables()
 

@@ -159,6 +159,11 @@ class DuckDBEngine(Engine):
         )
         return [r[0] for r in rows]
 
+    def list_views(self) -> list[str]:
+        """Views of the warehouse (and temporary ones)."""
+        return [r[0] for r in self.execute_sql(
+            "SELECT DISTINCT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1")]
+
     def ensure_relations(self, tables: dict[str, ibis.Schema],
                          views: dict[str, ibis.Table]) -> None:
         """One catalog query; then, if anything is missing, one batch of ``CREATE`` statements
