@@ -79,6 +79,8 @@ def warehouse(engine, settings):
     audit.record(settings.root, "alice", "view_customer", "P1")
     audit.record(settings.root, "bob", "search", "", {"q": "zoe.q@example.fr"})
     audit.record(settings.root, "bob", "view_customer", "P2")
+    audit.record(settings.root, "carol", "search", "", {"q": "Quintarel"})
+    audit.record(settings.root, "carol", "search", "", {"q": "Durand"})
     return engine
 
 
@@ -113,6 +115,8 @@ def test_every_layer_loses_the_person_and_keeps_the_others(warehouse, settings):
     assert ev[("alice", "view_customer")]["subject"] == "erased"
     assert ev[("bob", "search")]["detail"] == {}
     assert ev[("bob", "view_customer")]["subject"] == "P2"
+    searches = {e["detail"].get("q") for e in audit.events(settings.root, actor="carol")}
+    assert searches == {None, "Durand"}
     erase_ev = ev[("cli:test", "erase")]
     assert "zoe" not in json.dumps(erase_ev).lower() and "S1" not in json.dumps(erase_ev)
     # what comes back later is held back

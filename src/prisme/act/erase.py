@@ -74,14 +74,6 @@ class Person:
     def source_ids(self) -> set[str]:
         return {f"{s}:{c}" for s, c in self.keys[KEY].itertuples(index=False)}
 
-    def texts(self) -> set[str]:
-        """Values whose presence in a free-text field (a quarantined record, an audit
-        detail) marks it as theirs."""
-        out = set(self.emails) | {str(c) for c in self.keys.source_customer_id}
-        out |= {p for p in self.phones}
-        out |= {_national(p) for p in self.phones if _national(p)}
-        return {t for t in out if t and len(t) >= 4}
-
 
 def _national(phone: str) -> str:
     """The digits a person would type for an E.164 number: +33612345678 → 612345678."""
@@ -367,7 +359,12 @@ def _erase_audit(root: Path, person: Person) -> int:
     con = audit.connect(root)
     try:
         con.execute("PRAGMA secure_delete = ON")
-        needles = sorted({t.lower() for t in person.texts()})
+        # details are JSON: a customer id counts as a whole (quoted) value, never as digits
+        # inside another number
+        needles = sorted({e.lower() for e in person.emails} | {p for p in person.phones}
+                         | {f'"{c}"'.lower() for c in person.keys.source_customer_id}
+                         | {f'"{i}"'.lower() for i in person.source_ids}
+                         | {f'"{n}"'.lower() for n in person.names if len(n) >= 3})
         for needle in needles:
             cur = con.execute(
                 "UPDATE audit_log SET subject = CASE WHEN instr(lower(subject), ?) > 0 "
