@@ -39,6 +39,18 @@ class Section:
     missing: str | None = None  # the sentence saying what is not there yet
 
 
+def _mart(engine, s: Section, t: dict, name: str) -> pd.DataFrame | None:
+    """The mart, or None with the section saying it is missing or empty."""
+    if not engine.has_table(name):
+        s.missing = t["missing"].format(table=name)
+        return None
+    df = engine.to_pandas(engine.table(name))
+    if df.empty:
+        s.missing = t["empty"].format(table=name)
+        return None
+    return df
+
+
 def _has_values(engine, table: str, column: str) -> bool:
     if not engine.has_table(table) or column not in engine.table(table).columns:
         return False
@@ -100,12 +112,8 @@ def _overview(engine, t: dict, lang: str) -> Section:
 
 def _segments(engine, t: dict, lang: str) -> Section:
     s = Section("segments", t["segments"])
-    if not engine.has_table("mart_rfm_segments"):
-        s.missing = t["missing"].format(table="mart_rfm_segments")
-        return s
-    seg = engine.to_pandas(engine.table("mart_rfm_segments"))
-    if seg.empty:
-        s.missing = t["empty"].format(table="mart_rfm_segments")
+    seg = _mart(engine, s, t, "mart_rfm_segments")
+    if seg is None:
         return s
     seg["revenue"] = seg.revenue.astype(float)
     seg = seg.sort_values("revenue_share", ascending=False)
@@ -245,12 +253,8 @@ def _campaigns(engine, t: dict, lang: str) -> Section:
 
 def _forecasts(engine, t: dict, lang: str) -> Section:
     s = Section("forecasts", t["forecasts"])
-    if not engine.has_table("mart_forecasts"):
-        s.missing = t["missing"].format(table="mart_forecasts")
-        return s
-    fc = engine.to_pandas(engine.table("mart_forecasts"))
-    if fc.empty:
-        s.missing = t["empty"].format(table="mart_forecasts")
+    fc = _mart(engine, s, t, "mart_forecasts")
+    if fc is None:
         return s
     s.sentences.extend(dict.fromkeys(_rows_with_sentences(fc)))  # once each, in order
     when = next((c for c in fc.columns if pd.api.types.is_datetime64_any_dtype(fc[c])
