@@ -12,14 +12,18 @@ from __future__ import annotations
 from prisme.engine import functions
 from prisme.engine.base import Engine, EngineBusy, EngineError
 
-__all__ = ["Engine", "EngineBusy", "EngineError", "connect", "functions"]
+__all__ = ["Engine", "EngineBusy", "EngineError", "connect", "functions", "publication",
+           "published_version"]
 
 
 def connect(settings=None, *, path=None, read_only: bool = False) -> Engine:
     """Open the warehouse of a project.
 
     ``settings`` is a :class:`prisme.config.Settings`; ``path`` overrides the warehouse file
-    (``":memory:"`` for a throw-away warehouse in tests).
+    (``":memory:"`` for a throw-away warehouse in tests). ``read_only=True`` opens the last
+    *published* state (see :mod:`prisme.engine.publish`): it works while ``prisme ingest`` or
+    ``prisme build`` writes in another process, and sees what that writer publishes only
+    when it reconnects (``published_version`` tells when to).
     """
     from prisme.config import EngineSettings
 
@@ -36,3 +40,27 @@ def connect(settings=None, *, path=None, read_only: bool = False) -> Engine:
             "the Spark backend is not part of this release yet; set [engine] backend = 'duckdb'"
         )
     raise EngineError(f"unknown engine backend {backend!r}")
+
+
+def published_version(settings) -> str:
+    """A token that changes each time a writer publishes a new state of the project's
+    warehouse (``"unpublished"`` before the first): a server compares it with the one it
+    opened (``engine.published["version"]``) to know when to reconnect."""
+    from prisme.engine import publish
+
+    return publish.version(settings.warehouse_path)
+
+
+def publication(settings) -> dict:
+    """What readers see and what writes, for ``prisme status``: ``published`` (the pointer:
+    version, what, published_at, seconds, bytes — or None), ``writer`` (pid, what, since of
+    the process holding the warehouse now, or None) and ``unfinished`` (a build that started
+    and did not finish, or None)."""
+    from prisme.engine import publish
+
+    path = settings.warehouse_path
+    return {
+        "published": publish.current(path),
+        "writer": publish.writer(publish.lock_path(path)),
+        "unfinished": publish.unfinished(path),
+    }

@@ -11,18 +11,10 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 
-@ibis.udf.scalar.builtin(name="try_strptime")
-def _duckdb_try_strptime(s: str, fmt: str) -> dt.timestamp:
-    """DuckDB: parse ``s`` with a strftime format, NULL when it does not match."""
-
-
 def try_timestamp(engine, value: ir.StringValue, fmt: str) -> ir.TimestampValue:
-    """Parse text to a timestamp with a strftime-style ``fmt``; NULL when it does not parse."""
-    if engine.name == "duckdb":
-        return _duckdb_try_strptime(value, fmt)
-    from prisme.engine.base import EngineError
-
-    raise EngineError(f"parsing dates is not available on the {engine.name} backend yet")
+    """Parse text to a timestamp with a strftime-style ``fmt``; NULL when it does not parse
+    (the engine's dialect names the function and translates the format)."""
+    return engine.dialect.try_timestamp(value, fmt)
 
 
 def try_number(value: ir.StringValue, *, decimal: str = ".", thousands: str | None = None,

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
 
 #: a key value shared by more records than this does not form a block (≤ ~125k pairs each)
 MAX_BLOCK = 500
@@ -124,184 +126,163 @@ def pair_count(keys: pd.DataFrame) -> dict[str, int]:
     return out
 
 
-def _jw(col: str, threshold: float) -> str:
-    return f"jaro_winkler_similarity({col}_l, {col}_r) >= {threshold}"
+def _label(level, label: str):
+    return level.configure(label_for_charts=label)
 
 
-def _level(sql: str, label: str, *, null: bool = False) -> dict:
-    level = {"sql_condition": sql, "label_for_charts": label}
-    if null:
-        level["is_null_level"] = True
-    return level
+def _custom(sql: str, label: str, *, null: bool = False):
+    """A level whose condition is plain, portable SQL (no function whose name differs between
+    engines: those come from Splink's own levels, rendered in the engine's dialect)."""
+    level = cll.CustomLevel(sql, label)
+    return level.configure(is_null_level=True) if null else level
 
 
-def _tf(level: dict, col: str) -> dict:
+def _tf(level):
     """Term-frequency adjustment (Splink): agreeing on ``Martin`` is worth less than agreeing
     on a rare name, by the ratio of the name's frequency to the average u of the level."""
-    return level | {"tf_adjustment_column": col, "tf_adjustment_weight": 1.0}
+    return level.configure(tf_adjustment_weight=1.0)
 
 
-def _else() -> dict:
-    return _level("ELSE", "All other comparisons")
+def _else():
+    return cll.ElseLevel()
 
 
-def _null(*cols: str) -> dict:
-    sql = " OR ".join(f"{c}_l IS NULL OR {c}_r IS NULL" for c in cols)
-    return _level(sql, "Null", null=True)
+def _null(col: str):
+    return cll.NullLevel(col)
 
 
-def _swapped(col: str, other: str) -> str:
-    return f"{col}_l = {other}_r OR {other}_l = {col}_r"
+def _swapped(col: str, other: str):
+    """``col_l = other_r OR other_l = col_r``: the two names written the other way round."""
+    return cll.Or(cll.ColumnsReversedLevel(col, other), cll.ColumnsReversedLevel(other, col))
 
 
-def first_name_comparison() -> dict:
-    return {
-        "output_column_name": "first_name",
-        "comparison_levels": [
-            _null("first_name"),
-            _tf(_level("first_name_l = first_name_r", "Exact (after nicknames)"), "first_name"),
-            _level(_jw("first_name", 0.92), "Jaro-Winkler >= 0.92"),
-            _level(
-                "starts_with(first_name_l, first_name_r) OR starts_with(first_name_r, "
-                "first_name_l)",
-                "One is the start of the other (Jean / Jean Pierre)",
-            ),
-            _level(_swapped("first_name", "last_name"), "Swapped with the last name"),
-            _level(_jw("first_name", 0.8), "Jaro-Winkler >= 0.8"),
-            _else(),
-        ],
-    }
+def _starts(col: str) -> str:
+    """One value is the start of the other, in SQL every engine reads (``substr``/``length``)."""
+    return (f"substr({col}_l, 1, length({col}_r)) = {col}_r OR "
+            f"substr({col}_r, 1, length({col}_l)) = {col}_l")
 
 
-def last_name_comparison() -> dict:
-    return {
-        "output_column_name": "last_name",
-        "comparison_levels": [
-            _null("last_name"),
-            _tf(_level("last_name_l = last_name_r", "Exact"), "last_name"),
-            _level(_jw("last_name", 0.92), "Jaro-Winkler >= 0.92"),
-            _level(_swapped("last_name", "first_name"), "Swapped with the first name"),
-            _level(_jw("last_name", 0.8), "Jaro-Winkler >= 0.8"),
-            _else(),
-        ],
-    }
+def _comparison(name: str, levels: list):
+    return cl.CustomComparison(comparison_levels=levels, output_column_name=name)
 
 
-def _days_apart() -> str:
-    return "abs(birth_day_l - birth_day_r)"
+def first_name_comparison():
+    return _comparison("first_name", [
+        _null("first_name"),
+        _label(_tf(cll.ExactMatchLevel("first_name", term_frequency_adjustments=True)),
+               "Exact (after nicknames)"),
+        _label(cll.JaroWinklerLevel("first_name", 0.92), "Jaro-Winkler >= 0.92"),
+        _custom(_starts("first_name"), "One is the start of the other (Jean / Jean Pierre)"),
+        _label(_swapped("first_name", "last_name"), "Swapped with the last name"),
+        _label(cll.JaroWinklerLevel("first_name", 0.8), "Jaro-Winkler >= 0.8"),
+        _else(),
+    ])
 
 
-def birth_date_comparison() -> dict:
-    transposed = (
+def last_name_comparison():
+    return _comparison("last_name", [
+        _null("last_name"),
+        _label(_tf(cll.ExactMatchLevel("last_name", term_frequency_adjustments=True)), "Exact"),
+        _label(cll.JaroWinklerLevel("last_name", 0.92), "Jaro-Winkler >= 0.92"),
+        _label(_swapped("last_name", "first_name"), "Swapped with the first name"),
+        _label(cll.JaroWinklerLevel("last_name", 0.8), "Jaro-Winkler >= 0.8"),
+        _else(),
+    ])
+
+
+def _within_days(days: int):
+    """Birth dates at most ``days`` apart (``birth_day`` is days since 1970-01-01)."""
+    return cll.AbsoluteDifferenceLevel("birth_day", days)
+
+
+def birth_date_comparison():
+    transposed = _custom(
         "substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4) AND "
         "substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2) AND "
-        "substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2)"
-    )
-    return {
-        "output_column_name": "birth_date",
-        "comparison_levels": [
-            _null("birth_date"),
-            _level("birth_date_l = birth_date_r", "Exact"),
-            _level(
-                f"damerau_levenshtein(birth_date_l, birth_date_r) <= 1 OR ({transposed})",
-                "One typo or day/month swapped",
-            ),
-            _level(f"{_days_apart()} <= 31", "Within a month"),
-            _level(f"{_days_apart()} <= 366", "Within a year"),
-            _level("damerau_levenshtein(birth_date_l, birth_date_r) <= 2", "Two typos"),
-            _level(f"{_days_apart()} <= 3653", "Within ten years"),
-            _else(),
-        ],
-    }
+        "substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2)", "Day and month swapped")
+    return _comparison("birth_date", [
+        _null("birth_date"),
+        _label(cll.ExactMatchLevel("birth_date"), "Exact"),
+        _label(cll.Or(cll.DamerauLevenshteinLevel("birth_date", 1), transposed),
+               "One typo or day/month swapped"),
+        _label(_within_days(31), "Within a month"),
+        _label(_within_days(366), "Within a year"),
+        _label(cll.DamerauLevenshteinLevel("birth_date", 2), "Two typos"),
+        _label(_within_days(3653), "Within ten years"),
+        _else(),
+    ])
 
 
-def identifier_comparison(col: str) -> dict:
-    return {
-        "output_column_name": col,
-        "comparison_levels": [
-            _null(col),
-            _level(f"{col}_l = {col}_r", "Exact"),
-            _level(f"damerau_levenshtein({col}_l, {col}_r) <= 1", "One typo"),
-            _else(),
-        ],
-    }
+def identifier_comparison(col: str):
+    return _comparison(col, [
+        _null(col),
+        _label(cll.ExactMatchLevel(col), "Exact"),
+        _label(cll.DamerauLevenshteinLevel(col, 1), "One typo"),
+        _else(),
+    ])
 
 
 #: the digits of two e-mails agree: ``famille.meyer5439@`` and ``famille.meyer1341@`` are two
 #: accounts (a family's numbered addresses), not one address with typos
-_same_digits = "email_digits_l = email_digits_r"
+def _same_digits():
+    return cll.ExactMatchLevel("email_digits")
 
 
-def email_comparison() -> dict:
+def email_comparison():
     """Exact, near (typos that leave the digits alone) or different e-mail."""
-    return {
-        "output_column_name": "email",
-        "comparison_levels": [
-            _null("email"),
-            _level("email_l = email_r", "Exact"),
-            _level("damerau_levenshtein(email_l, email_r) <= 3 AND " + _same_digits,
-                   "A few typos, same digits"),
-            _level(_jw('email', 0.92) + " AND " + _same_digits, "Jaro-Winkler >= 0.92, same digits"),
-            _else(),
-        ],
-    }
+    return _comparison("email", [
+        _null("email"),
+        _label(cll.ExactMatchLevel("email"), "Exact"),
+        _label(cll.And(cll.DamerauLevenshteinLevel("email", 3), _same_digits()),
+               "A few typos, same digits"),
+        _label(cll.And(cll.JaroWinklerLevel("email", 0.92), _same_digits()),
+               "Jaro-Winkler >= 0.92, same digits"),
+        _else(),
+    ])
 
 
-def phone_comparison() -> dict:
+def phone_comparison():
     """Exact, one typo, or two numbers of different kinds (one system keeps the mobile,
     another the landline: weaker evidence of two people than two different mobiles)."""
-    return {
-        "output_column_name": "phone",
-        "comparison_levels": [
-            _null("phone"),
-            _level("phone_l = phone_r", "Exact"),
-            _level("damerau_levenshtein(phone_l, phone_r) <= 1", "One typo"),
-            _level("phone_kind_l <> phone_kind_r", "Different, a mobile and a landline"),
-            _else(),
-        ],
-    }
+    return _comparison("phone", [
+        _null("phone"),
+        _label(cll.ExactMatchLevel("phone"), "Exact"),
+        _label(cll.DamerauLevenshteinLevel("phone", 1), "One typo"),
+        _custom("phone_kind_l <> phone_kind_r", "Different, a mobile and a landline"),
+        _else(),
+    ])
 
 
-def location_comparison() -> dict:
+def location_comparison():
     """Address, postcode and city as one comparison (they are not independent). A shared
     postcode is strong evidence when one record has no address (a call centre keeps none) and
     weak when both have one and the addresses differ (namesakes of one town)."""
-    return {
-        "output_column_name": "location",
-        "comparison_levels": [
-            _level(
-                "(address_l IS NULL OR address_r IS NULL) AND "
+    same_place = cll.Or(cll.ExactMatchLevel("postal_code"), cll.ExactMatchLevel("city"))
+    return _comparison("location", [
+        _custom("(address_l IS NULL OR address_r IS NULL) AND "
                 "(postal_code_l IS NULL OR postal_code_r IS NULL) AND "
-                "(city_l IS NULL OR city_r IS NULL)",
-                "Null",
-                null=True,
-            ),
-            _level("address_l = address_r AND postal_code_l = postal_code_r", "Same address"),
-            _level(
-                f"{_jw('address', 0.9)} AND (postal_code_l = postal_code_r OR city_l = city_r)",
-                "Similar address, same postcode or city",
-            ),
-            _level("postal_code_l = postal_code_r AND (address_l IS NULL OR address_r IS NULL)",
-                   "Same postcode, one address unknown"),
-            _level("postal_code_l = postal_code_r", "Same postcode, another address"),
-            _level("city_l = city_r", "Same city"),
-            _else(),
-        ],
-    }
+                "(city_l IS NULL OR city_r IS NULL)", "Null", null=True),
+        _label(cll.And(cll.ExactMatchLevel("address"), cll.ExactMatchLevel("postal_code")),
+               "Same address"),
+        _label(cll.And(cll.JaroWinklerLevel("address", 0.9), same_place),
+               "Similar address, same postcode or city"),
+        _custom("postal_code_l = postal_code_r AND (address_l IS NULL OR address_r IS NULL)",
+                "Same postcode, one address unknown"),
+        _label(cll.ExactMatchLevel("postal_code"), "Same postcode, another address"),
+        _label(cll.ExactMatchLevel("city"), "Same city"),
+        _else(),
+    ])
 
 
-def gender_comparison() -> dict:
-    return {
-        "output_column_name": "gender",
-        "comparison_levels": [
-            _null("gender"),
-            _level("gender_l = gender_r", "Same"),
-            _else(),
-        ],
-    }
+def gender_comparison():
+    return _comparison("gender", [
+        _null("gender"),
+        _label(cll.ExactMatchLevel("gender"), "Same"),
+        _else(),
+    ])
 
 
-def comparisons(rec: pd.DataFrame) -> list[dict]:
+def comparisons(rec: pd.DataFrame) -> list:
     """The comparisons worth running on these records (a column that is empty everywhere
     carries no evidence and would leave its m unestimated)."""
     out = [first_name_comparison(), last_name_comparison()]
@@ -334,11 +315,13 @@ def prediction_rules(rec: pd.DataFrame, max_pairs: int) -> list[str]:
     return [f"l.{k} = r.{k}" for k in keys]
 
 
-def settings_dict(rec: pd.DataFrame, rules: list[str]) -> dict:
+def settings_dict(rec: pd.DataFrame, rules: list[str], sql_dialect: str = "duckdb") -> dict:
     """The Splink settings for a dedupe of these normalised records with these blocking rules
-    (:func:`prediction_rules`)."""
+    (:func:`prediction_rules`), with the comparisons rendered in ``sql_dialect`` (Splink's
+    name of the engine's dialect: ``engine.dialect.splink_dialect``)."""
     return {
         "link_type": "dedupe_only",
+        "sql_dialect": sql_dialect,
         "unique_id_column_name": "record_id",
         "comparisons": comparisons(rec),
         "blocking_rules_to_generate_predictions": list(rules),

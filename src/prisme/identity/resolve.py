@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -187,40 +188,57 @@ def _score(df, settings, eng, threshold, step, default_country) -> Scored:
 
 def _train(eng, rec: pd.DataFrame, rules: list[str]):
     """λ from deterministic rules, u by random sampling, m by EM (Splink); ``rules`` are the
-    blocking rules of the predictions."""
+    blocking rules of the predictions. Only Splink's public API: where the model must be
+    corrected (a prior out of range, a lost comparison, m floors), it is saved as Splink's
+    model dictionary, corrected, and loaded into a new ``Linker`` on the same input."""
     from splink import Linker
-    from splink.internals.exceptions import SplinkException
+
+    from prisme.engine.linking import SPLINK_ERRORS
 
     db_api = eng.splink_api()
     columns = ["record_id", *model.COMPARED_COLUMNS,
                *[c for c in rec.columns if c.startswith(("ident_", "blk_"))]]
     inputs = db_api.register(rec[columns].reset_index(drop=True))
-    linker = Linker(inputs, model.settings_dict(rec, rules), log_level=None)
+    linker = Linker(inputs, model.settings_dict(rec, rules, eng.dialect.splink_dialect),
+                    log_level=None)
     _quiet_splink()
     deterministic = model.deterministic_rules(rec)
     if deterministic:  # too few records for the rules leaves Splink's default λ
-        with contextlib.suppress(ValueError, SplinkException):
+        with contextlib.suppress(*SPLINK_ERRORS):
             linker.training.estimate_probability_two_random_records_match(
                 deterministic, recall=model.DETERMINISTIC_RECALL)
-    prior = linker._settings_obj._probability_two_random_records_match
+    saved = linker.misc.save_model_to_json()
+    prior = saved["probability_two_random_records_match"]
     if not 1e-7 <= prior <= 0.5:  # a tiny list can give 0, 1 or NaN
-        linker._settings_obj._probability_two_random_records_match = min(
+        saved["probability_two_random_records_match"] = min(
             max(prior if prior == prior else 1e-4, 1e-7), 0.5)
+        linker = Linker(inputs, saved, log_level=None)
     n = len(rec)
     linker.training.estimate_u_using_random_sampling(
         max_pairs=min(_U_PAIRS, n * (n - 1) / 2), seed=7, min_count_per_level=None, num_chunks=1)
     for rule in model.training_rules(rec):
         # a session whose rule finds no pairs raises after Splink has taken the rule's
-        # comparisons out of the model: put them back, or the model loses those fields
-        kept = list(linker._settings_obj.comparisons)
+        # comparisons out of the model: put them back (what the session learnt stays)
+        kept = linker.misc.save_model_to_json()
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, estimate_without_term_frequencies=True, max_pairs=5e5,
             )
-        except (ValueError, SplinkException):  # no pairs for this rule
-            linker._settings_obj.comparisons = kept
-    _floor_m(linker)
+        except SPLINK_ERRORS:  # no pairs for this rule
+            linker = Linker(inputs, _restore_comparisons(linker.misc.save_model_to_json(),
+                                                         kept), log_level=None)
+    floored = _floor_m(linker.misc.save_model_to_json())
+    if floored is not None:
+        linker = Linker(inputs, floored, log_level=None)
     return linker, inputs
+
+
+def _restore_comparisons(after: dict, before: dict) -> dict:
+    """The model ``after`` a failed session, with the comparisons it lost taken from the
+    model ``before`` it, in their order."""
+    now = {c["output_column_name"]: c for c in after["comparisons"]}
+    after["comparisons"] = [now.get(c["output_column_name"], c) for c in before["comparisons"]]
+    return after
 
 
 #: smallest m kept after EM: a level EM never saw among matches (a birth-date typo in a list
@@ -228,12 +246,17 @@ def _train(eng, rec: pd.DataFrame, rules: list[str]):
 _M_FLOOR = 0.002
 
 
-def _floor_m(linker) -> None:
-    for comparison in linker._settings_obj.comparisons:
-        for level in comparison._comparison_levels_excluding_null:
-            m = level.m_probability
-            if m is not None and m < _M_FLOOR:
-                level.m_probability = _M_FLOOR
+def _floor_m(saved: dict) -> dict | None:
+    """The model dictionary with every m below :data:`_M_FLOOR` raised to it (None when none
+    is below)."""
+    changed = False
+    for comparison in saved["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            m = level.get("m_probability")
+            if not level.get("is_null_level") and m is not None and m < _M_FLOOR:
+                level["m_probability"] = _M_FLOOR
+                changed = True
+    return saved if changed else None
 
 
 def _quiet_splink() -> None:
@@ -244,9 +267,10 @@ def _quiet_splink() -> None:
 def _drop_new_tables(eng, before: set[str]) -> None:
     """Leave the caller's warehouse as it was: Splink's working tables and views go."""
     for name in set(eng.list_tables()) - before:
-        for kind in ("VIEW", "TABLE"):
-            with contextlib.suppress(Exception):
-                eng.execute_sql(f'DROP {kind} IF EXISTS "{name}"')
+        with contextlib.suppress(Exception):
+            eng.drop_view(name)
+        with contextlib.suppress(Exception):
+            eng.drop_table(name)
 
 
 def _pairs_to_index(record_ids: pd.Series, pairs: Pairs | None, what: str) -> pd.DataFrame:
@@ -274,69 +298,75 @@ def _edges(pairs: pd.DataFrame, threshold: float, record_ids: pd.Series,
 
 
 # -------------------------------------------------------------------------- household guard
-#: two spellings that cannot be one first name: not equal, not a typo (Jaro-Winkler < 0.8),
-#: not a prefix (Jean / Jean Pierre), not mostly the same letters scrambled — the letters of
-#: one all in the other, or at most two edits apart (``ayn`` / ``ryan``, ``lmeai`` /
-#: ``amelia``; but ``martin`` / ``romain`` and ``elodie`` / ``daniel`` share most of their
-#: letters and are two people); NULL never differs
-_NAMES_DIFFER = """
-CREATE OR REPLACE TEMP MACRO prisme_letters(x) AS
-  list_distinct(string_split(replace(x, ' ', ''), ''));
-CREATE OR REPLACE TEMP MACRO prisme_common(lx, ly) AS len(list_intersect(lx, ly));
-CREATE OR REPLACE TEMP MACRO prisme_names_differ(x, y, lx, ly) AS
-  coalesce(x <> y
-    AND jaro_winkler_similarity(x, y) < 0.8
-    AND NOT starts_with(x, y) AND NOT starts_with(y, x)
-    AND NOT (prisme_common(lx, ly) >= 0.8 * least(len(lx), len(ly))
-             AND prisme_common(lx, ly) >= 0.6 * greatest(len(lx), len(ly))
-             AND (prisme_common(lx, ly) = least(len(lx), len(ly))
-                  OR damerau_levenshtein(x, y) <= 2)), false);
-CREATE OR REPLACE TEMP MACRO prisme_same(x, y, lx, ly) AS
-  x IS NOT NULL AND y IS NOT NULL AND NOT prisme_names_differ(x, y, lx, ly);
-CREATE OR REPLACE TEMP MACRO prisme_names_disjoint(lx, ly) AS
-  coalesce(prisme_common(lx, ly) < 0.5 * greatest(len(lx), len(ly)), false);
-"""
+#: Ibis expressions over two records ``a`` and ``b`` (columns of one joined table, suffixed
+#: ``_a`` and ``_b``); the functions whose names differ between engines come from the
+#: engine's dialect. Two spellings cannot be one first name when they are not equal, not a
+#: typo (Jaro-Winkler < 0.8), not a prefix (Jean / Jean Pierre), not mostly the same letters
+#: scrambled — the letters of one all in the other, or at most two edits apart (``ayn`` /
+#: ``ryan``, ``lmeai`` / ``amelia``; but ``martin`` / ``romain`` and ``elodie`` / ``daniel``
+#: share most of their letters and are two people); NULL never differs.
 
-#: the letter sets of the names, computed once per record (not once per compared pair)
-_RECS_SQL = """
-CREATE OR REPLACE TEMP TABLE {out} AS
-SELECT *, prisme_letters(first_name) AS first_letters,
-       prisme_letters(first_name_raw) AS raw_letters,
-       prisme_letters(last_name) AS last_letters
-FROM {recs}
-"""
 
-_CONFLICT_SQL = """
-SELECT p."left", p."right"
-FROM {pairs} AS p
-JOIN {recs} AS a ON a.i = p."left"
-JOIN {recs} AS b ON b.i = p."right"
-WHERE NOT ({same_identifier})
-  AND ((NOT ({swapped})
-        AND ((prisme_names_differ(a.first_name, b.first_name, a.first_letters, b.first_letters)
-              AND prisme_names_differ(a.first_name_raw, b.first_name_raw, a.raw_letters,
-                                      b.raw_letters)
-              AND (NOT coalesce(a.birth_date = b.birth_date, false)
-                   OR prisme_names_disjoint(a.raw_letters, b.raw_letters)))
-          OR (a.first_initial <> b.first_initial
-              AND (a.first_name IS NULL OR b.first_name IS NULL))))
-    OR (a.gender <> b.gender AND a.first_name IS DISTINCT FROM b.first_name)
-    OR (a.birth_date IS NOT NULL AND b.birth_date IS NOT NULL
-        AND damerau_levenshtein(a.birth_date, b.birth_date) > 1
-        AND abs(date_diff('day', try_cast(a.birth_date AS DATE),
-                          try_cast(b.birth_date AS DATE))) > 366))
-"""
+def _letters(dialect, x: ibis.StringValue) -> ibis.ArrayValue:
+    """The distinct letters of a name (spaces left out)."""
+    return dialect.array_distinct(dialect.split(x.replace(" ", ""), ""))
 
-#: one record has first and last name the other way round (either may be missing)
-_SWAPPED = """
-coalesce(a.first_name_raw <> b.first_name_raw, true)
-AND ((prisme_same(a.first_name_raw, b.last_name, a.raw_letters, b.last_letters)
-      AND (a.last_name IS NULL OR b.first_name_raw IS NULL
-           OR prisme_same(a.last_name, b.first_name_raw, a.last_letters, b.raw_letters)))
-  OR (prisme_same(b.first_name_raw, a.last_name, b.raw_letters, a.last_letters)
-      AND (b.last_name IS NULL OR a.first_name_raw IS NULL
-           OR prisme_same(b.last_name, a.first_name_raw, b.last_letters, a.raw_letters))))
-"""
+
+class _Guard:
+    def __init__(self, dialect) -> None:
+        self.d = dialect
+
+    def common(self, lx, ly):
+        return self.d.array_intersect(lx, ly).length()
+
+    def names_differ(self, x, y, lx, ly):
+        common, nx, ny = self.common(lx, ly), lx.length(), ly.length()
+        scrambled = ((common >= 0.8 * ibis.least(nx, ny))
+                     & (common >= 0.6 * ibis.greatest(nx, ny))
+                     & ((common == ibis.least(nx, ny))
+                        | (self.d.damerau_levenshtein(x, y) <= 2)))
+        return ((x != y) & (self.d.jaro_winkler(x, y) < 0.8)
+                & ~x.startswith(y) & ~y.startswith(x) & ~scrambled).fill_null(False)
+
+    def same(self, x, y, lx, ly):
+        return x.notnull() & y.notnull() & ~self.names_differ(x, y, lx, ly)
+
+    def disjoint(self, lx, ly):
+        return (self.common(lx, ly) < 0.5 * ibis.greatest(lx.length(), ly.length())
+                ).fill_null(False)
+
+    def swapped(self, t):
+        """One record has first and last name the other way round (either may be missing)."""
+        a_first, b_first = t.first_name_raw_a, t.first_name_raw_b
+        a_last, b_last = t.last_name_a, t.last_name_b
+        a_fl, b_fl, a_ll, b_ll = t.raw_letters_a, t.raw_letters_b, t.last_letters_a, \
+            t.last_letters_b
+        return (a_first != b_first).fill_null(True) & (
+            (self.same(a_first, b_last, a_fl, b_ll)
+             & (a_last.isnull() | b_first.isnull() | self.same(a_last, b_first, a_ll, b_fl)))
+            | (self.same(b_first, a_last, b_fl, a_ll)
+               & (b_last.isnull() | a_first.isnull() | self.same(b_last, a_first, b_ll, a_fl))))
+
+    def conflict(self, t, idents):
+        same_identifier = ibis.literal(False)
+        for c in idents:
+            same_identifier = same_identifier | (t[f"{c}_a"] == t[f"{c}_b"]).fill_null(False)
+        first_differ = (
+            self.names_differ(t.first_name_a, t.first_name_b, t.first_letters_a,
+                              t.first_letters_b)
+            & self.names_differ(t.first_name_raw_a, t.first_name_raw_b, t.raw_letters_a,
+                                t.raw_letters_b)
+            & (~(t.birth_date_a == t.birth_date_b).fill_null(False)
+               | self.disjoint(t.raw_letters_a, t.raw_letters_b)))
+        initials = ((t.first_initial_a != t.first_initial_b)
+                    & (t.first_name_a.isnull() | t.first_name_b.isnull()))
+        genders = (t.gender_a != t.gender_b) & ~t.first_name_a.identical_to(t.first_name_b)
+        births = (t.birth_date_a.notnull() & t.birth_date_b.notnull()
+                  & (self.d.damerau_levenshtein(t.birth_date_a, t.birth_date_b) > 1)
+                  & ((t.birth_day_a - t.birth_day_b).abs() > 366))
+        return ~same_identifier & (
+            (~self.swapped(t) & (first_differ | initials)).fill_null(False)
+            | genders.fill_null(False) | births.fill_null(False))
 
 
 def _household_conflicts(eng, scored: Scored, labels: np.ndarray) -> pd.DataFrame:
@@ -348,32 +378,37 @@ def _household_conflicts(eng, scored: Scored, labels: np.ndarray) -> pd.DataFram
     two people; two records without a birth date are not "the same birth date" (a household's
     records often have none). Never when the names are swapped between the two records or an
     identifier column agrees. Checked on all pairs of small parties, on the links of large
-    ones; the names' letter sets are computed once per record."""
+    ones; the names' letter sets are computed once per record, in the engine."""
     candidates = _within_cluster_pairs(labels, scored.pairs)
     if candidates.empty:
         return candidates
     idents = [c for c in scored.records.columns if c.startswith("ident_")]
-    same = " OR ".join(f"coalesce(a.{c} = b.{c}, false)" for c in idents) or "false"
     # only the records of the candidate pairs go to the engine (at 1M, a fraction of them)
     involved = np.unique(candidates[["left", "right"]].to_numpy(np.int64))
     recs = scored.records[["first_name", "first_name_raw", "first_initial", "last_name",
-                           "gender", "birth_date", *idents]].iloc[involved]
+                           "gender", "birth_date", "birth_day", *idents]].iloc[involved]
     recs = recs.assign(i=involved).reset_index(drop=True)
     pairs_name, recs_name = "__prisme_identity_pairs", "__prisme_identity_recs"
     letters_name = "__prisme_identity_letters"
-    eng.create_table(pairs_name, candidates, temp=True, overwrite=True)
-    eng.create_table(recs_name, recs, temp=True, overwrite=True)
+    pairs_t = eng.create_table(pairs_name, candidates, temp=True, overwrite=True)
+    recs_t = eng.create_table(recs_name, recs, temp=True, overwrite=True)
     try:
-        eng.execute_sql(_NAMES_DIFFER)
-        eng.execute_sql(_RECS_SQL.format(out=letters_name, recs=recs_name))
-        rows = eng.execute_sql(_CONFLICT_SQL.format(pairs=pairs_name, recs=letters_name,
-                                                    same_identifier=same, swapped=_SWAPPED))
+        d = eng.dialect
+        letters = eng.create_table(letters_name, recs_t.mutate(
+            first_letters=_letters(d, recs_t.first_name),
+            raw_letters=_letters(d, recs_t.first_name_raw),
+            last_letters=_letters(d, recs_t.last_name),
+        ), temp=True, overwrite=True)
+        a, b = letters.rename("{name}_a"), letters.rename("{name}_b")
+        t = pairs_t.join(a, pairs_t.left == a.i_a).join(b, pairs_t.right == b.i_b)
+        found = eng.to_pandas(t.filter(_Guard(d).conflict(t, idents))
+                              .select("left", "right"))
     finally:
         eng.drop_table(pairs_name)
         eng.drop_table(recs_name)
         eng.drop_table(letters_name)
-    found = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    return pd.DataFrame({"left": found[:, 0], "right": found[:, 1]})
+    return pd.DataFrame({"left": found["left"].to_numpy(np.int64),
+                         "right": found["right"].to_numpy(np.int64)})
 
 
 def _within_cluster_pairs(labels: np.ndarray, pairs: pd.DataFrame) -> pd.DataFrame:
