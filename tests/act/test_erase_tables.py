@@ -12,7 +12,7 @@ import pytest
 from prisme.access import audit
 from prisme.act import erase as erasure
 from prisme.warehouse import core, suppression
-from prisme.warehouse.schema import QUARANTINE, TARGET_LISTS
+from prisme.warehouse.schema import ENTITIES, QUARANTINE, TARGET_LISTS
 
 T0 = _dt.datetime(2026, 1, 5, 10, 0)
 
@@ -55,12 +55,12 @@ def warehouse(engine, settings):
     engine.create_table("target_lists", ibis.memtable(pd.DataFrame({
         "list_id": "L", "party_id": ["P1", "P2"], "group": "treatment", "channel": "email",
         "exported_at": T0, "exported_by": "cli:x"})).cast(TARGET_LISTS))
-    _insert(engine, "fact_sales", [
+    _insert(engine, core.storage_table(ENTITIES["transaction"]), [
         dict(source="shop", order_id="O1", source_customer_id="S1", ordered_at=T0, sku="A",
              quantity=1.0, revenue=10, load_id="L3", loaded_at=T0, source_line=2),
         dict(source="crm", order_id="O2", source_customer_id="C2", ordered_at=T0, sku="A",
              quantity=1.0, revenue=20, load_id="L3", loaded_at=T0, source_line=3)])
-    _insert(engine, "fact_surveys", [
+    _insert(engine, core.storage_table(ENTITIES["survey"]), [
         dict(source="crm", source_customer_id="C1", answered_at=T0, nps=9.0,
              comment="Zoé Quintarel ici", load_id="L4", loaded_at=T0, source_line=2)])
     q = [dict(load_id="L1", source="crm_customers", entity="customer", file_name="c.csv",
@@ -126,7 +126,9 @@ def test_every_layer_loses_the_person_and_keeps_the_others(warehouse, settings):
                         ("phone", "+33611223344"), ("source_id", "crm\x1fC1")]:
         assert suppression.digest(salt, kind, value) in listed
     if engine.name == "duckdb":
-        data = settings.warehouse_path.read_bytes().lower()
+        copies = sorted((settings.root / ".published").glob("*.duckdb"))
+        assert len(copies) == 1  # the state after the erasure; the one before is deleted
+        data = b"".join(f.read_bytes() for f in [settings.warehouse_path, *copies]).lower()
         for secret in (b"quintarel", b"zoe.q@example.fr", b"+33611223344", b"zoe.old"):
             assert secret not in data
         assert b"durand" in data

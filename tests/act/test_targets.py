@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from prisme.access import audit
 from prisme.act import targets
 from prisme.warehouse import core
+from prisme.warehouse.schema import ENTITIES
 
 
 @pytest.fixture
@@ -118,12 +119,13 @@ def test_lift_of_a_list_after_the_campaign_comes_back(engine, settings, c360, tm
                                  order_id=lambda d: d.order_id + "late")
     before = sales.iloc[:5].assign(ordered_at=at - pd.Timedelta(days=2),
                                    order_id=lambda d: d.order_id + "early")
-    schema = engine.table("fact_sales").schema()
+    facts = core.storage_table(ENTITIES["transaction"])  # fact_sales is a view of it
+    schema = engine.table(facts).schema()
     rows = pd.concat([sales, late, before])
     for name in schema.names:  # the other columns of fact_sales (whatever ingest adds) NULL
         if name not in rows.columns:
             rows[name] = False if name == "is_cancelled" else None
-    engine.insert("fact_sales", ibis.memtable(rows[list(schema.names)]).cast(schema))
+    engine.insert(facts, ibis.memtable(rows[list(schema.names)]).cast(schema))
     pm = pd.DataFrame({"source": "shop",
                        "source_customer_id": rec.party_id.str.replace("P", "S"),
                        "party_id": rec.party_id, "match_probability": 1.0})

@@ -301,6 +301,12 @@ class Engine(abc.ABC):
             "tools (e.g. a table rewrite and a vacuum of old file versions)"
         )
 
+    def purge_published(self) -> list[Path]:
+        """Delete the published states other than the current one, even those a reader
+        holds (after an erasure); returns what was deleted. A backend that makes no copies
+        has nothing to delete."""
+        return []
+
     def sql(self, query: str) -> ibis.Table:
         """A SELECT in the backend's dialect, as an Ibis table (for engine-specific modules)."""
         return self.con.sql(query)
