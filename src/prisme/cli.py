@@ -399,6 +399,8 @@ def export(
     format: Annotated[str | None, typer.Option(
         "--format", help="csv, xlsx or parquet (default: the file's extension).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the control draw.")] = None,
+    as_user: Annotated[str | None, typer.Option(
+        "--as-user", help="Apply this user's rights (portfolio, masked fields).")] = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """Export a target list (consent respected, control group recorded in target_lists)."""
@@ -407,11 +409,18 @@ def export(
     from prisme.act.targets import export_list
 
     settings = _settings(project)
+    user = None
+    if as_user is not None:
+        from prisme.access.users import get_user
+
+        user = get_user(settings.root, as_user)
+        if user is None:
+            _fail(f"no user {escape(as_user)!r} in {escape(str(settings.root))}")
     try:
         with engine_mod.connect(settings) as eng:
             tl = export_list(eng, settings.root, out, channel=channel, fmt=format,
                              segment=segment, where=where, control=control, seed=seed,
-                             actor=_actor())
+                             actor=_actor(), user=user)
     except (EngineError, ValueError, OSError) as exc:
         _fail(escape(str(exc)))
     console.print(escape(tl.sentence()))

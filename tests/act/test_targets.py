@@ -161,3 +161,18 @@ def test_no_control_group_says_it_cannot_be_measured(engine, settings, c360, tmp
                              segment="lost", control=0.0, actor="cli:test")
     r = targets.list_lift(engine, tl.list_id, as_of=_dt.datetime(2030, 1, 1))
     assert "cannot be measured" in r["sentence"] and r["warning"]
+
+
+def test_an_export_applies_the_users_rights(engine, settings, c360, tmp_path):
+    from prisme.access.users import User
+
+    manager = User("marie", "manager", branch="Lyon")
+    tl = targets.export_list(engine, settings.root, tmp_path / "l.csv", channel="email",
+                             where="orders >= 0", control=0.0, actor="ignored", user=manager)
+    lyon = set(c360.party_id[c360.branch == "Lyon"])
+    assert set(tl.treatment.party_id) <= lyon and len(tl.treatment)
+    assert audit.events(settings.root, action="export")[0]["actor"] == "marie"
+    masked = User("ana", "analyst")  # no grant: contact details masked, nobody to contact
+    tl = targets.export_list(engine, settings.root, tmp_path / "m.csv", channel="email",
+                             where="orders >= 0", control=0.0, actor="x", user=masked)
+    assert len(tl.treatment) == 0 and tl.without_contact > 0

@@ -209,13 +209,25 @@ def record_list(engine, tl: TargetList) -> None:
 
 def export_list(engine, root: Path, out: Path, *, channel: str, fmt: str | None = None,
                 segment: str | None = None, where: str | None = None, control: float = 0.1,
-                seed: int | None = None, actor: str, base: ir.Table | None = None
-                ) -> TargetList:
+                seed: int | None = None, actor: str, base: ir.Table | None = None,
+                user=None) -> TargetList:
     """Draw a list, write its treatment group to ``out`` and record both groups and the
     export (audit log). The file is written beside ``out`` first and moved in place once the
-    list is recorded: there is never a file without its control group on record."""
+    list is recorded: there is never a file without its control group on record.
+
+    With ``user`` (a :class:`prisme.access.users.User`), the list is drawn from the customers
+    that user may see, with the fields they may see (:func:`prisme.access.rights.restrict`:
+    an advisor's portfolio, a manager's branch; masked contact details leave nobody to
+    contact), and the export is theirs in the audit log."""
     from prisme.access import audit
 
+    if user is not None:
+        from prisme.access.rights import restrict
+
+        c360 = engine.table("customer_360")
+        base = restrict(user, "customer_360", base if base is not None else c360,
+                        customers=c360)
+        actor = user.name
     out = Path(out)
     fmt = format_of(out, fmt)
     tl = draw_list(engine, channel=channel, segment=segment, where=where, control=control,
