@@ -45,15 +45,19 @@ def test_export_on_the_demo_then_the_campaign_comes_back(demo_copy, tmp_path):
     rng = np.random.default_rng(5)
     buys = shop[rng.uniform(size=len(shop)) < np.where(shop.group == "treatment", 0.35, 0.10)]
     at = pd.Timestamp(rec.exported_at.iloc[0]) + pd.Timedelta(days=5)
-    orders = pd.DataFrame({
-        "order_id": [f"CAMP-{i:05d}" for i in range(len(buys))],
-        "order_date": at.strftime("%Y-%m-%dT%H:%M:%S"),
-        "customer_id": buys.source_customer_id.to_numpy(),
-        "sku": "SAL080102", "product_name": "Porte-savon Loft", "quantity": "1",
-        "unit_price": "20.50", "line_total": "20.50", "currency": "EUR",
-        "payment_method": "card", "order_type": "SALE", "channel": "web"})
-    orders.to_csv(root / "sources" / "shop" / "orders" / "orders_campaign.csv", index=False,
-                  encoding="utf-8-sig")
+    # written like the shop's own order files (same columns), from one of its lines
+    folder = root / "sources" / "shop" / "orders"
+    template = pd.read_csv(sorted(folder.glob("orders_*.csv"))[-1], dtype=str,
+                           encoding="utf-8-sig", keep_default_na=False)
+    line = template[template.order_type == "SALE"].iloc[0]
+    orders = pd.DataFrame([line] * len(buys)).reset_index(drop=True)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S")
+    orders["order_id"] = [f"CAMP-{i:05d}" for i in range(len(buys))]
+    orders["customer_id"] = buys.source_customer_id.to_numpy()
+    for col in orders.columns:
+        if col.endswith("_date"):  # order, due and payment dates: the campaign's day
+            orders[col] = stamp
+    orders.to_csv(folder / "orders_campaign.csv", index=False, encoding="utf-8-sig")
     for command in (["ingest"], ["build"]):
         done = runner.invoke(app, [*command, "--project", str(root)])
         assert done.exit_code == 0, done.output

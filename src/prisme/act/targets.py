@@ -235,8 +235,11 @@ def export_list(engine, root: Path, out: Path, *, channel: str, fmt: str | None 
     tmp = out.with_name(f".{out.name}.{tl.list_id}.part")
     write_frame(tl.treatment, tmp, fmt)
     try:
-        with engine.transaction():
-            record_list(engine, tl)
+        # recorded under the writers' lock and published, so readers see the list at once
+        with engine.exclusive("prisme export"), \
+                engine.publishing("prisme export", whole=False):
+            with engine.transaction():
+                record_list(engine, tl)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
