@@ -77,6 +77,46 @@ class EngineSettings(_Strict):
     #: seconds a second load waits for the first to finish before it is refused.
     lock_timeout_s: float = 30.0
     temp_directory: str | None = None
+    # --- Spark (backend = "spark") ---
+    #: the Spark master: ``local[2]`` (this machine, two cores) or a cluster's URL
+    master: str = "local[2]"
+    #: where the Spark backend keeps its tables (Parquet) and its commit journal
+    warehouse_dir: str = "spark-warehouse"
+    #: ``spark.sql.shuffle.partitions``: low on one machine, ~2-3x the cores on a cluster
+    shuffle_partitions: int = 4
+    #: memory of the Spark driver (local mode: the whole engine) when Prisme starts it
+    driver_memory: str = "4g"
+
+
+class JoinSettings(_Strict):
+    """Another file of the same export joined to each line of the source
+    (``[sources.X.join.NAME]``); its columns are referred to as ``NAME.column``."""
+
+    path: str
+    #: the key column(s), named the same in both files, or ``{main column = joined column}``
+    on: str | list[str] | dict[str, str]
+    #: an unmatched line is kept with empty values instead of quarantined
+    optional: bool = False
+    separator: str | None = None
+    encoding: str | None = None
+    decimal: str | None = None
+    date_format: str | None = None
+    format: Literal["csv", "xlsx", "parquet", "jsonl"] | None = None
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(main file column, joined file column) pairs."""
+        if isinstance(self.on, dict):
+            return list(self.on.items())
+        keys = [self.on] if isinstance(self.on, str) else list(self.on)
+        return [(k, k) for k in keys]
+
+
+class StatusSettings(_Strict):
+    """``[sources.X.status]``: which values of the transaction ``status`` column mean the line
+    was cancelled (compared without case or surrounding spaces). Cancelled lines are loaded and
+    kept, and left out of revenue, RFM, value and baskets (``warehouse.core.active_sales``)."""
+
+    cancelled: list[str] = Field(default_factory=list)
 
 
 class SourceSettings(_Strict):
@@ -115,6 +155,14 @@ class SourceSettings(_Strict):
     currency: str | None = None
     #: trust rank of this source for survivorship (lower wins)
     trust: int = 100
+    #: other files of the same export joined to each line: ``[sources.X.join.NAME]``
+    join: dict[str, JoinSettings] = Field(default_factory=dict)
+    #: transaction status values that mean "cancelled"
+    status: StatusSettings | None = None
+    #: plausible window of dates: earlier (the company did not exist) or later than the load
+    #: by more than ``max_future_days`` is quarantined
+    min_date: str = "1900-01-01"
+    max_future_days: int = 1
 
     @model_validator(mode="after")
     def _one_location(self) -> SourceSettings:
@@ -162,6 +210,12 @@ class AnalyticsSettings(_Strict):
     #: parameter draws behind the CLV interval (clv_12m_low / clv_12m_high)
     clv_interval_draws: int = 200
     seed: int = 7
+    #: churn: a buyer has left when they make no purchase within this many days of a cut-off
+    churn_horizon_days: int = 180
+    #: churn: past cut-offs the model is trained on (one horizon apart, oldest first)
+    churn_cutoffs: int = 3
+    #: churn: the customers scored are those who bought within this many days of the cut-off
+    churn_active_days: int = 365
 
 
 class Settings(_Strict):
@@ -182,11 +236,16 @@ class Settings(_Strict):
 
     @property
     def warehouse_path(self) -> Path:
+        """The warehouse: the DuckDB file (``[engine] path``), or the Spark warehouse
+        directory (``[engine] warehouse_dir``); published states and the lock sit beside it."""
+        if self.engine.backend == "spark":
+            return self.resolve(self.engine.warehouse_dir)
         return self.resolve(self.engine.path)
 
 
-def load_settings(project: str | Path = ".") -> Settings:
-    """Read ``DIR/prisme.toml``; a project without one gets the defaults."""
+def load_settings(project: str | Path = ".", *, require: bool = False) -> Settings:
+    """Read ``DIR/prisme.toml``; a project without one gets the defaults, unless ``require``
+    (the commands that work on an existing project), which raises :class:`ConfigError`."""
     root = Path(project).resolve()
     file = root / CONFIG_FILE
     data: dict[str, Any] = {}
@@ -195,16 +254,124 @@ def load_settings(project: str | Path = ".") -> Settings:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    elif require:
+        raise ConfigError(
+            f"{root} is not a Prisme project: it has no {CONFIG_FILE} "
+            f"(create one with `prisme init {project}`, or give --project DIR)"
+        )
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  [{where}] {err['msg']}")
-        raise ConfigError(f"{file}: invalid settings\n" + "\n".join(lines)) from exc
+        raise ConfigError(f"{file}: invalid settings\n" + "\n".join(_explain(exc))) from exc
     settings.root = root
+    problems = check_names(settings)
+    if problems:
+        raise ConfigError(f"{file}: invalid settings\n" + "\n".join(f"  {p}" for p in problems))
     return settings
+
+
+def _section(loc: tuple) -> str:
+    return "[" + ".".join(str(p) for p in loc) + "]" if loc else "the top level"
+
+
+def _explain(exc: ValidationError) -> list[str]:
+    """One line per problem, naming the key and its section (an unknown key once, with the
+    keys that section accepts)."""
+    import difflib
+
+    lines: list[str] = []
+    seen: set[tuple] = set()
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if loc in seen:
+            continue
+        seen.add(loc)
+        if err["type"] == "extra_forbidden":
+            *where, key = loc
+            allowed = _allowed_keys(tuple(where))
+            hint = difflib.get_close_matches(str(key), allowed, n=1)
+            lines.append(
+                f"  unknown key {key!r} in {_section(tuple(where))}"
+                + (f" — did you mean {hint[0]!r}?" if hint else "")
+                + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+            )
+        else:
+            *where, key = loc or ("",)
+            lines.append(f"  {key!r} in {_section(tuple(where))}: {err['msg']}")
+    return lines
+
+
+def _allowed_keys(where: tuple) -> list[str]:
+    """The keys the model at ``where`` (a path of section names) accepts."""
+    model: type[BaseModel] | None = Settings
+    path = list(where)
+    while path and model is not None:
+        part = path.pop(0)
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        if getattr(ann, "__origin__", None) is dict and args:  # dict[str, Model]: a name
+            if path:
+                path.pop(0)
+            model = _model_in(args[-1])
+            continue
+        model = _model_in(ann)
+    return [k for k in (model.model_fields if model else {}) if k != "root"]
+
+
+def _model_in(ann) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for a in getattr(ann, "__args__", ()):
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            return a
+    return None
+
+
+def check_names(settings: Settings) -> list[str]:
+    """Names the configuration refers to that cannot be right, each with where it is: mapped
+    columns, constants and derived targets of each source, join prefixes, a status section on
+    a non-transaction source, ``[identity] identifier_columns`` no customer source maps."""
+    from prisme.warehouse.schema import ENTITIES
+
+    problems: list[str] = []
+    customer_columns = set(ENTITIES["customer"].names)
+    for name, src in settings.sources.items():
+        entity = ENTITIES[src.entity]
+        where = f"[sources.{name}"
+        for canon in src.columns:
+            if "." in canon:
+                problems.append(f"{where}.columns] {canon!r}: a canonical or attribute name has "
+                                "no '.'; a joined file's column goes on the right-hand side "
+                                "(e.g. source_customer_id = \"orders.customer_id\")")
+        for key in src.constants:
+            if key not in entity.names:
+                problems.append(f"{where}.constants] {key!r} is not a column of {entity.name} "
+                                f"(expected one of {', '.join(entity.names)})")
+        for key in src.derive:
+            if key not in entity.names and key not in src.columns:
+                problems.append(f"{where}.derive] {key!r} is not a column of {entity.name} "
+                                f"(expected one of {', '.join(entity.names)})")
+        if src.status is not None and src.entity != "transaction":
+            problems.append(f"{where}.status] only a transaction source has a status "
+                            f"(this source's entity is {src.entity})")
+        if src.status is not None and "status" not in src.columns:
+            problems.append(f"{where}.status] lists cancelled values but [sources.{name}.columns] "
+                            "maps no `status` column")
+        for jname, join in src.join.items():
+            if not join.pairs():
+                problems.append(f"{where}.join.{jname}] `on` names no key column")
+        if src.entity == "customer":
+            customer_columns |= set(src.columns)
+    for col in settings.identity.identifier_columns:
+        if col not in customer_columns:
+            problems.append(
+                f"[identity] identifier_columns names {col!r}, which no customer source maps; "
+                f"map it under [sources.<customer source>.columns] (e.g. {col} = \"<file column>\")"
+            )
+    return problems
 
 
 def save_settings(settings: Settings, project: str | Path | None = None) -> Path:

@@ -4,6 +4,7 @@ status``. Reads public tables only, through the engine, so it works on any backe
 from __future__ import annotations
 
 import ibis
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -18,10 +19,17 @@ def _fmt(v) -> str:
 
 
 def loads_table(engine) -> Table | None:
-    """Rows read / loaded / quarantined per source (the load journal, summed)."""
+    """Rows read / loaded / quarantined per source (the load journal, summed over the loads
+    that count: failed and superseded loads left nothing in the warehouse, so their rows are
+    not in the totals — they are counted apart as failed files)."""
     if not engine.has_table("load_batches"):
         return None
-    b = engine.table("load_batches")
+    from prisme.warehouse.batches import counted_loads
+
+    every = engine.table("load_batches")
+    failed = every.filter(every.status == "failed").group_by(["source", "entity"]).aggregate(
+        failed_files=every.file_name.nunique())
+    b = counted_loads(engine)
     agg = (
         b.group_by(["source", "entity"])
         .aggregate(
@@ -29,22 +37,30 @@ def loads_table(engine) -> Table | None:
             rows_read=b.rows_read.sum(),
             rows_loaded=b.rows_loaded.sum(),
             rows_quarantined=b.rows_quarantined.sum(),
-            last_status=b.status.arbitrary(),
         )
-        .order_by(["entity", "source"])
     )
+    agg = agg.outer_join(failed, ["source", "entity"]).select(
+        source=ibis.coalesce(agg.source, failed.source),
+        entity=ibis.coalesce(agg.entity, failed.entity),
+        files=agg.files.fill_null(0), rows_read=agg.rows_read.fill_null(0),
+        rows_loaded=agg.rows_loaded.fill_null(0),
+        rows_quarantined=agg.rows_quarantined.fill_null(0),
+        failed_files=failed.failed_files.fill_null(0),
+    ).order_by(["entity", "source"])
     df = engine.to_pandas(agg)
     t = Table(title="Loads (load_batches)")
-    for col in ["source", "entity", "files", "rows read", "loaded", "quarantined"]:
+    for col in ["source", "entity", "files", "rows read", "loaded", "quarantined",
+                "failed files"]:
         t.add_column(col, justify="right" if col not in ("source", "entity") else "left")
     for r in df.itertuples(index=False):
         t.add_row(
-            r.source, r.entity, _fmt(int(r.files)), _fmt(int(r.rows_read)),
-            _fmt(int(r.rows_loaded)), _fmt(int(r.rows_quarantined)),
+            escape(str(r.source)), escape(str(r.entity)), _fmt(int(r.files)),
+            _fmt(int(r.rows_read)), _fmt(int(r.rows_loaded)), _fmt(int(r.rows_quarantined)),
+            _fmt(int(r.failed_files)),
         )
     t.add_row(
         "[bold]total", "", "", _fmt(int(df.rows_read.sum())), _fmt(int(df.rows_loaded.sum())),
-        _fmt(int(df.rows_quarantined.sum())),
+        _fmt(int(df.rows_quarantined.sum())), _fmt(int(df.failed_files.sum())),
     )
     return t
 
@@ -64,7 +80,7 @@ def parties_table(engine) -> Table | None:
     t.add_column("records", justify="right")
     t.add_column("parties", justify="right")
     for r in df.itertuples(index=False):
-        t.add_row(r.source, _fmt(int(r.records)), _fmt(int(r.parties)))
+        t.add_row(escape(str(r.source)), _fmt(int(r.records)), _fmt(int(r.parties)))
     t.add_row("[bold]all sources", _fmt(int(df.records.sum())), _fmt(int(total)))
     return t
 
@@ -108,6 +124,25 @@ def quality_scores_table(engine) -> Table | None:
     return quality_table(audit)
 
 
+def channels_table(engine) -> Table | None:
+    """Conversion lift of each campaign channel over no contact, and ROI (mart_channels)."""
+    if not engine.has_table("mart_channels"):
+        return None
+    df = engine.to_pandas(engine.table("mart_channels"))
+    t = Table(title="Campaign channels against no contact (mart_channels)")
+    for col in ["channel", "contacted", "lift (points)", "95% interval", "adj. p", "ROI",
+                "in a sentence"]:
+        t.add_column(col, justify="left" if col in ("channel", "in a sentence") else "right")
+    for r in df.itertuples(index=False):
+        has = r.lift == r.lift  # NaN when no campaign of the channel had a control group
+        t.add_row(escape(str(r.channel)), _fmt(int(r.contacted)),
+                  f"{100 * r.lift:+.1f}" if has else "—",
+                  f"{100 * r.lift_low:+.1f} … {100 * r.lift_high:+.1f}" if has else "—",
+                  f"{r.p_adjusted:.2g}" if has else "—",
+                  f"{100 * r.roi:+.0f}%" if r.roi == r.roi else "—", escape(str(r.sentence)))
+    return t
+
+
 def all_tables(engine) -> list[Table]:
-    makers = [loads_table, parties_table, quality_scores_table, segments_table]
+    makers = [loads_table, parties_table, quality_scores_table, segments_table, channels_table]
     return [t for t in (m(engine) for m in makers) if t is not None]

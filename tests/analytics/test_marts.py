@@ -12,7 +12,7 @@ from warehouse_tables import write_core, write_dim_party, write_party_map
 
 import prisme.analytics.marts as marts_mod
 from prisme import engine as engine_mod
-from prisme.analytics.marts import LATER_COLUMNS, build_marts
+from prisme.analytics.marts import build_marts, contributed_columns
 from prisme.analytics.rfm import RFM_SEGMENTS
 
 START = pd.Timestamp("2023-01-01")
@@ -101,7 +101,7 @@ def test_customer_360_one_row_per_party_with_every_public_column(company):
                 "churn_probability", "churn_reasons", "next_best_offers"):
         assert col in c.columns, col
     schema = engine.table("customer_360").schema()
-    for name, dtype in LATER_COLUMNS.items():
+    for name, dtype in contributed_columns().items():
         assert schema[name] == dtype and c[name].isna().all()
     buyers = c[c.orders > 0]
     never = c[c.orders.isna()]
@@ -210,3 +210,54 @@ def test_every_party_exactly_once(settings, rows, known):
     assert (scored.clv_12m_low <= scored.clv_12m + 1e-9).all()
     assert (scored.clv_12m <= scored.clv_12m_high + 1e-9).all()
     assert c.r_score.dropna().between(1, 5).all()
+
+
+def test_contributed_columns_join_customer_360_and_refresh_after_the_marts(company, monkeypatch):
+    """A contributing module declares its columns and returns a table keyed by party_id;
+    before its stage runs the columns exist as typed NULLs, after it the refresh fills them."""
+    import types
+
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    engine, settings = company
+    stage = types.ModuleType("tests_fake_stage")
+    stage.CUSTOMER_360_COLUMNS = {"fake_score": dt.float64, "fake_label": dt.string}
+    stage.ran = False
+
+    def part(eng, _settings, as_of):
+        if not stage.ran:
+            return None
+        rows = pd.DataFrame({"party_id": ["P0001", "P0002"], "fake_score": [0.25, 0.5],
+                             "fake_label": ["low", "mid"]})
+        return ibis.memtable(rows).mutate(as_of=ibis.literal(as_of))
+
+    stage.customer_360_part = part
+    monkeypatch.setitem(__import__("sys").modules, "tests_fake_stage", stage)
+    monkeypatch.setattr(marts_mod, "CONTRIBUTORS", [*marts_mod.CONTRIBUTORS, "tests_fake_stage"])
+    build_marts(engine, settings, as_of=AS_OF)
+    t = engine.table("customer_360")
+    assert t.schema()["fake_score"] == dt.float64 and t.schema()["fake_label"] == dt.string
+    assert engine.to_pandas(t).fake_score.isna().all()
+    stage.ran = True
+    marts_mod.refresh_customer_360(engine, settings, ["tests_fake_stage"])
+    c = engine.to_pandas(engine.table("customer_360")).set_index("party_id")
+    assert len(c) == 400 and c.loc["P0001", "fake_score"] == 0.25
+    assert c.loc["P0002", "fake_label"] == "mid" and c.fake_score.notna().sum() == 2
+    assert (c.as_of.astype(str) == AS_OF).all()  # the part's own extra columns are not taken
+
+
+def test_a_column_claimed_by_two_contributors_is_an_error(monkeypatch):
+    import types
+
+    import ibis.expr.datatypes as dt
+
+    a, b = types.ModuleType("stage_a"), types.ModuleType("stage_b")
+    for m in (a, b):
+        m.CUSTOMER_360_COLUMNS = {"score": dt.float64}
+        m.customer_360_part = lambda *args: None
+    with pytest.raises(ValueError, match="contributed by both stage_a and stage_b"):
+        contributed_columns([a, b])
+    monkeypatch.setitem(__import__("sys").modules, "stage_c", types.ModuleType("stage_c"))
+    with pytest.raises(TypeError, match="does not expose CUSTOMER_360_COLUMNS"):
+        marts_mod.contributors(["stage_c"])

@@ -161,11 +161,39 @@ def test_purchase_process_parameters_match_the_truth(truth):
     alive = ch["alive_at_end"] == "true"
     assert (ch.loc[alive, "dropped_out_at"] == "").all()
     assert (ch.loc[~alive, "dropped_out_at"] != "").all()
-    assert set(ch.loc[~alive, "churn_driver"]) == {"low_satisfaction", "natural"}
+    assert set(ch.loc[~alive, "churn_driver"]) == {"low_satisfaction", "late_payment",
+                                                    "natural"}
     # low satisfaction raises the drop-out probability
     z = ch["satisfaction"].astype(float).to_numpy()
     assert np.corrcoef(z, p)[0, 1] < -0.25
     assert p[z < -1].mean() > p[z > 1].mean()
+    # paying late raises it too, less strongly; the two drivers are independent
+    w = ch["payment_lateness"].astype(float).to_numpy()
+    assert np.corrcoef(z, p)[0, 1] < np.corrcoef(w, p)[0, 1] < -0.1
+    assert abs(np.corrcoef(w, z)[0, 1]) < 4 / np.sqrt(n)
+    late = ch["churn_driver"] == "late_payment"
+    assert (w[late.to_numpy()] > 1).all() and (z[late.to_numpy()] >= -0.5).all()
+
+
+def test_invoices_are_due_30_days_after_the_order_and_late_payers_pay_late(demo, truth):
+    root = Path(demo.directory)
+    frames = [pd.read_csv(f, sep=",", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+              for f in sorted((root / "sources/shop/orders").glob("orders_*.csv"))]
+    shop = pd.concat(frames, ignore_index=True)
+    sales = shop[(shop.order_type == "SALE") & (shop.customer_id != "")]
+    assert (sales.due_date != "").all()
+    assert (shop.loc[shop.order_type == "RETURN", "due_date"] == "").all()
+    ordered = pd.to_datetime(sales.order_date)
+    due = pd.to_datetime(sales.due_date)
+    assert ((due - ordered).dt.days.between(29, 30)).all()
+    paid = sales[sales.paid_date != ""]
+    days_late = (pd.to_datetime(paid.paid_date) - pd.to_datetime(paid.due_date)).dt.days
+    persons = truth["persons"].query("source == 'shop'").set_index("source_customer_id")
+    w = paid.customer_id.map(persons["person_id"]).map(
+        truth["churners"].set_index("person_id")["payment_lateness"].astype(float))
+    assert days_late[w.to_numpy() > 1].clip(lower=0).mean() > 3 * days_late[
+        w.to_numpy() < 0].clip(lower=0).mean()
+    assert (pd.to_datetime(paid.paid_date) >= pd.to_datetime(paid.order_date)).all()
 
 
 def test_surveys_measure_the_satisfaction_that_drives_churn(demo, truth):

@@ -135,7 +135,11 @@ def test_a_header_that_does_not_match_fails_the_batch_and_keeps_the_previous_sta
     assert r.status == "failed" and r.rows_loaded == 0
     assert "orders_04.csv" in r.message and "'Qty' (mapped to quantity)" in r.message
     assert "'Quantité'" in r.message  # the columns it has
-    assert counts(engine) == before
+    # no fact arrived; every line of the failed file is accounted for in the quarantine
+    assert counts(engine) == (before[0], before[1] + len(wrong))
+    assert r.rows_read == r.rows_loaded + r.rows_quarantined == len(wrong)
+    q = engine.to_pandas(engine.table("quarantine"))
+    assert q[q.load_id == r.load_id].reason.str.contains("orders_04.csv").all()
     batches = engine.to_pandas(engine.table("load_batches").order_by("started_at"))
     assert list(batches.status) == ["loaded", "failed"]
 

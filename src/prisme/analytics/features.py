@@ -122,6 +122,8 @@ def party_sales(engine, *, as_of) -> ibis.Table:
     """Sales lines until as_of with party_id, signed revenue/cost and the product category."""
     s = events_until(engine, "fact_sales", as_of)
     s = s.filter(s.source_customer_id.notnull())
+    if "is_cancelled" in s.columns:  # cancelled lines are kept, not sold (core.active_sales)
+        s = s.filter(~s.is_cancelled.fill_null(False))
     keys = party_keys(engine)
     s = s.join(
         keys,

@@ -200,7 +200,9 @@ def calibration_holdout(
     """
     cutoff = as_of_day(cutoff)
     if end is None:
-        s = engine.table("fact_sales")
+        from prisme.warehouse.core import active_sales
+
+        s = active_sales(engine)
         end = engine.scalar(s.ordered_at.max())
     end = as_of_day(end)
     if end <= cutoff:

@@ -13,8 +13,19 @@
    expected_purchases_12m, once per (model, version, as_of), so predictions can be checked later
    against what happened.
 
-``customer_360.churn_probability``, ``churn_reasons`` and ``next_best_offers`` are public names
-(DESIGN §6) created here as typed NULL columns; the churn stage and the offers stage fill them.
+**customer_360 contributions.** A module whose analysis adds columns to ``customer_360`` (churn,
+offers, satisfaction…) is named in :data:`CONTRIBUTORS` and exposes
+
+* ``CUSTOMER_360_COLUMNS: dict[str, ibis dtype]`` — the columns it contributes, and
+* ``customer_360_part(engine, settings, as_of) -> ibis.Table | None`` — those columns keyed by
+  ``party_id`` (one row per party at most), or ``None`` when it has nothing for that as_of (its
+  stage has not run yet).
+
+``build_marts`` left-joins every part and creates the columns of a part that is ``None`` as
+typed NULLs, so the public names (DESIGN §6: ``churn_probability``, ``churn_reasons``,
+``next_best_offers``…) always exist. A stage that runs after the marts (``prisme build`` runs
+churn and offers after the value stage) calls :func:`refresh_customer_360` once it has stored
+its results: its columns are recomputed and swapped in, in one transaction.
 ``clv_12m`` and its interval are over ``[analytics] clv_horizon_months`` (12 by default; the
 ``clv_horizon_months`` column says which).
 """
@@ -22,6 +33,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -49,12 +61,11 @@ SCORE_HISTORY = ibis.schema(
 )
 #: scores appended to score_history at every build
 HISTORY_SCORES = ("p_alive", "clv_12m", "expected_purchases_12m")
-#: columns filled by later stages (churn, offers), created NULL here with their types
-LATER_COLUMNS = {
-    "churn_probability": dt.float64,
-    "churn_reasons": dt.string,
-    "next_best_offers": dt.string,
-}
+#: modules contributing customer_360 columns (see the module notes); add yours to the list
+CONTRIBUTORS: list[str] = [
+    "prisme.analytics.churn",
+    "prisme.analytics.offers",
+]
 _SCORE_COLUMNS = {
     "p_alive": dt.float64,
     "expected_purchases_12m": dt.float64,
@@ -67,6 +78,80 @@ _SCORE_COLUMNS = {
 }
 _GOLDEN = [c for c in ENTITIES["customer"].names if c not in ("source", "source_customer_id")]
 MARTS = ("customer_360", "mart_rfm_segments", "mart_clusters")
+
+
+def contributors(names: list[str] | None = None) -> list:
+    """The contributing modules (imported), in the order of :data:`CONTRIBUTORS`."""
+    modules = [importlib.import_module(n) for n in (CONTRIBUTORS if names is None else names)]
+    for m in modules:
+        if not isinstance(getattr(m, "CUSTOMER_360_COLUMNS", None), dict) or not callable(
+            getattr(m, "customer_360_part", None)
+        ):
+            raise TypeError(
+                f"{m.__name__} is listed in marts.CONTRIBUTORS but does not expose "
+                "CUSTOMER_360_COLUMNS (dict of column → ibis dtype) and "
+                "customer_360_part(engine, settings, as_of)"
+            )
+    return modules
+
+
+def contributed_columns(modules: list | None = None) -> dict[str, dt.DataType]:
+    """Every contributed column and its type; a column claimed twice is an error."""
+    out: dict[str, dt.DataType] = {}
+    owner: dict[str, str] = {}
+    for m in contributors() if modules is None else modules:
+        for name, dtype in m.CUSTOMER_360_COLUMNS.items():
+            if name in owner:
+                raise ValueError(
+                    f"customer_360 column {name!r} is contributed by both {owner[name]} "
+                    f"and {m.__name__}"
+                )
+            owner[name] = m.__name__
+            out[name] = dt.dtype(dtype)
+    return out
+
+
+def _with_contributions(engine, settings, base: ibis.Table, as_of: _dt.date,
+                        modules: list) -> ibis.Table:
+    """``base`` (keyed by party_id) with the columns of each module's part (typed NULL when
+    the module has nothing for ``as_of``)."""
+    out = base
+    for m in modules:
+        cols = {n: dt.dtype(t) for n, t in m.CUSTOMER_360_COLUMNS.items()}
+        part = m.customer_360_part(engine, settings, as_of)
+        if part is None:
+            out = out.mutate(**{n: ibis.null(t) for n, t in cols.items()})
+            continue
+        missing = [n for n in ("party_id", *cols) if n not in part.columns]
+        if missing:
+            raise ValueError(f"{m.__name__}.customer_360_part lacks the columns {missing}")
+        part = part.select("party_id", *[part[n].cast(t).name(n) for n, t in cols.items()])
+        out = out.left_join(part, "party_id").drop("party_id_right")
+    return out
+
+
+def refresh_customer_360(engine, settings, module_names: list[str]) -> None:
+    """Recompute the columns contributed by ``module_names`` in the published customer_360
+    and swap the new table in (one transaction): for a stage that runs after the marts."""
+    if not engine.has_table("customer_360"):
+        raise RuntimeError("customer_360 does not exist yet: run the marts first")
+    modules = contributors(module_names)
+    current = engine.table("customer_360")
+    names = list(current.columns)
+    own = set(contributed_columns(modules))
+    day = engine.scalar(current.as_of.max())
+    day = as_of_day(day) if day is not None and not pd.isna(day) else _dt.date.today()
+    base = current.drop(*[c for c in names if c in own])
+    rebuilt = _with_contributions(engine, settings, base, day, modules)
+    order = names + [c for c in rebuilt.columns if c not in names]
+    engine.create_table("customer_360__refresh", rebuilt.select(*order).order_by("party_id"),
+                        overwrite=True)
+    try:
+        with engine.transaction():
+            engine.drop_table("customer_360", force=True)
+            engine.rename_table("customer_360__refresh", "customer_360")
+    finally:
+        engine.drop_table("customer_360__refresh", force=True)
 
 
 @dataclass
@@ -110,7 +195,9 @@ def _step(progress, name: str, done: int, total: int = 5) -> None:
 def last_sale_day(engine) -> _dt.date | None:
     if not engine.has_table("fact_sales"):
         return None
-    s = engine.table("fact_sales")
+    from prisme.warehouse.core import active_sales
+
+    s = active_sales(engine)
     last = engine.scalar(s.filter(s.source_customer_id.notnull()).ordered_at.max())
     return None if last is None or pd.isna(last) else as_of_day(last)
 
@@ -162,7 +249,7 @@ def _scores_table(value: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
     return out[["party_id", *_SCORE_COLUMNS]]
 
 
-def _customer_360(engine, summary: ibis.Table, rfm: ibis.Table, scores: ibis.Table,
+def _customer_360(engine, settings, summary: ibis.Table, rfm: ibis.Table, scores: ibis.Table,
                   as_of: _dt.date, horizon: int) -> ibis.Table:
     parties = rfm.select("party_id")
     golden = None
@@ -187,11 +274,13 @@ def _customer_360(engine, summary: ibis.Table, rfm: ibis.Table, scores: ibis.Tab
                        "recency", "T", "monetary_value"),
         "party_id",
     ).drop("party_id_right")
-    return out.mutate(
+    out = out.mutate(
         as_of=ibis.literal(as_of),
         clv_horizon_months=ibis.literal(horizon).cast("int64"),
-        **{name: ibis.null(t) for name, t in LATER_COLUMNS.items()},
-    ).order_by("party_id")
+    )
+    modules = contributors()
+    contributed_columns(modules)  # a column claimed twice fails here, before any work
+    return _with_contributions(engine, settings, out, as_of, modules).order_by("party_id")
 
 
 def _history_rows(scores: ibis.Table, as_of, version: str) -> ibis.Table:
@@ -282,7 +371,7 @@ def _build(engine, settings, day: _dt.date, result: MartSummary, progress) -> No
     engine.create_table("customer_scores__building",
                         ibis.memtable(scores).cast(schema), overwrite=True)
     scores_t = engine.table("customer_scores__building")
-    c360 = _customer_360(engine, summary_t, rfm, scores_t, day, a.clv_horizon_months)
+    c360 = _customer_360(engine, settings, summary_t, rfm, scores_t, day, a.clv_horizon_months)
     engine.create_table("customer_360__building", c360, overwrite=True)
     built = engine.table("customer_360__building")
     engine.create_table("mart_rfm_segments__building", rfm_segments_mart(built), overwrite=True)

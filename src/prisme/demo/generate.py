@@ -38,7 +38,15 @@ from prisme.demo.process import (
     simulate,
 )
 from prisme.demo.records import make_records
-from prisme.demo.sales import CATEGORIES, GBP_RATE, make_lines, make_orders, make_products
+from prisme.demo.sales import (
+    CATEGORIES,
+    GBP_RATE,
+    WEB,
+    make_lines,
+    make_orders,
+    make_products,
+    payment_days,
+)
 from prisme.demo.truth import write_truth
 
 DEFAULT_TODAY = dt.date(2026, 6, 30)
@@ -106,10 +114,16 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
         "sms": has["crm"][people["mobile"][has["crm"]] != None],  # noqa: E711
         "phone": has["callcentre"],
     }
-    contact, extra = C.contacts(rng, cal, reachable, buys, end_day)
+    contact, extra, lost = C.contacts(rng, cal, reachable, buys, end_day)
+    # ad spend and the anonymous web orders it causes (own generator: planted response)
+    ad_rng = np.random.default_rng([seed, 1])
+    ads = I.ad_spend(ad_rng, start_day, end_day, customers)
+    ad_extra, ad_truth = I.ad_orders(ad_rng, ads, customers)
     step("campaigns")
-    orders = make_orders(rng, buys, ids["crm"] != None, ids["shop"] != None,  # noqa: E711
-                         extra, start_day, end_day)
+    orders = make_orders(rng, C.without_lost_orders(buys, lost), ids["crm"] != None,  # noqa: E711
+                         ids["shop"] != None, pd.concat([extra, ad_extra], ignore_index=True),  # noqa: E711
+                         start_day, end_day)
+    orders.loc[orders["campaign"] == C.AD_ORDER, "channel"] = WEB
     lines = make_lines(rng, orders, products, customers, people["uk"], end_day)
     sale = ~lines["is_return"].to_numpy()
     eur = np.where(lines["gbp"].to_numpy(), GBP_RATE, 1.0)
@@ -136,12 +150,14 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
     files += f
     step("customer files")
     branch_of = people["branch"]
+    # invoices' due and payment days, from a child stream (the main stream is unchanged)
+    payments = payment_days(rng.spawn(1)[0], orders, buys.lateness, end_day)
     f, sources["crm_sales"], sources["shop_orders"] = S.sales(
-        root, lines, orders, products, ids["crm"], ids["shop"], branch_of, rng, end_day)
+        root, lines, orders, products, ids["crm"], ids["shop"], branch_of, rng, end_day,
+        payments)
     files += f
     step("sales files")
 
-    ads = I.ad_spend(rng, start_day, end_day, customers)
     sessions = I.web_sessions(rng, buys, orders, has["shop"], ads, end_day)
     calls = I.calls(rng, buys, has["callcentre"], end_day)
     answers = I.surveys(rng, buys, end_day)
@@ -176,9 +192,11 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
                                "yearly_amplitude": YEARLY_AMPLITUDE,
                                "yearly_peak_day_of_year": YEARLY_PEAK_DOY,
                                "method": "thinning; m(t) averages 1 so the long-run rate is λ"},
-               "satisfaction_link": "p = BetaInv(a, b)(Phi(-rho z + sqrt(1 - rho^2) e)), "
-                                    "z ~ N(0,1) latent satisfaction measured by surveys",
-               "campaign_true_uplift_if_active": C.TRUE_UPLIFT,
+               "satisfaction_link": "p = BetaInv(a, b)(Phi(-rho z - kappa w "
+                                    "+ sqrt(1 - rho^2 - kappa^2) e)), z ~ N(0,1) latent "
+                                    "satisfaction measured by surveys, w ~ N(0,1) latent "
+                                    "payment lateness (lateness_kappa)",
+               "campaign_persuade_probability": C.PERSUADE,
                "campaign_window_days": C.WINDOW_DAYS,
                "mean_lambda_drawn": float(buys.lam.mean()), "mean_p_drawn": float(buys.p.mean())}
     dup_df = pd.DataFrame({"source": "crm", "source_customer_id": dup_lines,
@@ -188,6 +206,7 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
                          process=process, households=household_table(people),
                          duplicate_lines=dup_df,
                          meta={"customers": customers, "seed": seed, "today": today})
+    files += C.write_truth(root, effects, buys, people["person_id"], orders, revenue, ad_truth)
     step("truth")
     return DemoManifest(
         directory=root, customers=customers, persons=customers,

@@ -86,20 +86,61 @@ def calls(rng, buys: Purchases, persons: np.ndarray, end_day: float) -> pd.DataF
     return df.sort_values(["day", "person"], kind="stable").reset_index(drop=True)
 
 
+#: planted weekly response of orders to ad spend, per channel: geometric adstock
+#: A_w = S_w + θ·A_(w-1) (spend in EUR) and saturation orders_w = β·(1 − exp(−A_w/κ)), with
+#: β in orders a week per 100k customers and κ = the channel's typical weekly adstock
+AD_RESPONSE = {"search": (0.3, 800.0), "social": (0.5, 500.0), "display": (0.4, 160.0),
+               "video": (0.7, 300.0)}
+#: spend is bought in flights of this many weeks, each at one of these multiples of the base
+FLIGHT_WEEKS, FLIGHTS = 4, (0.25, 1.0, 1.75)
+
+
 def ad_spend(rng, start_day: float, end_day: float, customers: int) -> pd.DataFrame:
-    """Daily spend per ad channel, scaled to the size of the company (base: 100k customers)."""
+    """Daily spend per ad channel, scaled to the size of the company (base: 100k customers),
+    seasonal, bought in flights (a multiple of the base for 4 weeks at a time)."""
     days = np.arange(int(start_day), int(end_day))
     scale = customers / 100_000
     rows = []
     m = seasonality(days.astype(float))
+    flight_of_day = (days - days[0]) // (7 * FLIGHT_WEEKS)
     for ch, (base, ctr, _) in AD_CHANNELS.items():
-        spend = np.round(base * scale * m * rng.lognormal(0, 0.25, len(days)), 2)
+        flight = rng.choice(FLIGHTS, size=int(flight_of_day.max()) + 1)[flight_of_day]
+        spend = np.round(base * scale * m * flight * rng.lognormal(0, 0.25, len(days)), 2)
         impressions = rng.poisson(spend * {"search": 60, "social": 180, "display": 900,
                                            "video": 250}[ch])
         clicks = rng.binomial(impressions, ctr)
         rows.append(pd.DataFrame({"day": days, "channel": ch, "spend": spend,
                                   "impressions": impressions, "clicks": clicks}))
     return pd.concat(rows, ignore_index=True).sort_values(["day", "channel"], kind="stable")
+
+
+def ad_orders(rng, ads: pd.DataFrame, customers: int) -> tuple[pd.DataFrame, dict]:
+    """Anonymous web orders caused by advertising (the planted response, weekly) and its truth.
+
+    Weeks start on the first day of ``ads``; the orders of a week are spread over its days."""
+    scale = customers / 100_000
+    first = int(ads["day"].min())
+    out, truth = [], {}
+    for ch, (theta, beta) in AD_RESPONSE.items():
+        a = ads[ads["channel"] == ch]
+        week = (a["day"].to_numpy() - first) // 7
+        spend = np.bincount(week, weights=a["spend"].to_numpy())
+        stock = np.zeros(len(spend))
+        for w in range(len(spend)):
+            stock[w] = spend[w] + (theta * stock[w - 1] if w else 0.0)
+        kappa = float(np.mean(spend) / (1 - theta))
+        expected = beta * scale * (1 - np.exp(-stock / kappa))
+        n = rng.poisson(expected)
+        day = first + 7 * np.repeat(np.arange(len(spend)), n) + rng.random(n.sum()) * 7
+        day = day[day < a["day"].max() + 1]
+        out.append(pd.DataFrame({"person": -1, "day": day, "campaign": -2}))
+        truth[ch] = {"adstock_decay_weekly": theta, "saturation_kappa_eur": round(kappa, 2),
+                     "max_orders_per_week": beta * scale,
+                     "mean_weekly_spend_eur": round(float(np.mean(spend)), 2),
+                     "orders_per_week_at_mean_spend": float(
+                         beta * scale * (1 - np.exp(-1.0))),
+                     "caused_orders": int(len(day))}
+    return pd.concat(out, ignore_index=True), truth
 
 
 def web_sessions(rng, buys: Purchases, orders: pd.DataFrame, shop_persons: np.ndarray,

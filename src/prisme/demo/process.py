@@ -16,6 +16,10 @@ rate is still λ.
 Satisfaction drives churn through a Gaussian copula: each person has a latent satisfaction
 z ~ N(0, 1) (the surveys measure it) and p = F⁻¹_Beta(a,b)(Φ(−ρ·z + √(1−ρ²)·ε)). The marginal of
 p is exactly Beta(a, b), so the BG/NBD parameters stay recoverable, and a low z raises p.
+Paying late is the second, weaker driver: each person has a latent payment lateness
+w ~ N(0, 1), independent of z (it sets how late they pay their invoices, see
+:func:`prisme.demo.sales.payment_days`), and the copula becomes
+p = F⁻¹(Φ(−ρ·z − κ·w + √(1−ρ²−κ²)·ε)) — the marginal of p is still Beta(a, b).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class ProcessParams:
     a: float = 0.8
     b: float = 3.2
     satisfaction_rho: float = 0.5
+    #: weight κ of the payment lateness w in the drop-out copula (late payers leave sooner)
+    lateness_kappa: float = 0.3
     history_days: int = 3 * 365
 
     def to_dict(self) -> dict:
@@ -68,6 +74,7 @@ class Purchases:
     lam: np.ndarray  #: per week
     p: np.ndarray
     z: np.ndarray  #: latent satisfaction
+    lateness: np.ndarray  #: latent payment lateness w (N(0, 1); high = pays late)
     t0: np.ndarray  #: acquisition (first purchase) time, days since 1970-01-01
     alive: np.ndarray
     dropout_at: np.ndarray  #: time of the purchase after which the person left (NaN if alive)
@@ -82,8 +89,11 @@ def simulate(rng: np.random.Generator, n: int, params: ProcessParams, start_day:
     """Draw λ, p, t0 and every purchase time of ``n`` persons over [start_day, end_day)."""
     lam = rng.gamma(params.r, 1.0 / params.alpha, size=n)
     z = rng.standard_normal(n)
-    rho = params.satisfaction_rho
-    u = stats.norm.cdf(-rho * z + np.sqrt(1 - rho**2) * rng.standard_normal(n))
+    rho, kappa = params.satisfaction_rho, params.lateness_kappa
+    # w from a child stream: the main stream (and every draw after this one) is unchanged
+    w = rng.spawn(1)[0].standard_normal(n)
+    u = stats.norm.cdf(-rho * z - kappa * w
+                       + np.sqrt(1 - rho**2 - kappa**2) * rng.standard_normal(n))
     p = stats.beta.ppf(u, params.a, params.b)
     p = np.clip(p, 1e-9, 1 - 1e-9)
     t0 = start_day + rng.uniform(0, end_day - start_day - 1, size=n)
@@ -114,7 +124,7 @@ def simulate(rng: np.random.Generator, n: int, params: ProcessParams, start_day:
     times = np.concatenate([t0, at])
     first = np.concatenate([np.ones(n, bool), np.zeros(len(who), bool)])
     order = np.lexsort((times, buyer))
-    return Purchases(lam, p, z, t0, alive, dropout_at, n_repeat, buyer[order], times[order],
+    return Purchases(lam, p, z, w, t0, alive, dropout_at, n_repeat, buyer[order], times[order],
                      first[order])
 
 

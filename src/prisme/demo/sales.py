@@ -4,7 +4,8 @@ Orders come from the purchase process (:mod:`prisme.demo.process`) plus the extr
 campaigns caused (:mod:`prisme.demo.campaigns`) plus anonymous ones (store tickets without a
 loyalty card, guest check-outs on the web). Each order has 1–5 lines; some orders are later
 partly or wholly returned (a credit note, "AVOIR" in the CRM, "RETURN" on the web shop), with
-negative quantities.
+negative quantities. Customer sales are invoiced: due 30 days after the order, paid on time
+or late according to the customer's payment lateness (:func:`payment_days`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,29 @@ RETURN_RATE = 0.06
 GBP_RATE = 1.17  #: euros per pound (prisme.toml's exchange rate)
 CHANNELS = np.array(["store", "web", "phone"], dtype=object)
 STORE, WEB, PHONE = 0, 1, 2
+#: days between an order and its invoice's due date
+PAYMENT_TERMS_DAYS = 30
+
+
+def payment_days(rng: np.random.Generator, orders: pd.DataFrame, lateness: np.ndarray,
+                 end_day: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per order: the invoice's due day and the day it was paid (NaN: anonymous order, or
+    not paid by ``end_day``). A customer with lateness w pays after the due date with
+    probability Φ(w − 1) (16 % at w = 0, half at w = 1), 1 + Exp(mean 6 + 12·max(w, 0)) days
+    late; otherwise 0–25 days before it (never before the order)."""
+    from scipy import stats
+
+    day = orders["day"].to_numpy()
+    person = orders["person"].to_numpy()
+    known = person >= 0
+    w = np.where(known, lateness[np.maximum(person, 0)], 0.0)
+    due = np.where(known, np.floor(day) + PAYMENT_TERMS_DAYS + 0.75, np.nan)
+    late = rng.random(len(day)) < stats.norm.cdf(w - 1.0)
+    days_late = 1 + np.round(rng.exponential(1.0, len(day)) * (6 + 12 * np.maximum(w, 0)))
+    early = np.round(rng.random(len(day)) * 25)
+    paid = np.where(late, due + days_late, np.maximum(due - early, day + 1 / 1440))
+    paid = np.where(known & (paid < end_day), paid, np.nan)
+    return due, paid
 
 
 def make_products(rng: np.random.Generator) -> pd.DataFrame:

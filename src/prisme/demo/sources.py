@@ -164,8 +164,9 @@ def _document_numbers(orders: pd.DataFrame, lines: pd.DataFrame) -> tuple[np.nda
 
 def sales(root: Path, lines: pd.DataFrame, orders: pd.DataFrame, products_df: pd.DataFrame,
           crm_id: np.ndarray, shop_id: np.ndarray, branch_of: np.ndarray, rng,
-          end_day: float):
-    """Write CRM (store/phone) and shop (web) order lines; returns files and settings."""
+          end_day: float, payments: tuple[np.ndarray, np.ndarray] | None = None):
+    """Write CRM (store/phone) and shop (web) order lines; returns files and settings.
+    ``payments`` = (due day, paid day) per order (NaN: none), written on the sale lines."""
     o = lines["order"].to_numpy()
     ret = lines["is_return"].to_numpy()
     ch = orders["channel"].to_numpy()[o]
@@ -175,6 +176,11 @@ def sales(root: Path, lines: pd.DataFrame, orders: pd.DataFrame, products_df: pd
     web = ch == WEB
     sku_i = lines["sku_i"].to_numpy()
     when = W.days_to_datetime(day)
+    if payments is None:
+        payments = (np.full(len(orders), np.nan), np.full(len(orders), np.nan))
+    due_d = np.where(ret, np.nan, payments[0][o])
+    paid_d = np.where(ret, np.nan, payments[1][o])
+    due_at, paid_at = W.days_to_datetime(due_d), W.days_to_datetime(paid_d)
     anonymous = person < 0
     who = np.maximum(person, 0)
     stores, store_of = np.unique(branch_of, return_inverse=True)
@@ -204,6 +210,8 @@ def sales(root: Path, lines: pd.DataFrame, orders: pd.DataFrame, products_df: pd
             "AGENCE": _lut(branch_names, branch_i[r]),
             "MODE_REGLEMENT": _lut(pay_crm, pay[r] % len(pay_crm)),
             "TYPE_PIECE": _lut(["VENTE", "AVOIR"], ret[r].astype(np.int64)),
+            "ECHEANCE": W.date_text(due_at[r], "%d/%m/%Y %H:%M"),
+            "DATE_REGLEMENT": W.date_text(paid_at[r], "%d/%m/%Y %H:%M"),
         })
 
     def shop_rows(r) -> pa.Table:
@@ -216,6 +224,8 @@ def sales(root: Path, lines: pd.DataFrame, orders: pd.DataFrame, products_df: pd
             "payment_method": _lut(pay_web, pay[r] % len(pay_web)),
             "order_type": _lut(["SALE", "RETURN"], ret[r].astype(np.int64)),
             "channel": _lut(["web"], np.zeros(len(r), dtype=np.int64)),
+            "due_date": W.date_text(due_at[r], "%Y-%m-%dT%H:%M:%S"),
+            "paid_date": W.date_text(paid_at[r], "%Y-%m-%dT%H:%M:%S"),
         })
 
     crm = np.flatnonzero(~web)
@@ -232,7 +242,8 @@ def sales(root: Path, lines: pd.DataFrame, orders: pd.DataFrame, products_df: pd
         columns={"order_id": "NUM_TICKET", "ordered_at": "DATE_VENTE",
                  "source_customer_id": "NUM_CLIENT", "sku": "CODE_ART", "quantity": "QTE",
                  "unit_price": "PU_TTC", "channel": "CANAL", "branch": "AGENCE",
-                 "payment_method": "MODE_REGLEMENT", "piece": "TYPE_PIECE"},
+                 "payment_method": "MODE_REGLEMENT", "piece": "TYPE_PIECE",
+                 "due_at": "ECHEANCE", "paid_at": "DATE_REGLEMENT"},
         derive={"revenue": "quantity * unit_price", "is_return": "piece == 'AVOIR'"},
         constants={"source": "crm"}, currency="EUR")
     shop_s = SourceSettings(
@@ -242,7 +253,7 @@ def sales(root: Path, lines: pd.DataFrame, orders: pd.DataFrame, products_df: pd
                  "source_customer_id": "customer_id", "sku": "sku", "quantity": "quantity",
                  "revenue": "line_total", "currency": "currency",
                  "payment_method": "payment_method", "channel": "channel",
-                 "order_type": "order_type"},
+                 "order_type": "order_type", "due_at": "due_date", "paid_at": "paid_date"},
         derive={"is_return": "order_type == 'RETURN' or quantity < 0"},
         constants={"source": "shop"})
     return files, crm_s, shop_s

@@ -51,7 +51,9 @@ e-mail), different first names and birth dates.
 (drop-out probability after each repeat purchase), `satisfaction` (latent z, N(0,1); surveys
 measure it), `n_repeat_purchases` (repeat purchases from the process, campaign-caused orders
 excluded), `alive_at_end`, `dropped_out_at` (time of the purchase after which the person left;
-blank if alive), `churn_driver` (`low_satisfaction` when the person left with z < -0.5,
+blank if alive), `payment_lateness` (latent w, N(0,1): how late the person pays invoices;
+late payers leave sooner), `churn_driver` (`low_satisfaction` when the person left with z < -0.5,
+`late_payment` when they left with z ≥ -0.5 and w > 1,
 `natural` when they left otherwise, blank when alive).
 
 ## purchase_process.json
@@ -61,12 +63,12 @@ stays λ); the satisfaction → churn link (Gaussian copula, correlation -rho be
 quantile of p); `today`, `history_start`.
 
 ## campaign_effects.csv — one row per campaign
-`true_uplift_if_active`: the causal increase of the probability of an extra order within
-`window_days` for a treated customer still active; `share_active_treatment`; `true_uplift` =
-their product, the effect on the whole treated group. `caused_orders` / `caused_revenue`: the
-extra orders the campaign really caused and their revenue (EUR, before returns). `observed_*`: conversion (any order within
-the window) in each group and its difference, as an analyst would measure it; expected
-`observed_uplift` ≈ `true_uplift` × (1 − baseline conversion), within sampling noise.
+`true_uplift_if_active`: P(extra order within `window_days`) for a treated persuadable still
+active; `share_active_treatment`; `true_uplift`: the campaign's exact effect on conversion over
+all its contacts (see uplift.csv below). `caused_orders` / `caused_revenue`: the extra orders
+the campaign really caused and their revenue (EUR, before returns). `observed_*`: conversion
+(any order within the window) in each group and its difference, as an analyst would measure
+it; `observed_uplift` ≈ `true_uplift` within sampling noise.
 
 ## quality_defects.csv — planted data-quality defects
 `source`, `source_customer_id`, `column` (canonical name), `defect`, `value` (as written):
@@ -121,12 +123,14 @@ def write_truth(root: Path, *, records, people, buys, effects: pd.DataFrame,
     files.append(W.write_csv({c: households[c].astype(object).where(households[c].notna(), None)
                               .to_numpy(object) for c in households}, t / "households.csv"))
     dead = ~buys.alive
-    driver = np.where(dead, np.where(buys.z < -0.5, "low_satisfaction", "natural"), None)
+    driver = np.where(dead, np.where(buys.z < -0.5, "low_satisfaction", np.where(
+        buys.lateness > 1, "late_payment", "natural")), None)
     files.append(W.write_csv({
         "person_id": people["person_id"],
         "acquired_at": W.date_text(W.days_to_datetime(buys.t0), "%Y-%m-%dT%H:%M:%S"),
         "lambda": W.money_text(buys.lam, ".", 6), "p": W.money_text(buys.p, ".", 6),
         "satisfaction": W.money_text(buys.z, ".", 4),
+        "payment_lateness": W.money_text(buys.lateness, ".", 4),
         "n_repeat_purchases": W.number_text(buys.n_repeat),
         "alive_at_end": _bool(buys.alive),
         "dropped_out_at": W.date_text(W.days_to_datetime(buys.dropout_at), "%Y-%m-%dT%H:%M:%S"),

@@ -12,27 +12,59 @@ from __future__ import annotations
 from prisme.engine import functions
 from prisme.engine.base import Engine, EngineBusy, EngineError
 
-__all__ = ["Engine", "EngineBusy", "EngineError", "connect", "functions"]
+__all__ = ["Engine", "EngineBusy", "EngineError", "connect", "functions", "publication",
+           "published_version"]
 
 
 def connect(settings=None, *, path=None, read_only: bool = False) -> Engine:
     """Open the warehouse of a project.
 
     ``settings`` is a :class:`prisme.config.Settings`; ``path`` overrides the warehouse file
-    (``":memory:"`` for a throw-away warehouse in tests).
+    (``":memory:"`` for a throw-away warehouse in tests). ``read_only=True`` opens the last
+    *published* state (see :mod:`prisme.engine.publish`): it works while ``prisme ingest`` or
+    ``prisme build`` writes in another process, and sees what that writer publishes only
+    when it reconnects (``published_version`` tells when to).
+    ``[engine] backend = "spark"`` opens the Spark warehouse (Parquet under
+    ``[engine] warehouse_dir``; see :mod:`prisme.engine.spark_backend`).
     """
     from prisme.config import EngineSettings
 
     engine_settings = settings.engine if settings is not None else EngineSettings()
     backend = engine_settings.backend
-    if path is None:
-        path = settings.warehouse_path if settings is not None else ":memory:"
     if backend == "duckdb":
         from prisme.engine.duckdb_backend import DuckDBEngine
 
+        if path is None:
+            path = settings.warehouse_path if settings is not None else ":memory:"
         return DuckDBEngine(str(path), engine_settings, read_only=read_only)
-    if backend == "spark":  # pragma: no cover - the Spark issue brings this backend
-        raise EngineError(
-            "the Spark backend is not part of this release yet; set [engine] backend = 'duckdb'"
-        )
+    if backend == "spark":
+        from prisme.engine.spark_backend import SparkEngine
+
+        if path is None:  # a directory of Parquet parts and a manifest (see spark_backend)
+            path = settings.warehouse_path if settings is not None else ":memory:"
+        return SparkEngine(str(path), engine_settings, read_only=read_only)
     raise EngineError(f"unknown engine backend {backend!r}")
+
+
+def published_version(settings) -> str:
+    """A token that changes each time a writer publishes a new state of the project's
+    warehouse (``"unpublished"`` before the first): a server compares it with the one it
+    opened (``engine.published["version"]``) to know when to reconnect."""
+    from prisme.engine import publish
+
+    return publish.version(settings.warehouse_path)
+
+
+def publication(settings) -> dict:
+    """What readers see and what writes, for ``prisme status``: ``published`` (the pointer:
+    version, what, published_at, seconds, bytes — or None), ``writer`` (pid, what, since of
+    the process holding the warehouse now, or None) and ``unfinished`` (a build that started
+    and did not finish, or None)."""
+    from prisme.engine import publish
+
+    path = settings.warehouse_path
+    return {
+        "published": publish.current(path),
+        "writer": publish.writer(publish.lock_path(path)),
+        "unfinished": publish.unfinished(path),
+    }

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ibis
 import pandas as pd
 import pyarrow as pa
+
+from prisme.engine import publish as _pub
 
 #: every open engine by the id of its Ibis backend, so that a helper holding only an
 #: expression can find the engine it runs on (see :func:`engine_of`)
@@ -45,6 +49,18 @@ class LineLayout:
     #: records in the file (header and skipped lines included) if every quote is closed;
     #: None when unknown. A reader checks it against what it read before using ``breaks``.
     records: int | None = None
+    #: carriage returns not followed by a line feed (old Mac line ends, or a CR mixed into a
+    #: CRLF file): a reader that splits lines on LF alone would merge or lose rows
+    lone_cr: int = 0
+
+
+@dataclass
+class PublishUnit:
+    """A unit of writing (see ``Engine.publishing``)."""
+
+    changed: bool = True
+    version: str | None = None
+    note: str | None = None
 
 
 #: what a reader found wrong with a line it could not turn into a row
@@ -106,6 +122,10 @@ class Engine(abc.ABC):
     # ----------------------------------------------------------------- tables
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
+
+    def list_views(self) -> list[str]:
+        """The views among :meth:`list_tables` (a backend that cannot tell says none)."""
+        return []
 
     def has_table(self, name: str) -> bool:
         return name in self.list_tables()
@@ -225,6 +245,108 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def splink_api(self) -> Any:
         """A Splink database API on this engine's connection (used by ``prisme.identity``)."""
+
+    # ------------------------------------------------------------ publishing
+    #: the pointer of the published state a read-only engine opened (None: the live warehouse)
+    published: dict | None = None
+    #: why the last :meth:`publish` published nothing (None when it did)
+    publish_note: str | None = None
+
+    def warehouse_file(self) -> Path | None:
+        """The warehouse's path, the anchor of its published states (``.published/`` beside
+        it) and of the writers' lock; None for a throw-away (in-memory) warehouse."""
+        path = getattr(self, "path", None)
+        return None if path in (None, "", ":memory:") else Path(path)
+
+    def publish(self, what: str = "a load") -> str | None:
+        """Make the warehouse's current state the one readers see, at once; returns the new
+        version (the token of :func:`prisme.engine.published_version`), or None, with the
+        reason in ``publish_note``, when nothing was published: an in-memory warehouse, or a
+        build that started and did not finish (its half-built tables must not be seen; the
+        next finished build publishes). Call it holding :meth:`exclusive`, outside any
+        transaction. The backend decides what a published state is (:meth:`_publish_state`).
+        """
+        warehouse = self.warehouse_file()
+        self.publish_note = None
+        if warehouse is None:
+            self.publish_note = "an in-memory warehouse is not published"
+            return None
+        left = _pub.unfinished(warehouse)
+        if left is not None:
+            self.publish_note = (
+                f"not published: {left.get('what', 'a build')} started at {left.get('since')} "
+                "did not finish; readers keep the last finished state until a build finishes"
+            )
+            return None
+        return self._publish(warehouse, what)
+
+    def _publish(self, warehouse: Path, what: str) -> str:
+        started = time.perf_counter()
+        version = _pub.new_version()
+        record = {"version": version, "what": what, "published_at": _pub.now_iso(),
+                  "file": None, "bytes": None}
+        record.update(self._publish_state(warehouse, version))
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        _pub.write_json_atomic(_pub.pointer_path(warehouse), record)
+        _pub.remove_stale(warehouse, keep=record.get("file"))
+        return version
+
+    def _publish_state(self, warehouse: Path, version: str) -> dict:
+        """Freeze the current state for readers; returns what the pointer records of it
+        (``file``: a copy readers open, relative to ``.published/``; ``bytes``).
+
+        The default makes no copy (``file`` None): it suits a backend whose readers can open
+        the live warehouse while a writer works and see only committed, whole tables (a
+        Spark metastore over Delta or Iceberg tables, whose readers see the last commit of
+        each table). Such a backend must still keep a build's tables from being seen one by
+        one (write them under versioned names and move one pointer, or one commit); the
+        version token moves either way, so a server knows to reopen."""
+        return {}
+
+    @contextlib.contextmanager
+    def publishing(self, what: str, *, whole: bool = True) -> Iterator[PublishUnit]:
+        """A unit of writing whose result readers see at once, when it ends well.
+
+        Before it: if nothing was ever published, the state as it is now is published (so
+        readers have the previous state to read while it runs). ``whole`` (a build): while
+        it runs the warehouse is marked unfinished; a failure or a kill leaves the mark, and
+        nothing is published until a build finishes. Not ``whole`` (loads: each batch is
+        atomic on its own, any prefix of them is a consistent state): published at the end
+        unless a build was left unfinished. Call it inside :meth:`exclusive`. The unit it
+        yields: set ``changed = False`` when nothing was written (no new copy); after it,
+        ``version`` and ``note`` say what was published."""
+        unit = PublishUnit()
+        warehouse = self.warehouse_file()
+        if warehouse is None:
+            yield unit
+            return
+        if _pub.current(warehouse) is None and _pub.unfinished(warehouse) is None:
+            self._publish(warehouse, f"the state before {what}")
+        if whole:
+            _pub.mark_unfinished(warehouse, what)
+        yield unit
+        if whole:
+            _pub.clear_unfinished(warehouse)
+        if unit.changed:
+            unit.version = self.publish(what)
+            unit.note = self.publish_note
+
+    def compact(self) -> None:
+        """Rewrite the warehouse so that deleted rows leave no bytes behind (GDPR erasure).
+
+        A storage engine keeps deleted data in free blocks and logs until they are reused;
+        a backend that can rewrite its storage does so here. The default refuses."""
+        raise EngineError(
+            f"compacting the warehouse is not available on the {self.name} engine: the erased "
+            "rows are deleted from its tables, but its storage must be rewritten by its own "
+            "tools (e.g. a table rewrite and a vacuum of old file versions)"
+        )
+
+    def purge_published(self) -> list[Path]:
+        """Delete the published states other than the current one, even those a reader
+        holds (after an erasure); returns what was deleted. A backend that makes no copies
+        has nothing to delete."""
+        return []
 
     def sql(self, query: str) -> ibis.Table:
         """A SELECT in the backend's dialect, as an Ibis table (for engine-specific modules)."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import fcntl
 import functools
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -17,6 +17,7 @@ import duckdb
 import ibis
 import ibis.backends.duckdb  # noqa: F401 - loaded with this module, not at the first connect
 
+from prisme.engine import publish as _pub
 from prisme.engine.base import (
     Engine,
     EngineBusy,
@@ -40,18 +41,80 @@ class DuckDBEngine(Engine):
         self.path = path
         self.settings = settings
         self._lock_file = None
+        self._held: str | None = None
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if read_only and path != ":memory:":
+            self.con = self._open_published(path)
+        else:
+            self.con = self._open(path, read_only=read_only)
+        self.raw = self.con.con  # the duckdb connection, for this module only
+        register(self)
+        self._configure()
+
+    @staticmethod
+    def _open(path: str, *, read_only: bool):
         try:
-            self.con = ibis.duckdb.connect(path, read_only=read_only)
+            return ibis.duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as exc:  # another process holds the file
             raise EngineBusy(
                 f"the warehouse {path} is in use by another Prisme process (a load or a build); "
                 "wait for it to finish and try again"
             ) from exc
-        self.raw = self.con.con  # the duckdb connection, for this module only
-        register(self)
-        self._configure()
+
+    def _open_published(self, path: str, attempts: int = 100):
+        """Open the last published copy of the warehouse read-only (see
+        :mod:`prisme.engine.publish`), or the warehouse itself when nothing was published.
+        A writer may publish a new copy and delete the old one between our reading the
+        pointer and opening the file, or probe the file's lock at that instant: read the
+        pointer again and retry."""
+        last: Exception | None = None
+        for _ in range(attempts):
+            pointer = _pub.current(path)
+            if pointer is None or not pointer.get("file"):
+                return self._open(path, read_only=True)
+            target = _pub.directory(path) / pointer["file"]
+            try:
+                con = ibis.duckdb.connect(str(target), read_only=True)
+            except duckdb.Error as exc:
+                last = exc
+                time.sleep(0.02)
+                continue
+            self.published = pointer
+            self._held = str(target)
+            _pub.hold(self._held)
+            return con
+        raise EngineBusy(f"cannot open the published state of {path}: {last}")
+
+    def close(self) -> None:
+        super().close()
+        if self._held is not None:
+            _pub.release(self._held)
+            self._held = None
+
+    def _publish_state(self, warehouse: Path, version: str) -> dict:
+        """CHECKPOINT (the file then holds every committed change, the WAL is empty) and
+        copy the whole file to ``.published/<stem>-<version>.duckdb``: a temporary name,
+        then a rename. The copy is byte for byte (no re-encoding: the fastest way to a
+        consistent read-only database; the cost is the file's size at disk speed, see
+        bench/RESULTS.md). Readers open it read-only; the writer keeps the lock throughout,
+        so nothing changes the file while it is copied."""
+        self.execute_sql("CHECKPOINT")
+        wal = Path(f"{warehouse}.wal")
+        if wal.exists() and wal.stat().st_size:
+            raise EngineError(f"cannot publish {warehouse}: its WAL is not empty after CHECKPOINT")
+        folder = _pub.directory(warehouse)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{warehouse.stem}-{version}{warehouse.suffix or '.duckdb'}"
+        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        try:
+            shutil.copyfile(warehouse, tmp)
+            os.replace(tmp, folder / name)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+        return {"file": name, "bytes": (folder / name).stat().st_size}
 
     def _configure(self) -> None:
         s = self.settings
@@ -87,34 +150,14 @@ class DuckDBEngine(Engine):
 
     @contextlib.contextmanager
     def exclusive(self, what: str = "a load") -> Iterator[None]:
-        """Inter-process lock beside the warehouse file: a second load waits, then is refused."""
+        """Inter-process lock beside the warehouse file: a second load waits, then is refused
+        (the lock file says who holds it since when: ``prisme status`` reads it)."""
         if self.path == ":memory:":
             yield
             return
-        lock_path = Path(self.path).with_suffix(".lock")
-        fh = open(lock_path, "a+")
-        deadline = time.monotonic() + float(self.settings.lock_timeout_s)
-        while True:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    fh.close()
-                    raise EngineBusy(
-                        f"{what} is refused: another load holds {lock_path} "
-                        f"(waited {self.settings.lock_timeout_s:.0f}s)"
-                    ) from None
-                time.sleep(0.2)
-        try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(str(os.getpid()))
-            fh.flush()
+        with _pub.file_lock(_pub.lock_path(self.path), what,
+                            float(self.settings.lock_timeout_s), busy=EngineBusy):
             yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-            fh.close()
 
     @contextlib.contextmanager
     def unordered_writes(self) -> Iterator[None]:
@@ -126,6 +169,48 @@ class DuckDBEngine(Engine):
             yield
         finally:
             self.execute_sql(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+
+    def compact(self) -> None:
+        """Copy the whole database (tables, views, macros) into a fresh file and swap it in:
+        DuckDB keeps deleted rows in free blocks of the file and in its WAL until they are
+        overwritten, and a fresh copy holds only the live rows. The caller holds
+        :meth:`exclusive`; temporary objects of this connection do not survive."""
+        if self.path == ":memory:":
+            return
+        path = Path(self.path)
+        fresh = path.with_name(path.name + ".compact")
+        for leftover in (fresh, Path(f"{fresh}.wal")):
+            leftover.unlink(missing_ok=True)
+        self.execute_sql("CHECKPOINT")
+        current = self.execute_sql("SELECT current_database()")[0][0]
+        self.execute_sql(f"ATTACH {_lit(str(fresh))} AS prisme_compact")
+        try:
+            self.execute_sql(f"COPY FROM DATABASE {_ident(current)} TO prisme_compact")
+        finally:
+            self.execute_sql("DETACH prisme_compact")
+        self.close()
+        os.replace(fresh, path)
+        Path(f"{path}.wal").unlink(missing_ok=True)
+        self.con = self._open(str(path), read_only=False)
+        self.raw = self.con.con
+        register(self)
+        self._configure()
+
+    def purge_published(self) -> list[Path]:
+        """Delete every published copy but the current one — also those a reader still has
+        open (it keeps reading its open file until it reconnects; the bytes leave the file
+        system): after an erasure, no copy may keep the erased rows."""
+        warehouse = self.warehouse_file()
+        if warehouse is None or not _pub.directory(warehouse).exists():
+            return []
+        keep = (_pub.current(warehouse) or {}).get("file")
+        removed = []
+        for file in sorted(_pub.directory(warehouse).glob(f"{warehouse.stem}-*")):
+            if keep and file.name in (keep, f"{keep}.wal"):
+                continue
+            file.unlink(missing_ok=True)
+            removed.append(file)
+        return removed
 
     def rename_table(self, old: str, new: str) -> None:
         """``ALTER TABLE … RENAME`` (Ibis 12 has no rename for DuckDB); transactional."""
@@ -142,6 +227,11 @@ class DuckDBEngine(Engine):
             "WHERE table_schema = current_schema() OR table_catalog = 'temp' ORDER BY 1"
         )
         return [r[0] for r in rows]
+
+    def list_views(self) -> list[str]:
+        """Views of the warehouse (and temporary ones)."""
+        return [r[0] for r in self.execute_sql(
+            "SELECT DISTINCT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1")]
 
     def ensure_relations(self, tables: dict[str, ibis.Schema],
                          views: dict[str, ibis.Table]) -> None:

@@ -117,9 +117,23 @@ def customer_records(engine) -> pd.DataFrame:
     order), the input of the resolver."""
     cust = golden.current_customers(engine)
     names = [c for c in ENTITIES["customer"].names if c in cust.columns]
-    cust = cust.select(*names)
+    extra = "attributes" in cust.columns  # mapped non-canonical columns, as JSON text
+    cust = cust.select(*names, **({"_attributes": cust.attributes} if extra else {}))
     cust = cust.mutate(record_id=ibis.row_number().over(order_by=KEY) + 1)
-    return engine.to_pandas(cust.order_by("record_id"))
+    df = engine.to_pandas(cust.order_by("record_id"))
+    return _with_attributes(df) if extra else df
+
+
+def _with_attributes(df: pd.DataFrame) -> pd.DataFrame:
+    """The extra attributes of each record as columns of their own (canonical ones win)."""
+    import json
+
+    parsed = [json.loads(a) if isinstance(a, str) and a else {} for a in df.pop("_attributes")]
+    keys = list(dict.fromkeys(k for p in parsed for k in p))
+    for key in keys:
+        if key not in df.columns:
+            df[key] = pd.Series([p.get(key) for p in parsed], index=df.index, dtype=object)
+    return df
 
 
 def _clusters(records: pd.DataFrame, resolved: pd.DataFrame) -> pd.DataFrame:

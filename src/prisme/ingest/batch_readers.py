@@ -106,6 +106,7 @@ def unique_names(names: list) -> list[str]:
     out: list[str] = []
     for i, n in enumerate(names):
         n = text_value(n)
+        n = n.replace("\x00", "") if n else n  # a NUL in a header is never part of a name
         base = n.strip() if n and n.strip() else f"column{i}"
         n, k = base, 1
         while n in out:

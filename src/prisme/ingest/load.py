@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -32,7 +33,7 @@ from prisme import engine as engine_mod
 from prisme.config import Settings, SourceSettings
 from prisme.engine import EngineBusy
 from prisme.ingest import validate as V
-from prisme.ingest.raw import LINE, RawInput, Reject
+from prisme.ingest.raw import JOIN_COUNT, LINE, RawInput, Reject
 from prisme.warehouse import batches, core
 from prisme.warehouse.batches import LoadResult
 from prisme.warehouse.schema import ENTITIES, LOAD_ISSUES, QUARANTINE
@@ -45,15 +46,53 @@ class InvariantError(RuntimeError):
 
 
 def ingest(settings: Settings, sources: list[str] | None = None, *, engine=None,
-           progress: Progress | None = None) -> list[LoadResult]:
-    """Load every configured source (or the named ones); one :class:`LoadResult` per file."""
+           progress: Progress | None = None, reload: list[str] | None = None
+           ) -> list[LoadResult]:
+    """Load every configured source (or the named ones); one :class:`LoadResult` per file.
+
+    ``reload`` names sources to load again even though their files are unchanged (after a
+    change of their mapping): each new load supersedes the earlier loads of the same file —
+    they stay in the warehouse, and the public tables stop counting them."""
+    reload = list(reload or [])
     names = _chosen_sources(settings, sources)
-    with _opened(settings, engine) as eng, eng.exclusive("prisme ingest"):
+    if reload:
+        _chosen_sources(settings, reload)  # the same message for an unknown name
+        names = list(dict.fromkeys([*(names if sources else []), *reload])) if sources \
+            else names
+    with (_opened(settings, engine) as eng, eng.exclusive("prisme ingest"),
+          eng.publishing("prisme ingest", whole=False) as unit):
         core.ensure_tables(eng)
         results: list[LoadResult] = []
         for name in names:
-            results.extend(load_source(eng, settings, name, progress=progress))
-        return results
+            results.extend(load_source(eng, settings, name, progress=progress,
+                                       reload=name in reload))
+        # readers see the new batches at once when the ingest ends (none changed: no copy)
+        unit.changed = any(r.status != "unchanged" for r in results)
+    return results
+
+
+def mapping_digest(source: SourceSettings, join_sha256: dict | None = None) -> str:
+    """What a load's rows depend on besides the file: the mapping (columns, derive,
+    constants, status, joins, format, date window) and the joined files' contents. Where the
+    files are (``path``) and the source's trust rank are not part of it."""
+    spec = source.model_dump(mode="json", exclude={"path", "trust", "url", "table", "query",
+                                                   "watermark"})
+    spec["join_files"] = dict(sorted((join_sha256 or {}).items()))
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def file_identity(file_name: str, root) -> str:
+    """The file as the journal names it: relative to the project folder when inside it, so
+    that moving the project does not make every file look new."""
+    from pathlib import Path
+
+    path = Path(str(file_name))
+    if "://" in str(file_name) or not path.is_absolute():
+        return str(file_name)
+    try:
+        return path.resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(file_name)
 
 
 def _chosen_sources(settings: Settings, sources: list[str] | None) -> list[str]:
@@ -95,58 +134,98 @@ def _opened(settings: Settings, engine) -> Iterator:
 
 
 def load_source(engine, settings: Settings, name: str, *,
-                progress: Progress | None = None) -> list[LoadResult]:
-    """Load every file of one source; a failure of one file does not stop the others."""
-    from prisme.ingest.readers import open_source
+                progress: Progress | None = None, reload: bool = False) -> list[LoadResult]:
+    """Load every file of one source; a file that cannot be read is a failed batch of its
+    own and does not stop the other files of the glob."""
+    from prisme.ingest.readers import matching_files, open_source, raw_table_name, read_file
 
     source = settings.sources[name]
-    since = batches.last_watermark(engine, name) if source.watermark else None
     results: list[LoadResult] = []
-    inputs = open_source(engine, name, source, settings.root, since_watermark=since)
-    while True:
+    if source.url:
+        since = batches.last_watermark(engine, name) if source.watermark else None
         try:
-            raw = next(inputs)
-        except StopIteration:
-            break
+            raws = list(open_source(engine, name, source, settings.root,
+                                    since_watermark=since))
         except Exception as exc:  # a reader that cannot read: a failed batch, not a crash
-            results.append(_failed_read(engine, name, source, exc))
-            break
-        results.append(load_raw(engine, settings, name, raw, progress=progress))
+            return [_failed_read(engine, settings, name, source, exc)]
+        return [load_raw(engine, settings, name, r, progress=progress, reload=reload)
+                for r in raws]
+    try:
+        files = matching_files(name, source, settings.root)
+    except Exception as exc:
+        return [_failed_read(engine, settings, name, source, exc)]
+    for n, path in enumerate(files):
+        try:
+            raw = read_file(engine, name, source, path, table=raw_table_name(name, n))
+        except Exception as exc:  # this file only: the next one is tried
+            results.append(_failed_read(engine, settings, name, source, exc, path=path))
+            continue
+        results.append(load_raw(engine, settings, name, raw, progress=progress, reload=reload))
     return results
 
 
-def _failed_read(engine, name: str, source: SourceSettings, exc: Exception) -> LoadResult:
+def _failed_read(engine, settings: Settings, name: str, source: SourceSettings,
+                 exc: Exception, *, path=None) -> LoadResult:
+    """A file (or database) that could not be read at all: a failed batch that read nothing
+    (rows_read = 0 = loaded + quarantined), whose message names the file and the problem."""
     stamp = batches.next_stamp(engine)
-    where = source.path or f"{source.url}#{source.table or 'query'}"
-    result = LoadResult(batches.new_load_id(stamp), name, source.entity, str(where), "", 0, 0, 0,
-                        "failed", f"{where}: {exc}")
+    where = str(path) if path is not None else (
+        source.path or f"{source.url}#{source.table or 'query'}")
+    text = str(exc)
+    message = text if where in text or (path is not None and path.name in text) \
+        else f"{where}: {text}"
+    result = LoadResult(batches.new_load_id(stamp), name, source.entity,
+                        file_identity(where, settings.root), "", 0, 0, 0, "failed", message)
     batches.record(engine, result, stamp)
     return result
 
 
 def load_raw(engine, settings: Settings, name: str, raw: RawInput, *,
-             progress: Progress | None = None) -> LoadResult:
-    """Load one file (a :class:`RawInput`) as one atomic batch."""
+             progress: Progress | None = None, reload: bool = False) -> LoadResult:
+    """Load one file (a :class:`RawInput`) as one atomic batch.
+
+    A file this source already loaded with the same mapping is "unchanged"; with another
+    mapping (or changed joined files) it is "stale": said, not loaded — ``reload`` loads it
+    again and supersedes the earlier loads of the file, so nothing is counted twice."""
     source = settings.sources[name]
     entity = ENTITIES[source.entity]
-    file_name = str(raw.file_name)
+    shown = str(raw.file_name)
+    file_name = file_identity(shown, settings.root)
     core.ensure_tables(engine)
-    previous = batches.previous_load(engine, name, raw.sha256, file_name=file_name,
-                                     snapshot=entity.versioned)
     stamp = batches.next_stamp(engine)
     load_id = batches.new_load_id(stamp)
-    if previous is not None:
-        result = LoadResult(
-            load_id, name, entity.name, file_name, raw.sha256, 0, 0, 0, "unchanged",
-            f"already loaded on {pd.Timestamp(previous['started_at']):%Y-%m-%d %H:%M} UTC "
-            f"(load {previous['load_id']}): nothing to do",
-        )
+    try:
+        from prisme.ingest.joins import attach
+
+        raw = attach(engine, settings, name, raw)
+    except Exception as exc:
+        _drop_raw(engine, raw)
+        return _failed(engine, name, entity.name, file_name, raw, load_id, stamp, exc, shown)
+    digest = mapping_digest(source, raw.join_sha256)
+    previous = batches.previous_load(engine, name, raw.sha256, file_name=file_name,
+                                     snapshot=entity.versioned)
+    if previous is not None and not reload:
+        when = f"{pd.Timestamp(previous['started_at']):%Y-%m-%d %H:%M} UTC"
+        old = batches.mapping_of(engine, previous["load_id"])
+        if old and old != digest:
+            status = "stale"
+            message = (f"{Path(shown).name} was loaded on {when} (load {previous['load_id']}) "
+                       f"with another mapping of source {name!r} (prisme.toml or a joined "
+                       f"file changed): not loaded again; run `prisme ingest --reload {name}` "
+                       "to load it with the new mapping (the earlier loads are superseded, "
+                       "never deleted, and nothing is counted twice)")
+        else:
+            status = "unchanged"
+            message = f"already loaded on {when} (load {previous['load_id']}): nothing to do"
+        result = LoadResult(load_id, name, entity.name, file_name, raw.sha256, 0, 0, 0, status,
+                            message, mapping_sha256=digest)
         batches.record(engine, result, stamp)
         _drop_raw(engine, raw)
         return result
     if raw.rows_read == 0 and list(raw.table.columns) == [LINE]:  # a 0-byte export
         result = LoadResult(load_id, name, entity.name, file_name, raw.sha256, 0, 0, 0,
-                            "loaded", "the file is empty: nothing to load")
+                            "loaded", "the file is empty: nothing to load",
+                            mapping_sha256=digest)
         batches.record(engine, result, stamp)
         _drop_raw(engine, raw)
         return result
@@ -156,17 +235,70 @@ def load_raw(engine, settings: Settings, name: str, raw: RawInput, *,
         V.prepare(engine, raw, plan, settings)
         with engine.transaction():
             result = _load_batch(engine, settings, name, source, raw, plan, load_id, stamp,
-                                 progress)
+                                 progress, file_name=file_name, digest=digest, reload=reload)
     except Exception as exc:
-        message = f"{file_name}: {exc}" if file_name not in str(exc) else str(exc)
-        result = LoadResult(load_id, name, entity.name, file_name, raw.sha256, raw.rows_read,
-                            0, 0, "failed", message)
-        batches.record(engine, result, stamp)
+        result = _failed(engine, name, entity.name, file_name, raw, load_id, stamp, exc, shown)
         return result
     finally:
         _drop_raw(engine, raw)
     _tell(progress, name, file_name, raw.rows_read, raw.rows_read)
     return result
+
+
+def _failed(engine, name, entity, file_name, raw: RawInput, load_id, stamp, exc,
+            shown: str) -> LoadResult:
+    """A load that failed after its file was read: nothing of it reaches the core tables, but
+    every line is accounted for — each is quarantined with the reason (so rows_read = loaded
+    + quarantined holds for failed batches too). If even that cannot be written, the batch
+    records that it read nothing."""
+    text = _say_error(exc)
+    message = text if Path(shown).name in text or file_name in text else f"{shown}: {text}"
+    try:
+        with engine.transaction():
+            quarantined = _quarantine_all(engine, raw, name, entity, file_name, load_id, stamp,
+                                          message)
+            if quarantined != raw.rows_read:  # the reader lost lines: say only the failure
+                raise InvariantError(message)
+            result = LoadResult(load_id, name, entity, file_name, raw.sha256, quarantined, 0,
+                                quarantined, "failed", message)
+            batches.record(engine, result, stamp)
+        return result
+    except Exception:  # noqa: BLE001 - the journal row below says what happened
+        result = LoadResult(load_id, name, entity, file_name, raw.sha256, 0, 0, 0, "failed",
+                            message)
+        batches.record(engine, result, stamp)
+        return result
+
+
+def _say_error(exc: Exception) -> str:
+    """The error in words: the first error of a transaction, never the engine's "transaction
+    is aborted" that follows it."""
+    seen = exc
+    while seen is not None:
+        text = str(seen)
+        if "transaction is aborted" not in text.lower():
+            return text
+        seen = seen.__cause__ or seen.__context__
+    return str(exc)
+
+
+def _quarantine_all(engine, raw: RawInput, name, entity, file_name, load_id, stamp,
+                    reason: str) -> int:
+    """Every line of a failed load to the quarantine, with the reason the load failed."""
+    t = raw.table
+    if list(t.columns) == [LINE]:
+        return 0
+    cols = [c for c in t.columns if c != LINE and not c.startswith(JOIN_COUNT)]
+    record = ibis.struct({c: t[c] for c in cols}).cast("json").cast(dt.string)
+    engine.insert("quarantine", t.select(
+        load_id=ibis.literal(load_id), source=ibis.literal(name), entity=ibis.literal(entity),
+        file_name=ibis.literal(str(file_name)), source_line=t[LINE].cast(dt.int64),
+        column_name=ibis.null().cast(dt.string), raw_value=ibis.null().cast(dt.string),
+        reason=ibis.literal(f"the load of this file failed: {reason}"),
+        raw_record=record, quarantined_at=ibis.literal(stamp).cast(dt.timestamp),
+    ))
+    _quarantine_rejects(engine, raw.rejects, name, entity, file_name, load_id, stamp)
+    return _count(engine, "quarantine", load_id)
 
 
 def _drop_raw(engine, raw: RawInput) -> None:
@@ -184,18 +316,19 @@ def _tell(progress, source, file_name, done, total) -> None:
         progress(source, file_name, int(done), int(total))
 
 
-def _load_batch(engine, settings, name, source, raw, plan, load_id, stamp, progress):
+def _load_batch(engine, settings, name, source, raw, plan, load_id, stamp, progress, *,
+                file_name: str, digest: str, reload: bool):
     entity = plan.entity
     stages: list[str] = []  # scratch views, inside the transaction: a failure rolls them back
     if entity.versioned:
         rows_loaded = _write_versions(engine, settings, name, source, raw, plan, load_id, stamp,
-                                      stages)
+                                      stages, file_name)
     else:
         rows_loaded = _write_facts(engine, settings, name, source, raw, plan, load_id, stamp,
-                                   stages, progress)
+                                   stages, progress, file_name)
     for view in reversed(stages):
         engine.drop_view(view)
-    _quarantine_rejects(engine, raw.rejects, name, entity.name, raw.file_name, load_id, stamp)
+    _quarantine_rejects(engine, raw.rejects, name, entity.name, file_name, load_id, stamp)
     rows_quarantined = _count(engine, "quarantine", load_id)
     issues = issue_rows = 0
     if entity.versioned or V.soft_columns(plan):  # else nothing wrote load_issues rows
@@ -213,9 +346,16 @@ def _load_batch(engine, settings, name, source, raw, plan, load_id, stamp, progr
     if issues:
         said.append(f"{issues:,} values of {issue_rows:,} loaded lines loaded as empty "
                     "(see load_issues)")
-    result = LoadResult(load_id, name, entity.name, str(raw.file_name), raw.sha256,
+    said.extend(raw.fmt.get("warnings") or [])
+    if reload:
+        n = batches.supersede(engine, name, load_id, stamp, file_name=file_name,
+                              sha256=raw.sha256, reason="prisme ingest --reload")
+        said.append(f"reloaded: supersedes {n} earlier load(s) of this file" if n
+                    else "reloaded")
+    result = LoadResult(load_id, name, entity.name, file_name, raw.sha256,
                         raw.rows_read, rows_loaded, rows_quarantined, "loaded",
-                        "; ".join(said) or "ok", rows_with_issues=issue_rows)
+                        "; ".join(said) or "ok", rows_with_issues=issue_rows,
+                        mapping_sha256=digest)
     batches.record(engine, result, stamp, watermark=raw.watermark)
     return result
 
@@ -229,7 +369,7 @@ def _lineage(t, load_id: str, stamp: datetime) -> dict:
 
 
 def _write_facts(engine, settings, name, source, raw, plan, load_id, stamp, stages,
-                 progress) -> int:
+                 progress, file_name) -> int:
     """Facts stream from the file to the fact table in one pass (never materialised whole);
     then only the lines that did not arrive — the rejected ones, few — are validated again
     to write their reasons to the quarantine."""
@@ -239,9 +379,9 @@ def _write_facts(engine, settings, name, source, raw, plan, load_id, stamp, stag
     with engine.unordered_writes():  # each fact carries its source_line
         core.append_facts(engine, entity, good.mutate(**_lineage(good, load_id, stamp)))
     if V.soft_columns(plan):  # no canonical fact has contact columns; a second pass if mapped
-        _note_issues(engine, checked, plan, name, raw.file_name, load_id, stamp)
+        _note_issues(engine, checked, plan, name, file_name, load_id, stamp)
     rows_loaded = core.rows_of_load(engine, entity, load_id)
-    _tell(progress, name, raw.file_name, rows_loaded, raw.rows_read)
+    _tell(progress, name, file_name, rows_loaded, raw.rows_read)
     if rows_loaded == raw.rows_read - len(raw.rejects):
         return rows_loaded  # every row the reader delivered arrived: nothing to look for
     facts = core.core_table(engine, entity)
@@ -252,12 +392,13 @@ def _write_facts(engine, settings, name, source, raw, plan, load_id, stamp, stag
     engine.create_table(lines, missing, temp=True)
     rejected = dataclasses.replace(raw, table=r.semi_join(engine.table(lines), LINE))
     reasons = V.validated(engine, rejected, plan, settings, source, stages)
-    _quarantine(engine, reasons, name, entity.name, raw.file_name, load_id, stamp)
+    _quarantine(engine, reasons, name, entity.name, file_name, load_id, stamp)
     engine.drop_table(lines)
     return rows_loaded
 
 
-def _write_versions(engine, settings, name, source, raw, plan, load_id, stamp, stages) -> int:
+def _write_versions(engine, settings, name, source, raw, plan, load_id, stamp, stages,
+                    file_name) -> int:
     """Dimension rows: validated once into a scratch table, then the changed versions and the
     quarantine are written from it (a dimension is small next to the facts)."""
     entity = plan.entity
@@ -267,10 +408,10 @@ def _write_versions(engine, settings, name, source, raw, plan, load_id, stamp, s
     t = engine.table(work)
     good = t.filter(t[V.REASON].isnull())
     core.append_versions(engine, entity, good.mutate(**_lineage(good, load_id, stamp)))
-    _note_issues(engine, t, plan, name, raw.file_name, load_id, stamp)
+    _note_issues(engine, t, plan, name, file_name, load_id, stamp)
     counts = engine.to_pandas(t.aggregate(n=t.count(), bad=t[V.REASON].notnull().sum())).iloc[0]
     bad = 0 if pd.isna(counts["bad"]) else int(counts["bad"])
-    _quarantine(engine, t, name, entity.name, raw.file_name, load_id, stamp)
+    _quarantine(engine, t, name, entity.name, file_name, load_id, stamp)
     engine.drop_table(work)
     return int(counts["n"]) - bad
 

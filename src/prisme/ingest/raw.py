@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import ibis
 
 LINE = "__line"
+#: prefix of the column a join adds: how many lines of the joined file share the line's key
+JOIN_COUNT = "__join_count__"
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,7 @@ class RawInput:
     fmt: dict = field(default_factory=dict)
     #: highest watermark value in this extract (database sources)
     watermark: str | None = None
+    #: joined files (see :mod:`prisme.ingest.joins`): (name, file, keys, count column, optional)
+    joins: list = field(default_factory=list)
+    #: sha256 of the joined files, by join name (part of what the mapping of the load was)
+    join_sha256: dict = field(default_factory=dict)

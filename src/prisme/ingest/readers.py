@@ -137,6 +137,93 @@ def _unescape(sep: str) -> str:
 
 
 def read_csv(engine, name: str, source: SourceSettings, path: Path, *, table: str) -> RawInput:
+    """A delimited text file (see :func:`read_plain_csv`); a gzip file with bytes after its
+    end, or cut short, is read as far as it goes and the rest is said (byte offset)."""
+    import zlib
+
+    try:
+        return read_plain_csv(engine, name, source, path, table=table)
+    except (OSError, EOFError, zlib.error, EngineError) as exc:
+        if not _is_gzip(path):
+            raise
+        workdir = Path(tempfile.mkdtemp(prefix="prisme-"))
+        try:
+            plain = workdir / (path.name.removesuffix(".gz") or "data.csv")
+            warning, cut = salvage_gzip(path, plain)
+            if warning is None:
+                raise SourceError(f"{path}: {exc}") from exc
+            raw = read_plain_csv(engine, name, source, plain, table=table)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        rejects = list(raw.rejects)
+        if cut:
+            line = raw_last_line(engine, raw) + 1
+            rejects.append(Reject(line=line, raw=cut, reason=(
+                f"{path.name}, line {line}: the line is cut where the compressed data ends "
+                "(truncated gzip); a complete line was expected")))
+        fmt = dict(raw.fmt)
+        fmt["warnings"] = [*fmt.get("warnings", []), warning]
+        return RawInput(source=name, file_name=str(path), sha256=file_digest(path)[0],
+                        table=raw.table, rows_read=raw.rows_read + (1 if cut else 0),
+                        rejects=rejects, fmt=fmt)
+
+
+def raw_last_line(engine, raw: RawInput) -> int:
+    """The last line number the reader delivered (a row or a reject); 1 (the header) if none."""
+    last = engine.scalar(raw.table[LINE].max())
+    values = [int(v) for v in [last, *(r.line for r in raw.rejects)] if v is not None and v == v]
+    return max(values, default=1)
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def salvage_gzip(path: Path, out: Path) -> tuple[str | None, str]:
+    """Decompress what can be of a damaged gzip file into ``out``: everything up to the end
+    of its compressed stream (bytes after it are ignored) or up to where it is cut (the
+    partial last line is returned apart). Returns the warning to give and that partial line
+    (text), or (None, "") when nothing could be read."""
+    import zlib
+
+    d = zlib.decompressobj(wbits=31)
+    size = path.stat().st_size
+    done, written = 0, 0
+    with open(path, "rb") as fin, open(out, "wb") as fout:
+        try:
+            while chunk := fin.read(CHUNK):
+                data = d.decompress(chunk)
+                fout.write(data)
+                written += len(data)
+                done += len(chunk)
+                if d.eof:
+                    break
+        except zlib.error as exc:
+            raise SourceError(
+                f"{path}: not a readable gzip file — the compressed data is damaged within "
+                f"bytes {done:,}–{done + len(chunk):,} of {size:,} ({exc}); expected a gzip "
+                "stream (re-export or re-compress the file)") from None
+        fout.write(d.flush())
+    if d.eof:
+        trailing = size - (done - len(d.unused_data))
+        return (f"{path.name}: {trailing:,} bytes after the end of the gzip stream (at byte "
+                f"{size - trailing:,}) were ignored", "")
+    if written == 0:
+        raise SourceError(f"{path}: the gzip file is cut short at byte {size:,} before any "
+                          "text; expected a complete gzip stream")
+    text = out.read_bytes()
+    cut_at = max(text.rfind(b"\n"), text.rfind(b"\r"))
+    partial = text[cut_at + 1:]
+    with open(out, "wb") as fh:
+        fh.write(text[:cut_at + 1])
+    return (f"{path.name}: the gzip file is cut short at byte {size:,} (its end-of-stream "
+            f"marker is missing); the {written:,} bytes of text before are read",
+            partial.decode("utf-8", errors="replace"))
+
+
+def read_plain_csv(engine, name: str, source: SourceSettings, path: Path, *,
+                   table: str) -> RawInput:
     """A delimited text file through the engine's CSV reader, every column as text.
 
     The sha256 of the file and the scan of its lines (empty lines, line breaks inside quoted
@@ -169,6 +256,11 @@ def read_csv(engine, name: str, source: SourceSettings, path: Path, *, table: st
                     header=fmt.header, skip=source.skip_rows, compression=compression,
                     layout=layout or (lambda: digest.result()[1]), columns=names,
                 )
+                lines = layout or digest.result()[1]
+                if lines.lone_cr:
+                    # CR line ends (alone, or mixed with CRLF): the fast reader splits on LF
+                    # and would merge lines; the forgiving reader splits on every line end
+                    raise EngineError("lone carriage returns")
             except EngineError:
                 # the fast reader gave up on the whole file (mixed line endings, a stray quote
                 # that derails its state machine…): read it line by line instead
@@ -179,10 +271,30 @@ def read_csv(engine, name: str, source: SourceSettings, path: Path, *, table: st
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
     rejects = [_csv_reject(r, path, fmt) for r in _one_per_line(found)]
+    out = fmt.fmt()
+    out["warnings"] = encoding_warnings(path, fmt, source)
     return RawInput(
         source=name, file_name=str(path), sha256=sha, table=engine.table(table),
-        rows_read=rows + len(rejects), rejects=rejects, fmt=fmt.fmt(),
+        rows_read=rows + len(rejects), rejects=rejects, fmt=out,
     )
+
+
+def encoding_warnings(path: Path, fmt: FormatGuess, source: SourceSettings) -> list[str]:
+    """A source declared in a one-byte encoding (cp1252, latin-1) whose bytes read as UTF-8
+    with accents: its text would load as 'Ã©' for 'é'. Said, not refused (it may be right)."""
+    if not source.encoding or codecs.lookup(source.encoding).name in _NATIVE:
+        return []
+    from prisme.ingest.sniff import read_head
+
+    head, _ = read_head(path, HEADER_PROBE)
+    if not any(b >= 0x80 for b in head[:HEADER_PROBE]):
+        return []
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return []
+    return [f"{path.name} is declared {source.encoding!r} in prisme.toml but its bytes are "
+            "UTF-8: accented letters would load garbled (é as Ã©); set encoding = 'utf-8'"]
 
 
 def read_csv_python(engine, path: Path, table: str, fmt: FormatGuess, skip: int, *,
@@ -194,6 +306,7 @@ def read_csv_python(engine, path: Path, table: str, fmt: FormatGuess, skip: int,
 
     opener = gzip.open if gzipped else open
     rejects: list[RejectedLine] = []
+    csv.field_size_limit(2**31 - 1)  # a 1 MB value is a value (the default stops at 128 kB)
     with opener(path, "rb") as raw_fh:
         fh = io.TextIOWrapper(raw_fh, encoding="utf-8-sig", errors="surrogateescape",
                               newline="")
@@ -260,9 +373,15 @@ def header_names(path: Path, compression: str, fmt: FormatGuess, skip: int) -> l
         head = fh.read(HEADER_PROBE)
     text = head.decode("utf-8-sig", errors="replace")
     lines = text.splitlines(keepends=True)[skip:]
-    reader = csv.reader(io.StringIO("".join(lines)), delimiter=fmt.separator,
+    # any line end (CR, CRLF, LF): StringIO with newline="" hands the csv module whole lines
+    reader = csv.reader(io.StringIO("".join(lines), newline=""), delimiter=fmt.separator,
                         quotechar=fmt.quote or '"')
-    first = next((r for r in reader if r), [])
+    try:
+        first = next((r for r in reader if r), [])
+    except csv.Error:
+        first = next(csv.reader([lines[0].rstrip("\r\n")] if lines else [],
+                                delimiter=fmt.separator), [])
+    first = [c.replace("\x00", "") for c in first]
     if not fmt.header:
         return [f"column{i}" for i in range(len(first))]
     return unique_names(first)
@@ -370,12 +489,22 @@ class BlankLines:
         self.in_quote = False  # an odd number of quotes so far
         self.breaks: list[int] = []
         self.tail = False  # bytes after the last newline (a last line without one)
+        self.lone_cr = 0  # '\r' not followed by '\n'
+        self._pending_cr = False  # the chunk ended with '\r': depends on the next byte
 
     def feed(self, chunk: bytes) -> None:
         import numpy as np
 
         arr = np.frombuffer(chunk, dtype=np.uint8)
         nl = np.flatnonzero(arr == 10)
+        if self._pending_cr and len(arr):
+            self.lone_cr += int(arr[0] != 10)
+            self._pending_cr = False
+        cr = np.flatnonzero(arr == 13)
+        if len(cr):
+            inner = cr[cr < len(arr) - 1]
+            self.lone_cr += int((arr[inner + 1] != 10).sum())
+            self._pending_cr = bool(cr[-1] == len(arr) - 1)
         if self.quote is not None:
             self._quotes(arr, nl, np)
         if len(nl):
@@ -414,7 +543,9 @@ class BlankLines:
         inside = set(self.breaks)
         blank = [b for b in self.found if b - 1 not in inside]
         records = None if self.in_quote else lines - len(self.breaks) - len(blank)
-        return LineLayout(blank=list(self.found), breaks=list(self.breaks), records=records)
+        lone = self.lone_cr + int(self._pending_cr)
+        return LineLayout(blank=list(self.found), breaks=list(self.breaks), records=records,
+                          lone_cr=lone)
 
 
 def transcode(src: Path, dst: Path, encoding: str, *, gzipped: bool,

@@ -115,6 +115,9 @@ def detect_encoding(head: bytes, *, complete: bool = True) -> str:
         return "utf-8"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    utf16 = _utf16_without_bom(head)
+    if utf16:
+        return utf16
     try:
         # the probe may cut a multi-byte character at its end: decode incrementally
         import codecs
@@ -132,8 +135,26 @@ def detect_encoding(head: bytes, *, complete: bool = True) -> str:
     return "cp1252"
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 without a byte-order mark (what Excel's "Unicode text" sometimes is): mostly
+    ASCII text, so every other byte is NUL — the odd ones (little-endian) or the even ones."""
+    sample = head[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.7 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.7 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
 def decode_sample(head: bytes, encoding: str) -> str:
+    if encoding.startswith("utf-16") and len(head) % 2:
+        head = head[:-1]
     text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace")
+    # every line end as LF (old Mac CR, CRLF): the sample is for guessing, not for reading
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     # drop the last, probably cut, line
     cut = text.rfind("\n")
     return text[: cut + 1] if 0 < cut < len(text) - 1 else text
@@ -259,6 +280,9 @@ def sniff(path: str | Path, *, skip_rows: int = 0) -> FormatGuess:
         return guess
     guess.separator = guess_separator(text)
     rows = _parse(text, guess.separator)[: MAX_SAMPLE_ROWS + 1]
+    if not rows:
+        guess.notes.append(f"{path.name}: no line could be split into columns")
+        return guess
     guess.header = guess_header(rows)
     width = Counter(len(r) for r in rows).most_common(1)[0][0]
     names = rows[0] if guess.header else [f"column{i}" for i in range(len(rows[0]))]

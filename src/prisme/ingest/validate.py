@@ -28,9 +28,10 @@ import ibis.expr.types as ir
 from prisme.config import Settings, SourceSettings
 from prisme.engine import functions as F
 from prisme.ingest import derive as derive_mod
-from prisme.ingest.raw import LINE, RawInput
+from prisme.ingest.raw import JOIN_COUNT, LINE, RawInput
 from prisme.warehouse import conform as C
-from prisme.warehouse.schema import ENTITIES, MONEY, SOFT_KINDS, Column, Entity
+from prisme.warehouse import suppression
+from prisme.warehouse.schema import ATTRIBUTES, ENTITIES, MONEY, SOFT_KINDS, Column, Entity
 
 #: names of the columns the projection adds next to the canonical ones
 REASON, REJECT_COLUMN, REJECT_RAW, RAW_RECORD = (
@@ -68,6 +69,14 @@ class Plan:
     constants: dict[str, object]
     derive: dict[str, str]
     helpers: dict[str, str] = field(default_factory=dict)  # helper name → kind
+    #: mapped names that are neither canonical nor used by a derive: kept as attributes
+    attributes: list[str] = field(default_factory=list)
+    #: joined files: (join name, file name, main key columns, match-count column, optional)
+    joins: list[tuple[str, str, list[str], str, bool]] = field(default_factory=list)
+    #: lowercased status values that mean "cancelled"
+    cancelled: list[str] = field(default_factory=list)
+    #: plausible dates: (earliest, latest) as ISO text, and the settings that say so
+    window: tuple[str, str, str] | None = None
 
 
 def plan_for(source_name: str, source: SourceSettings, raw: RawInput) -> Plan:
@@ -113,7 +122,32 @@ def plan_for(source_name: str, source: SourceSettings, raw: RawInput) -> Plan:
             )
         derive_mod.parse(text, where=f"[sources.{source_name}.derive] {target}")
     helpers = {n: _helper_kind(n, derive) for n in resolved if n not in entity.names}
-    return Plan(entity, resolved, dict(source.constants), derive, helpers)
+    used = set().union(*(derive_mod.names_used(t) for t in derive.values())) if derive else set()
+    attributes = [n for n in helpers if n not in used]
+    for n in attributes:
+        helpers[n] = "text"
+    cancelled = [v.strip().casefold() for v in (source.status.cancelled if source.status else [])]
+    return Plan(entity, resolved, dict(source.constants), derive, helpers, attributes,
+                joins=list(getattr(raw, "joins", None) or []), cancelled=cancelled,
+                window=_window(source_name, source))
+
+
+#: identifiers of records: a NUL byte in one (a damaged file) quarantines the line
+_IDENTIFIERS = frozenset({"source_customer_id", "order_id", "sku", "session_id", "call_id",
+                          "campaign_id"})
+
+#: numbers beyond this (quantities, durations, amounts before conversion) are not plausible
+#: and would overflow a derived amount: quarantined with the reason
+MAX_NUMBER = 1e12
+
+
+def _window(source_name: str, source: SourceSettings) -> tuple[str, str, str]:
+    import datetime as _dt
+
+    latest = _dt.datetime.now(_dt.UTC).date() + _dt.timedelta(days=source.max_future_days)
+    setting = (f"[sources.{source_name}] min_date = {source.min_date!r}, "
+               f"max_future_days = {source.max_future_days}")
+    return source.min_date, latest.isoformat(), setting
 
 
 def _default_mapping(entity: Entity, columns: list[str]) -> dict[str, str]:
@@ -149,6 +183,8 @@ class _Checked:
     soft: bool = False
     #: the value is a placeholder (N/A, noemail@…, 0000000000), said so in the reason
     placeholder: ir.BooleanValue | None = None
+    #: a number that parses but is not a plausible quantity (NaN, inf, beyond MAX_NUMBER)
+    out_of_range: ir.BooleanValue | None = None
 
 
 def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
@@ -171,6 +207,9 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         label = name if name == src else f"{name} ({src})"
         text = _text(t[src])
         c = parsed[name] = _parse(engine, text, kind, dtype, label, fmt, settings, src)
+        if kind == "text" and c.bad is None and name in _IDENTIFIERS:
+            c.bad, c.label, c.raw_col = text.contains("\x00"), label, src
+            c.what = "contains a NUL byte (\\x00), which an identifier cannot hold"
         c.soft = _is_soft(plan, name, kind)
         if not c.soft:  # strict columns are checked as before: a placeholder is a value
             c.placeholder = None
@@ -183,6 +222,8 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         **{f"{slots[n]}_bad": c.bad for n, c in parsed.items() if c.bad is not None},
         **{f"{slots[n]}_ph": c.placeholder for n, c in parsed.items()
            if c.placeholder is not None},
+        **{f"{slots[n]}_oor": c.out_of_range for n, c in parsed.items()
+           if c.out_of_range is not None},
     ))
     values: dict[str, ir.Value] = {n: stage1[slots[n]] for n in parsed}
     checks: list[tuple[str, _Checked]] = []
@@ -190,9 +231,17 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         if c.bad is not None:
             c.bad = stage1[f"{slots[n]}_bad"]
             checks.append((n, c))
-        if c.soft and c.bad is not None:  # loaded as empty
+        if c.out_of_range is not None:
+            what = (f"is not a plausible number (NaN, infinite, or {MAX_NUMBER:.0e} or more "
+                    "in absolute value)")
+            checks.append((n, _Checked(values[n], stage1[f"{slots[n]}_oor"], c.label, what,
+                                       c.raw_col)))
+        if c.bad is not None:  # loaded as empty (soft), or never used in a derivation (strict)
             values[n] = ibis.ifelse(c.bad, ibis.null().cast(values[n].type()), values[n])
+    checks.extend(_window_checks(plan, parsed, values))
+    checks.extend(_join_checks(plan, stage1))
     # stage 2: constants, derived columns, currency, required columns
+    derived_text: dict[str, ir.Value] = {}
     for name, value in plan.constants.items():
         col = plan.entity.column(name)
         const = ibis.literal(value).cast(col.dtype)
@@ -202,8 +251,28 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         expr = derive_mod.compile_expr(
             text, lambda n: _lookup(values, n, plan), where=f"derive {target}"
         )
+        if col.dtype.is_decimal() and expr.type().is_numeric():
+            # an amount too large for the column is a reason, never an aborted load
+            limit = 10 ** ((col.dtype.precision or 18) - (col.dtype.scale or 0))
+            wide = expr.cast(dt.float64) if expr.type().is_floating() else expr
+            over = expr.notnull() & (wide.cast(dt.float64).abs() >= limit)
+            if expr.type().is_floating():
+                over = over | (expr.notnull() & (expr.isnan() | expr.isinf()))
+            shown = f"__derived_{target}"
+            derived_text[shown] = expr.cast(dt.string)
+            what = (f"is out of range for {target} = {text} (at most "
+                    f"{(col.dtype.precision or 18) - (col.dtype.scale or 0)} digits before "
+                    "the decimal point)")
+            checks.append((target, _Checked(expr, over, target, what, shown)))
+            expr = ibis.ifelse(over, ibis.null().cast(expr.type()), expr)
         values[target] = _cast(expr, col.dtype)
     checks.extend(_convert_currency(values, plan, settings, source))
+    if "is_cancelled" in plan.entity.names and "is_cancelled" not in plan.mapping:
+        status = values.get("status")
+        values["is_cancelled"] = (
+            status.strip().lower().isin(plan.cancelled).fill_null(False)
+            if status is not None and plan.cancelled else ibis.literal(False)
+        )
     for col in plan.entity.columns:
         if col.required:
             checks.append((col.name, _required(values.get(col.name), col, plan)))
@@ -211,14 +280,61 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
              for col in plan.entity.columns if col.name in values}
     if "__currency" in values:
         final["__c__currency"] = values["__currency"]
+    if plan.attributes:
+        final[f"__c{ATTRIBUTES}"] = ibis.struct(
+            {n: values[n].cast(dt.string) for n in plan.attributes}).cast("json").cast(dt.string)
     flags = {f"__f{i}": c.bad for i, (_, c) in enumerate(checks)}
-    stage2 = _barrier(engine, scratch, stage1.mutate(**final, **flags))
+    stage2 = _barrier(engine, scratch, stage1.mutate(**final, **flags, **derived_text))
     for i, (n, c) in enumerate(checks):
         c.bad = stage2[f"__f{i}"]
         if c.placeholder is not None:
             c.placeholder = stage2[f"{slots[n]}_ph"]
     # stage 3: the reasons, and the record as delivered for the rejected rows only
-    return _project(stage2, raw.table.columns, plan.entity, checks)
+    raw_columns = [c for c in raw.table.columns if not c.startswith(JOIN_COUNT)]
+    out = _project(stage2, raw_columns, plan.entity, checks)
+    # GDPR: rows of erased persons are held back, quarantined with nothing of theirs kept
+    return suppression.hold_back(engine, out, REASON, [c for c in out.columns if c.startswith(
+        (REJECT_COLUMN, REJECT_RAW, RAW_RECORD, ISSUE, ISSUE_RAW))])
+
+
+def _window_checks(plan: Plan, parsed: dict[str, _Checked], values: dict) -> list:
+    """An event dated outside the plausible window (before ``min_date``, after the load day
+    plus ``max_future_days``) is quarantined: a sale of 9999-12-31 would become "today" for
+    the analyses. Only the event time of a fact: a due date may be ahead, and the dates of a
+    customer record (a birth date in the future) are the quality audit's to flag."""
+    if plan.window is None or plan.entity.event_time not in parsed:
+        return []
+    first, last, setting = plan.window
+    out = []
+    for name, c in parsed.items():
+        if name != plan.entity.event_time:
+            continue
+        v = values[name]
+        if not (v.type().is_date() or v.type().is_timestamp()) or c.raw_col is None:
+            continue
+        day = v.cast(dt.date)
+        bad = day.notnull() & ((day < ibis.date(first)) | (day > ibis.date(last)))
+        what = f"is outside the plausible dates {first} … {last} ({setting})"
+        out.append((name, _Checked(v, bad, c.label, what, c.raw_col)))
+    return out
+
+
+def _join_checks(plan: Plan, t: ir.Table) -> list:
+    """A line whose key finds no line (or several) in a joined file is quarantined, unless the
+    join is optional (kept with empty values)."""
+    out = []
+    for name, file_name, keys, count_col, optional in plan.joins:
+        n = t[count_col]
+        label = ", ".join(keys)
+        raw_col = keys[0]
+        if not optional:
+            what = (f"has no match in {file_name} (join {name} on {label}); declare the join "
+                    "optional to keep such lines")
+            out.append((keys[0], _Checked(t[raw_col], n.isnull(), label, what, raw_col)))
+        many = n.notnull() & (n > 1)
+        what = f"matches several lines of {file_name} (join {name} on {label}); expected one"
+        out.append((keys[0], _Checked(t[raw_col], many, label, what, raw_col)))
+    return out
 
 
 def _is_soft(plan: Plan, name: str, kind: str) -> bool:
@@ -338,11 +454,15 @@ def _parse(engine, text, kind, dtype, label, fmt, settings, src) -> _Checked:
         mark = "a decimal comma" if fmt["decimal"] == "," else "a decimal point"
         bad = text.notnull() & num.isnull()
         what = f"is not a number (expected digits with {mark})"
+        wild = None
+        if kind == "number":  # NaN, inf and 1e308 parse as floats: none is a quantity
+            wild = num.notnull() & (num.isnan() | num.isinf() | (num.abs() >= MAX_NUMBER))
+            num = ibis.ifelse(wild, ibis.null().cast(num.type()), num)
         if dtype.is_integer():
             bad = bad | (num.notnull() & (num != num.round()))
             what = "is not a whole number"
             num = num.round().cast(dtype)
-        return _Checked(num, bad, label, what, src)
+        return _Checked(num, bad, label, what, src, out_of_range=wild)
     if kind in ("date", "timestamp"):
         value, expected = _parse_time(engine, text, fmt.get("date_format"))
         if kind == "date" or dtype.is_date():
@@ -477,6 +597,8 @@ def _project(s: ir.Table, raw_columns, entity: Entity, checks) -> ir.Table:
     for col in entity.columns:
         name = f"__c{col.name}"
         out[col.name] = s[name] if name in s.columns else ibis.null().cast(col.dtype)
+    attrs = f"__c{ATTRIBUTES}"
+    out[ATTRIBUTES] = s[attrs] if attrs in s.columns else none
     out[REASON] = reason
     out[REJECT_COLUMN] = column
     out[REJECT_RAW] = raw_value

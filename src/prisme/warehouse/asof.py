@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from prisme.warehouse.core import storage_table, with_validity
+from prisme.warehouse.core import live, storage_table, supersessions, with_validity
 from prisme.warehouse.schema import ENTITIES, Entity
 
 #: the journal tables and the stamp that dates their rows
@@ -77,7 +77,7 @@ def as_of(engine, table: str, ts, *, by: str = "load") -> ir.Table:
         t = _public(engine, entity)
         return t.filter(t[entity.event_time] <= stamp)
     stored = engine.table(storage_table(entity))
-    known = stored.filter(stored.loaded_at <= stamp)
+    known = live(stored.filter(stored.loaded_at <= stamp), supersessions(engine), stamp)
     return with_validity(known, entity) if entity.versioned else known
 
 

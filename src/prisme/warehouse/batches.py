@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import ibis
 import pandas as pd
 
-from prisme.warehouse.schema import LOAD_BATCHES
+from prisme.warehouse.schema import LOAD_BATCHES, LOAD_MAPPINGS, LOAD_SUPERSESSIONS
 
 TABLE = "load_batches"
 
@@ -35,6 +35,8 @@ class LoadResult:
     message: str = ""
     #: loaded rows with at least one value loaded as empty (noted in ``load_issues``)
     rows_with_issues: int = 0
+    #: of the source's mapping (and joined files) this load was made with
+    mapping_sha256: str = ""
 
 
 def now_utc() -> datetime:
@@ -65,8 +67,8 @@ def previous_load(engine, source: str, sha256: str, *, file_name: str | None = N
     unchanged only if the same file's latest load had this content — a list that went A → B → A
     again must record the change back to A.
     """
-    t = engine.bound_table(TABLE, LOAD_BATCHES)
-    ok = t.filter((t.source == source) & (t.status == "loaded"))
+    ok = counted_loads(engine)
+    ok = ok.filter(ok.source == source)
     if snapshot and file_name is not None:
         last = ok.filter(ok.file_name == file_name).order_by(
             [ibis.desc(ok.started_at), ibis.desc(ok.load_id)]
@@ -80,11 +82,36 @@ def previous_load(engine, source: str, sha256: str, *, file_name: str | None = N
     return None if df.empty else df.iloc[0].to_dict()
 
 
+def counted_loads(engine):
+    """The loads whose rows count: loaded, and not superseded by a ``--reload``."""
+    t = engine.bound_table(TABLE, LOAD_BATCHES)
+    ok = t.filter(t.status == "loaded")
+    if not engine.has_table("load_supersessions"):  # a warehouse no reload ever touched
+        return ok
+    s = engine.bound_table("load_supersessions", LOAD_SUPERSESSIONS)
+    return ok.anti_join(s, ok.load_id == s.load_id)
+
+
+def supersede(engine, source: str, by: str, stamp: datetime, *, file_name: str,
+              sha256: str, reason: str) -> int:
+    """Mark the counted loads of ``source`` from the same file (same name or same content)
+    as superseded by load ``by``; nothing is deleted. Returns how many."""
+    ok = counted_loads(engine)
+    old = ok.filter((ok.source == source) & (ok.load_id != by)
+                    & ((ok.file_name == file_name) | (ok.file_sha256 == sha256)))
+    ids = engine.to_pandas(old.select("load_id")).load_id.tolist()
+    if ids:
+        rows = pd.DataFrame({"load_id": ids, "source": source, "superseded_by": by,
+                             "superseded_at": stamp, "reason": reason})
+        engine.insert("load_supersessions", ibis.memtable(rows, schema=LOAD_SUPERSESSIONS))
+    return len(ids)
+
+
 def last_watermark(engine, source: str) -> str | None:
     """The highest watermark a successful load of this (database) source has seen."""
-    t = engine.bound_table(TABLE, LOAD_BATCHES)
+    t = counted_loads(engine)
     value = engine.scalar(
-        t.filter((t.source == source) & (t.status == "loaded") & t.watermark.notnull())
+        t.filter((t.source == source) & t.watermark.notnull())
         .watermark.max()
     )
     return None if value is None or pd.isna(value) else str(value)
@@ -109,3 +136,16 @@ def record(engine, result: LoadResult, started_at: datetime, *, watermark: str |
         "watermark": watermark,
     }
     engine.insert(TABLE, ibis.memtable(pd.DataFrame([row]), schema=LOAD_BATCHES))
+    if result.mapping_sha256:
+        engine.insert("load_mappings", ibis.memtable(
+            pd.DataFrame([{"load_id": result.load_id, "mapping_sha256": result.mapping_sha256}]),
+            schema=LOAD_MAPPINGS))
+
+
+def mapping_of(engine, load_id: str) -> str | None:
+    """The mapping digest a load was made with (None for a load that recorded none)."""
+    if not engine.has_table("load_mappings"):
+        return None
+    t = engine.bound_table("load_mappings", LOAD_MAPPINGS)
+    df = engine.to_pandas(t.filter(t.load_id == load_id).limit(1))
+    return None if df.empty else str(df.mapping_sha256.iloc[0])

@@ -56,14 +56,10 @@ import ibis.expr.types as ir
 import phonenumbers
 import pyarrow as pa
 
+from prisme.engine.functions import strip_accents as _strip_accents
+
 
 # ====================================================================== folding
-@ibis.udf.scalar.builtin(name="strip_accents")
-def _strip_accents(s: str) -> str:
-    """Text without accents (a builtin of DuckDB; another backend's engine module translates
-    the name or supplies it)."""
-
-
 def fold(expr: ir.StringValue) -> ir.StringValue:
     """Accents off, then lower case: ``'Hélène'`` → ``'helene'``."""
     return _strip_accents(expr.replace("ß", "ss").replace("ẞ", "ss")).lower()

@@ -17,10 +17,13 @@ import ibis
 import ibis.expr.types as ir
 
 from prisme.warehouse.schema import (
+    ATTRIBUTES,
     ENTITIES,
     LINEAGE,
     LOAD_BATCHES,
     LOAD_ISSUES,
+    LOAD_MAPPINGS,
+    LOAD_SUPERSESSIONS,
     QUARANTINE,
     Entity,
 )
@@ -34,13 +37,36 @@ def versions_table(entity: Entity) -> str:
 
 
 def storage_table(entity: Entity) -> str:
-    """The table a load appends to: the fact table itself, or the versions of a dimension."""
-    return versions_table(entity) if entity.versioned else entity.table
+    """The table a load appends to: the rows of the facts (``core_transaction_facts``; the
+    public ``fact_sales`` is a view of it without superseded loads), or the versions of a
+    dimension."""
+    return versions_table(entity) if entity.versioned else f"core_{entity.name}_facts"
 
 
 def core_schema(entity: Entity) -> ibis.Schema:
-    """Canonical columns plus lineage, in a fixed order."""
-    return ibis.schema({**dict(entity.ibis_schema().items()), **dict(LINEAGE.items())})
+    """Canonical columns, the extra attributes (JSON text) and lineage, in a fixed order."""
+    return ibis.schema({**dict(entity.ibis_schema().items()), ATTRIBUTES: "string",
+                        **dict(LINEAGE.items())})
+
+
+def live(stored: ir.Table, supersessions: ir.Table, stamp=None) -> ir.Table:
+    """Rows of loads that no ``--reload`` superseded (by ``stamp``, when given)."""
+    s = supersessions if stamp is None else supersessions.filter(
+        supersessions.superseded_at <= stamp)
+    return stored.anti_join(s, stored.load_id == s.load_id)
+
+
+def supersessions(engine) -> ir.Table:
+    return engine.bound_table("load_supersessions", LOAD_SUPERSESSIONS)
+
+
+def active_sales(engine) -> ir.Table:
+    """``fact_sales`` without cancelled lines: what revenue, order counts, RFM, value and
+    baskets are computed from. Cancelled lines stay in ``fact_sales`` (non-volatile)."""
+    t = engine.table("fact_sales")
+    if "is_cancelled" not in t.columns:
+        return t
+    return t.filter(~t.is_cancelled.fill_null(False))
 
 
 def ensure_tables(engine) -> None:
@@ -55,13 +81,16 @@ def _relations() -> tuple[dict[str, ibis.Schema], dict[str, ir.Table]]:
     """Every table (name → schema) and dimension view (name → expression over the unbound
     versions table) of the warehouse: fixed by the code, built once per process."""
     tables: dict[str, ibis.Schema] = {"load_batches": LOAD_BATCHES, "quarantine": QUARANTINE,
-                                      "load_issues": LOAD_ISSUES}
+                                      "load_issues": LOAD_ISSUES,
+                                      "load_supersessions": LOAD_SUPERSESSIONS,
+                                      "load_mappings": LOAD_MAPPINGS}
+    superseded = ibis.table(LOAD_SUPERSESSIONS, name="load_supersessions")
     views: dict[str, ir.Table] = {}
     for entity in ENTITIES.values():
         table = storage_table(entity)
         tables[table] = core_schema(entity)
-        if entity.versioned:
-            views[entity.table] = with_validity(ibis.table(tables[table], name=table), entity)
+        rows = live(ibis.table(tables[table], name=table), superseded)
+        views[entity.table] = with_validity(rows, entity) if entity.versioned else rows
     return tables, views
 
 
@@ -95,7 +124,7 @@ def current_versions(versions: ir.Table, entity: Entity) -> ir.Table:
 
 def append_facts(engine, entity: Entity, rows: ir.Table) -> None:
     """Append accepted rows (canonical columns + lineage) to the fact table."""
-    engine.insert(entity.table, rows.select(*core_schema(entity).names))
+    engine.insert(storage_table(entity), rows.select(*core_schema(entity).names))
 
 
 def append_versions(engine, entity: Entity, rows: ir.Table) -> None:
@@ -104,12 +133,13 @@ def append_versions(engine, entity: Entity, rows: ir.Table) -> None:
     Within one load the last line of a key is what the source says now; earlier lines of the
     same key in that file are accepted (counted as loaded) but make no version of their own.
     """
-    names = list(entity.names)
+    names = [*entity.names, ATTRIBUTES]
     key = list(entity.key)
     last_w = ibis.window(group_by=key, order_by=[ibis.desc(rows.source_line)])
     ranked = rows.mutate(_rank=ibis.row_number().over(last_w))
     latest = ranked.filter(ranked._rank == 0).drop("_rank")
-    current = current_versions(engine.table(storage_table(entity)), entity).select(*names)
+    stored = live(engine.table(storage_table(entity)), supersessions(engine))
+    current = current_versions(stored, entity).select(*names)
     same = [latest[n].identical_to(current[n]) for n in names]
     changed = latest.anti_join(current, same)
     engine.insert(storage_table(entity), changed.select(*core_schema(entity).names))

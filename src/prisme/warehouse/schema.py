@@ -142,6 +142,9 @@ ENTITIES: dict[str, Entity] = {
                 _c("channel", S),
                 _c("branch", S),
                 _c("is_return", B),
+                _c("status", S, doc="the order's status as the source writes it"),
+                _c("is_cancelled", B, doc="status is one of [sources.X.status] cancelled; "
+                                          "false when no status is mapped"),
             ),
             key=("source", "order_id", "sku"),
             event_time="ordered_at",
@@ -247,6 +250,9 @@ ENTITIES: dict[str, Entity] = {
     ]
 }
 
+#: mapped columns that are not canonical, kept with the record as a JSON object (text)
+ATTRIBUTES = "attributes"
+
 #: lineage columns added to every core table
 LINEAGE = ibis.schema({"load_id": dt.string, "loaded_at": dt.timestamp, "source_line": dt.int64})
 
@@ -266,6 +272,22 @@ LOAD_BATCHES = ibis.schema(
         "status": dt.string,  # loaded | unchanged | failed
         "message": dt.string,
         "watermark": dt.string,  # highest updated_at seen, for incremental database sources
+    }
+)
+
+#: the mapping each load was made with (sha256 of the source's mapping in prisme.toml and
+#: of its joined files): a file loaded with another mapping is said, not silently skipped
+LOAD_MAPPINGS = ibis.schema({"load_id": dt.string, "mapping_sha256": dt.string})
+
+#: ``prisme ingest --reload SOURCE``: the earlier loads a reload supersedes (they stay in the
+#: warehouse — nothing is deleted — but the public tables no longer count their rows)
+LOAD_SUPERSESSIONS = ibis.schema(
+    {
+        "load_id": dt.string,  # the superseded load
+        "source": dt.string,
+        "superseded_by": dt.string,  # the reload's first load
+        "superseded_at": dt.timestamp,
+        "reason": dt.string,
     }
 )
 
@@ -321,5 +343,18 @@ PARTY_MAP = ibis.schema(
         "source_customer_id": dt.string,
         "party_id": dt.string,
         "match_probability": dt.float64,
+    }
+)
+
+#: the customers of every exported target list (prisme.act.targets): the treatment group went
+#: into the file, the control group was held back, so the campaign can be measured against it
+TARGET_LISTS = ibis.schema(
+    {
+        "list_id": dt.string,
+        "party_id": dt.string,
+        "group": dt.string,  # treatment | control
+        "channel": dt.string,  # email | post | phone | sms
+        "exported_at": dt.timestamp,
+        "exported_by": dt.string,
     }
 )

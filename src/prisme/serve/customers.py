@@ -1,0 +1,191 @@
+"""Customer search and the 360° card, read through the user's :class:`Reader`."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+
+from prisme.access.rights import Forbidden, may_search_personal
+
+#: fields of the golden record shown on the card, in order
+CARD_FIELDS = ("kind", "first_name", "last_name", "company", "email", "phone", "address_line",
+               "postal_code", "city", "country", "gender", "birth_date", "branch", "advisor",
+               "created_at", "updated_at")
+CONSENTS = ("consent_email", "consent_phone", "consent_post")
+#: card field → (English, French)
+FIELD_LABELS = {
+    "kind": ("kind", "type"), "first_name": ("first name", "prénom"),
+    "last_name": ("last name", "nom"), "company": ("company", "société"),
+    "email": ("e-mail", "e-mail"), "phone": ("phone", "téléphone"),
+    "address_line": ("address", "adresse"), "postal_code": ("postcode", "code postal"),
+    "city": ("city", "ville"), "country": ("country", "pays"), "gender": ("gender", "civilité"),
+    "birth_date": ("birth date", "date de naissance"), "branch": ("branch", "agence"),
+    "advisor": ("advisor", "conseiller"), "created_at": ("customer since", "client depuis"),
+    "updated_at": ("last updated", "mis à jour"),
+}
+SEARCH_COLUMNS = ("party_id", "first_name", "last_name", "company", "email", "phone", "city",
+                  "branch", "advisor", "rfm_segment", "clv_12m")
+_ACCENTS = str.maketrans("àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŸŒÆ",
+                         "aaaaaaceeeeiiiinooooouuuuyyoaaaaaaaceeeeiiiinooooouuuuyyoa")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents (the same folding the engine applies to the columns)."""
+    return text.translate(_ACCENTS).lower()
+
+
+def _fold_expr(col):
+    """Accent- and case-folded text, in the engine (portable: ``translate`` of Ibis)."""
+    src = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ"
+    dst = "aaaaaaceeeeiiiinooooouuuuyyoa"
+    return col.lower().translate(src, dst)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def search(reader, q: str, page: int = 1, page_size: int = 20) -> dict:
+    """Customers whose id, name, e-mail or phone match ``q`` (accent- and case-insensitive):
+    ``{items, total, page, page_size}``. An analyst without the personal-data grant searches
+    by customer id only."""
+    c = reader.table("customer_360")
+    q = (q or "").strip()
+    page = max(1, int(page))
+    page_size = min(max(1, int(page_size)), 200)
+    if q:
+        words = [fold(w) for w in q.split() if w]
+        conds = [c.party_id.upper() == q.upper()]
+        if may_search_personal(reader.user):
+            name = _fold_expr(c.first_name.fill_null("").concat(
+                ibis.literal(" "), c.last_name.fill_null(""), ibis.literal(" "),
+                c.company.fill_null("")))
+            conds.append(ibis.and_(*[name.contains(w) for w in words]))
+            if "@" in q:
+                conds.append(c.email.lower() == q.lower())
+            digits = _digits(q)
+            if len(digits) >= 6:
+                tail = digits[-9:]
+                conds.append(c.phone.fill_null("").contains(tail))
+        c = c.filter(ibis.or_(*conds))
+    total = int(reader.scalar(c.count()) or 0)
+    rows = reader.df(c.order_by("party_id").select(*SEARCH_COLUMNS)
+                     .limit(page_size, offset=(page - 1) * page_size))
+    items = _records(rows)
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    out = []
+    for rec in df.to_dict(orient="records"):
+        out.append({k: _plain(v) for k, v in rec.items()})
+    return out
+
+
+def _plain(v):
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, float) and v != v:
+        return None
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if hasattr(v, "item"):
+        return v.item()
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    try:
+        from decimal import Decimal
+        if isinstance(v, Decimal):
+            return float(v)
+    except ImportError:  # pragma: no cover
+        pass
+    if hasattr(v, "tolist"):
+        return v.tolist()
+    return v
+
+
+class NotFound(LookupError):
+    pass
+
+
+def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
+    """The 360° card of one customer, or :class:`Forbidden` / :class:`NotFound`.
+
+    A party outside the user's rights is refused (not reported as missing) only when it exists,
+    so an advisor cannot probe ids; the refusal is audited by the caller.
+    """
+    c = reader.table("customer_360")
+    rows = reader.records(c.filter(c.party_id == party_id).limit(1))
+    if not rows:
+        raw = reader.engine.table("customer_360")
+        exists = int(reader.engine.scalar(raw.filter(raw.party_id == party_id).count()) or 0)
+        if exists:
+            raise Forbidden(f"customer {party_id} is outside your portfolio "
+                            f"({_scope(reader.user)})")
+        raise NotFound(f"no customer {party_id}")
+    r = {k: _plain(v) for k, v in rows[0].items()}
+    sources = {}
+    if reader.has("dim_party"):
+        from prisme.serve.marts import CARD_SOURCES, card_sources
+
+        dp = reader.derived(CARD_SOURCES, card_sources)
+        s = reader.records(dp.filter(dp.party_id == party_id).limit(1))
+        if s:
+            sources = {k[:-7]: _plain(v) for k, v in s[0].items() if k.endswith("_source")}
+            r["record_count"] = _plain(s[0].get("record_count"))
+    golden = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CARD_FIELDS
+              if f in r]
+    consent = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CONSENTS
+               if f in r]
+    records = reader.records(reader.party_records(party_id))
+    return {
+        "party_id": party_id,
+        "golden_record": golden,
+        "consent": consent,
+        "source_records": [{k: _plain(v) for k, v in x.items()} for x in records],
+        "value": {k: r.get(k) for k in ("revenue", "margin", "orders", "first_purchase_at",
+                                         "last_purchase_at", "recency_days", "p_alive",
+                                         "expected_purchases_12m", "clv_12m", "clv_12m_low",
+                                         "clv_12m_high", "clv_horizon_months", "as_of")},
+        "segment": {"rfm_segment": r.get("rfm_segment"), "rfm_score": r.get("rfm_score"),
+                    "cluster": r.get("cluster"), "cluster_label": r.get("cluster_label")},
+        "churn": {"churn_probability": r.get("churn_probability"),
+                  "risk_from_p_alive": None if r.get("p_alive") is None else 1 - r["p_alive"],
+                  "churn_reasons": _split(r.get("churn_reasons"))},
+        "next_best_offers": _split(r.get("next_best_offers")),
+        "timeline": timeline(reader, party_id, timeline_limit),
+    }
+
+
+def _scope(user) -> str:
+    from prisme.access.rights import scope_text
+
+    return scope_text(user)
+
+
+def _split(text) -> list[str]:
+    if not text:
+        return []
+    if isinstance(text, list):
+        return [str(x) for x in text]
+    import re
+
+    return [p.strip() for p in re.split(r"[;|]\s*|,\s+(?=[A-Z])", str(text)) if p.strip()]
+
+
+#: words of the timeline's kinds
+KINDS = {"purchase": ("purchase", "achat"), "call": ("call", "appel"),
+         "web": ("web visit", "visite web"),
+         "campaign": ("campaign", "campagne"), "survey": ("survey", "enquête")}
+
+
+def timeline(reader, party_id: str, limit: int = 200) -> list[dict]:
+    """Purchases (one line per order), calls, web visits, campaign contacts and surveys,
+    newest first (``mart_timeline``, or the same expression on the fly)."""
+    from prisme.serve.marts import TIMELINE
+    from prisme.serve.marts import timeline as live
+
+    t = reader.derived(TIMELINE, live)
+    rows = reader.records(t.filter(t.party_id == party_id)
+                          .order_by(ibis.desc("at"), "kind", "ref").limit(limit))
+    return [{k: _plain(v) for k, v in rec.items() if k != "party_id"} for rec in rows]

@@ -1,0 +1,161 @@
+"""English and French: the words of the pages, and numbers, money and dates by Babel.
+
+The language is the user's setting, else the browser's ``Accept-Language``, else English.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+
+from babel import dates as _dates
+from babel import numbers as _numbers
+
+LANGUAGES = ("en", "fr")
+LOCALES = {"en": "en_GB", "fr": "fr_FR"}
+
+#: key → (English, French)
+WORDS: dict[str, tuple[str, str]] = {
+    "overview": ("Overview", "Vue d'ensemble"),
+    "segments": ("Segments", "Segments"),
+    "value": ("Customer value", "Valeur client"),
+    "churn": ("Churn", "Attrition"),
+    "offers": ("Offers", "Offres"),
+    "campaigns": ("Campaigns & channels", "Campagnes et canaux"),
+    "forecasts": ("Forecasts", "Prévisions"),
+    "branches": ("Branches & advisors", "Agences et conseillers"),
+    "quality": ("Data quality", "Qualité des données"),
+    "cube": ("Cube explorer", "Explorateur de cube"),
+    "customers": ("Customers", "Clients"),
+    "audit": ("Audit log", "Journal d'audit"),
+    "login": ("Log in", "Connexion"),
+    "logout": ("Log out", "Déconnexion"),
+    "username": ("User name", "Nom d'utilisateur"),
+    "password": ("Password", "Mot de passe"),
+    "language": ("Language", "Langue"),
+    "search": ("Search", "Rechercher"),
+    "search_hint": ("Name, e-mail, phone or customer id", "Nom, e-mail, téléphone ou identifiant"),
+    "bad_login": ("Wrong user name or password.", "Nom d'utilisateur ou mot de passe incorrect."),
+    "active_customers": ("Active customers", "Clients actifs"),
+    "revenue": ("Revenue", "Chiffre d'affaires"),
+    "margin": ("Margin", "Marge"),
+    "clv": ("CLV (12 months)", "Valeur client (12 mois)"),
+    "churn_risk": ("Churn risk", "Risque d'attrition"),
+    "orders": ("Orders", "Commandes"),
+    "month": ("Month", "Mois"),
+    "not_built": ("This analysis is not in the warehouse yet: {table} has not been built. "
+                  "Run prisme build once the {stage} stage is installed.",
+                  "Cette analyse n'est pas encore dans l'entrepôt : la table {table} n'a pas été "
+                  "construite. Lancez prisme build une fois l'étape {stage} installée."),
+    "scope": ("You see: {scope}", "Périmètre : {scope}"),
+    "golden": ("Golden record", "Fiche de référence"),
+    "field": ("Field", "Champ"),
+    "source": ("Source", "Source"),
+    "consent": ("Consent", "Consentement"),
+    "timeline": ("Timeline", "Historique"),
+    "next_offers": ("Next best offers", "Prochaines meilleures offres"),
+    "reasons": ("Reasons", "Raisons"),
+    "segment": ("RFM segment", "Segment RFM"),
+    "cluster": ("Cluster", "Groupe"),
+    "interval": ("interval", "intervalle"),
+    "p_alive": ("P(alive)", "P(actif)"),
+    "no_results": ("No customer found.", "Aucun client trouvé."),
+    "results": ("{n} customers found", "{n} clients trouvés"),
+    "measures": ("Measures", "Mesures"),
+    "dimensions": ("Dimensions", "Dimensions"),
+    "filters": ("Filters", "Filtres"),
+    "run": ("Show", "Afficher"),
+    "drill_down": ("drill down", "détailler"),
+    "roll_up": ("roll up", "regrouper"),
+    "refused": ("Refused", "Accès refusé"),
+    "unavailable": ("Warehouse unavailable", "Entrepôt indisponible"),
+    "not_found": ("Not found", "Introuvable"),
+    "yes": ("yes", "oui"),
+    "no": ("no", "non"),
+    "unknown": ("unknown", "inconnu"),
+    "company_wide": ("Company-wide results.", "Résultats de toute l'entreprise."),
+    "as_of": ("as of {day}", "au {day}"),
+    "page": ("Page {page} of {pages}", "Page {page} sur {pages}"),
+    "previous": ("Previous", "Précédent"),
+    "next": ("Next", "Suivant"),
+    "masked": ("masked", "masqué"),
+}
+
+
+def pick_language(setting: str | None, accept_language: str | None) -> str:
+    """The user's setting, else the first supported language the browser asks for."""
+    if setting in LANGUAGES:
+        return setting
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+class Translator:
+    """``t(key, **values)`` in one language, plus Babel formatting in its locale."""
+
+    def __init__(self, lang: str, currency: str = "EUR") -> None:
+        self.lang = lang if lang in LANGUAGES else "en"
+        self.locale = LOCALES[self.lang]
+        self.currency = currency
+
+    def __call__(self, key: str, **values) -> str:
+        pair = WORDS.get(key)
+        text = key if pair is None else pair[LANGUAGES.index(self.lang)]
+        return text.format(**values) if values else text
+
+    def pick(self, en: str, fr: str) -> str:
+        return fr if self.lang == "fr" else en
+
+    @staticmethod
+    def _missing(v) -> bool:
+        return v is None or (isinstance(v, float) and math.isnan(v))
+
+    def number(self, v, digits: int = 0) -> str:
+        if self._missing(v):
+            return "—"
+        fmt = "#,##0" + ("." + "0" * digits if digits else "")
+        return _numbers.format_decimal(float(v), format=fmt, locale=self.locale)
+
+    def money(self, v, digits: int = 0) -> str:
+        if self._missing(v):
+            return "—"
+        fmt = "#,##0" + ("." + "0" * digits if digits else "")
+        return _numbers.format_currency(float(v), self.currency, format="¤" + fmt
+                                        if self.lang == "en" else fmt + "\u00a0¤",
+                                        locale=self.locale, currency_digits=False)
+
+    def percent(self, v, digits: int = 0) -> str:
+        if self._missing(v):
+            return "—"
+        fmt = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        return _numbers.format_percent(float(v), format=fmt, locale=self.locale)
+
+    def date(self, v) -> str:
+        if self._missing(v) or v is None:
+            return "—"
+        if hasattr(v, "to_pydatetime"):
+            v = v.to_pydatetime()
+        if isinstance(v, _dt.datetime):
+            v = v.date()
+        if isinstance(v, str):
+            try:
+                v = _dt.date.fromisoformat(v[:10])
+            except ValueError:
+                return v
+        return _dates.format_date(v, format="medium", locale=self.locale)
+
+    def datetime(self, v) -> str:
+        if self._missing(v) or v is None:
+            return "—"
+        if hasattr(v, "to_pydatetime"):
+            v = v.to_pydatetime()
+        if not isinstance(v, _dt.datetime):
+            return self.date(v)
+        return _dates.format_datetime(v, format="medium", locale=self.locale)
+
+    def value(self, v, unit: str) -> str:
+        return {"money": self.money, "ratio": lambda x: self.percent(x, 1)}.get(
+            unit, self.number)(v)
