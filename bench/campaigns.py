@@ -45,7 +45,7 @@ from prisme.models import UpliftModel  # noqa: E402
 
 HILLSTROM = (ROOT.parent / "shared" / "data" / "hillstrom_email" /
              "Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv")
-LEARNERS = ("two_model", "x_learner", "class_transformation")
+LEARNERS = ("two_model", "x_learner", "class_transformation", "ensemble")
 
 
 def _split(n: int, seed: int) -> np.ndarray:
