@@ -89,6 +89,10 @@ class Engine(abc.ABC):
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
 
+    def list_views(self) -> list[str]:
+        """The views among :meth:`list_tables` (a backend that cannot tell says none)."""
+        return []
+
     def has_table(self, name: str) -> bool:
         return name in self.list_tables()
 
@@ -296,6 +300,12 @@ class Engine(abc.ABC):
             "rows are deleted from its tables, but its storage must be rewritten by its own "
             "tools (e.g. a table rewrite and a vacuum of old file versions)"
         )
+
+    def purge_published(self) -> list[Path]:
+        """Delete the published states other than the current one, even those a reader
+        holds (after an erasure); returns what was deleted. A backend that makes no copies
+        has nothing to delete."""
+        return []
 
     def sql(self, query: str) -> ibis.Table:
         """A SELECT in the backend's dialect, as an Ibis table (for engine-specific modules)."""

@@ -181,10 +181,26 @@ class DuckDBEngine(Engine):
         self.close()
         os.replace(fresh, path)
         Path(f"{path}.wal").unlink(missing_ok=True)
-        self.con = ibis.duckdb.connect(str(path))
+        self.con = self._open(str(path), read_only=False)
         self.raw = self.con.con
         register(self)
         self._configure()
+
+    def purge_published(self) -> list[Path]:
+        """Delete every published copy but the current one — also those a reader still has
+        open (it keeps reading its open file until it reconnects; the bytes leave the file
+        system): after an erasure, no copy may keep the erased rows."""
+        warehouse = self.warehouse_file()
+        if warehouse is None or not _pub.directory(warehouse).exists():
+            return []
+        keep = (_pub.current(warehouse) or {}).get("file")
+        removed = []
+        for file in sorted(_pub.directory(warehouse).glob(f"{warehouse.stem}-*")):
+            if keep and file.name in (keep, f"{keep}.wal"):
+                continue
+            file.unlink(missing_ok=True)
+            removed.append(file)
+        return removed
 
     def rename_table(self, old: str, new: str) -> None:
         """``ALTER TABLE … RENAME`` (Ibis 12 has no rename for DuckDB); transactional."""
@@ -201,6 +217,11 @@ class DuckDBEngine(Engine):
             "WHERE table_schema = current_schema() OR table_catalog = 'temp' ORDER BY 1"
         )
         return [r[0] for r in rows]
+
+    def list_views(self) -> list[str]:
+        """Views of the warehouse (and temporary ones)."""
+        return [r[0] for r in self.execute_sql(
+            "SELECT DISTINCT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1")]
 
     def ensure_relations(self, tables: dict[str, ibis.Schema],
                          views: dict[str, ibis.Table]) -> None:
