@@ -45,7 +45,7 @@ from prisme.models import UpliftModel  # noqa: E402
 
 HILLSTROM = (ROOT.parent / "shared" / "data" / "hillstrom_email" /
              "Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv")
-LEARNERS = ("two_model", "x_learner", "class_transformation")
+LEARNERS = ("two_model", "x_learner", "class_transformation", "ensemble")
 
 
 def _split(n: int, seed: int) -> np.ndarray:
@@ -166,6 +166,8 @@ def demo_table(directory: Path, customers: int, seed: int, channel: str):
         m = k.left_join(calls, [k.party_id == calls.party_id, calls.at < k.contacted_at])
         m = m.group_by([*k.columns]).aggregate(complaints=m.at.count())
         df = eng.to_pandas(m)
+    # the engine returns groups in any order: sort, so that a seed gives the same split
+    df = df.sort_values(["campaign_id", "source", "source_customer_id"]).reset_index(drop=True)
     days = 86400.0
     X = pd.DataFrame({
         "orders": df.orders, "orders_365": df.orders_365, "revenue_365": df.revenue_365,
