@@ -139,11 +139,12 @@ def build(project: ProjectOpt = Path(".")) -> None:
                 summary = run_build(settings, engine=eng, progress=bars)
             for name, secs in summary.seconds.items():
                 console.print(f"  {name}: {secs:.1f}s")
-            if "manager" in summary.steps:  # campaigns, channels, forecasts… in sentences
-                from rich.markup import escape
+            from rich.markup import escape
 
-                for line in summary.steps["manager"].lines():
-                    console.print(f"  {escape(line)}")
+            for step in ("scores", "manager"):  # churn, offers, campaigns… in sentences
+                if step in summary.steps:
+                    for line in summary.steps[step].lines():
+                        console.print(f"  {escape(line)}")
             for table in all_tables(eng):
                 console.print(table)
     except (EngineError, ValueError) as exc:

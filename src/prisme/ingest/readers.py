@@ -199,15 +199,19 @@ def salvage_gzip(path: Path, out: Path) -> tuple[str | None, str]:
                 done += len(chunk)
                 if d.eof:
                     break
-        except zlib.error:
-            return None, ""
+        except zlib.error as exc:
+            raise SourceError(
+                f"{path}: not a readable gzip file — the compressed data is damaged within "
+                f"bytes {done:,}–{done + len(chunk):,} of {size:,} ({exc}); expected a gzip "
+                "stream (re-export or re-compress the file)") from None
         fout.write(d.flush())
     if d.eof:
         trailing = size - (done - len(d.unused_data))
         return (f"{path.name}: {trailing:,} bytes after the end of the gzip stream (at byte "
                 f"{size - trailing:,}) were ignored", "")
     if written == 0:
-        return None, ""
+        raise SourceError(f"{path}: the gzip file is cut short at byte {size:,} before any "
+                          "text; expected a complete gzip stream")
     text = out.read_bytes()
     cut_at = max(text.rfind(b"\n"), text.rfind(b"\r"))
     partial = text[cut_at + 1:]
@@ -302,6 +306,7 @@ def read_csv_python(engine, path: Path, table: str, fmt: FormatGuess, skip: int,
 
     opener = gzip.open if gzipped else open
     rejects: list[dict] = []
+    csv.field_size_limit(2**31 - 1)  # a 1 MB value is a value (the default stops at 128 kB)
     with opener(path, "rb") as raw_fh:
         fh = io.TextIOWrapper(raw_fh, encoding="utf-8-sig", errors="surrogateescape",
                               newline="")

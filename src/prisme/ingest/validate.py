@@ -245,6 +245,7 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
     checks.extend(_window_checks(plan, parsed, values))
     checks.extend(_join_checks(plan, stage1))
     # stage 2: constants, derived columns, currency, required columns
+    derived_text: dict[str, ir.Value] = {}
     for name, value in plan.constants.items():
         col = plan.entity.column(name)
         const = ibis.literal(value).cast(col.dtype)
@@ -254,6 +255,20 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         expr = derive_mod.compile_expr(
             text, lambda n: _lookup(values, n, plan), where=f"derive {target}"
         )
+        if col.dtype.is_decimal() and expr.type().is_numeric():
+            # an amount too large for the column is a reason, never an aborted load
+            limit = 10 ** ((col.dtype.precision or 18) - (col.dtype.scale or 0))
+            wide = expr.cast(dt.float64) if expr.type().is_floating() else expr
+            over = expr.notnull() & (wide.cast(dt.float64).abs() >= limit)
+            if expr.type().is_floating():
+                over = over | (expr.notnull() & (expr.isnan() | expr.isinf()))
+            shown = f"__derived_{target}"
+            derived_text[shown] = expr.cast(dt.string)
+            what = (f"is out of range for {target} = {text} (at most "
+                    f"{(col.dtype.precision or 18) - (col.dtype.scale or 0)} digits before "
+                    "the decimal point)")
+            checks.append((target, _Checked(expr, over, target, what, shown)))
+            expr = ibis.ifelse(over, ibis.null().cast(expr.type()), expr)
         values[target] = _cast(expr, col.dtype)
     checks.extend(_convert_currency(values, plan, settings, source))
     if "is_cancelled" in plan.entity.names and "is_cancelled" not in plan.mapping:
@@ -273,7 +288,7 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         final[f"__c{ATTRIBUTES}"] = ibis.struct(
             {n: values[n].cast(dt.string) for n in plan.attributes}).cast("json").cast(dt.string)
     flags = {f"__f{i}": c.bad for i, (_, c) in enumerate(checks)}
-    stage2 = _barrier(engine, scratch, stage1.mutate(**final, **flags))
+    stage2 = _barrier(engine, scratch, stage1.mutate(**final, **flags, **derived_text))
     for i, (n, c) in enumerate(checks):
         c.bad = stage2[f"__f{i}"]
         if c.placeholder is not None:
@@ -287,13 +302,17 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
 
 
 def _window_checks(plan: Plan, parsed: dict[str, _Checked], values: dict) -> list:
-    """Dates outside the plausible window (before ``min_date``, after the load day plus
-    ``max_future_days``) are quarantined: a 9999-12-31 would become "today" for the analyses."""
-    if plan.window is None:
+    """An event dated outside the plausible window (before ``min_date``, after the load day
+    plus ``max_future_days``) is quarantined: a sale of 9999-12-31 would become "today" for
+    the analyses. Only the event time of a fact: a due date may be ahead, and the dates of a
+    customer record (a birth date in the future) are the quality audit's to flag."""
+    if plan.window is None or plan.entity.event_time not in parsed:
         return []
     first, last, setting = plan.window
     out = []
     for name, c in parsed.items():
+        if name != plan.entity.event_time:
+            continue
         v = values[name]
         if not (v.type().is_date() or v.type().is_timestamp()) or c.raw_col is None:
             continue
