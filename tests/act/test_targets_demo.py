@@ -44,7 +44,8 @@ def test_export_on_the_demo_then_the_campaign_comes_back(demo_copy, tmp_path):
     shop = pm[pm.source == "shop"].merge(rec, on="party_id").drop_duplicates("party_id")
     rng = np.random.default_rng(5)
     buys = shop[rng.uniform(size=len(shop)) < np.where(shop.group == "treatment", 0.35, 0.10)]
-    at = pd.Timestamp(rec.exported_at.iloc[0]) + pd.Timedelta(days=5)
+    # bought within hours of the export (a load refuses dates more than a day ahead)
+    at = pd.Timestamp(rec.exported_at.iloc[0]) + pd.Timedelta(hours=12)
     # written like the shop's own order files (same columns), from one of its lines
     folder = root / "sources" / "shop" / "orders"
     template = pd.read_csv(sorted(folder.glob("orders_*.csv"))[-1], dtype=str,
