@@ -256,7 +256,11 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
             t = translator(request, user)
             fn = pages.PAGES[name]
             with reading(user) as reader:
-                blocks = fn(reader, t, settings) if name == "value" else fn(reader, t)
+                # a published state never changes: a page is computed once per version,
+                # scope and language
+                blocks = reader.cached(
+                    ("page", name, t.lang),
+                    lambda: fn(reader, t, settings) if name == "value" else fn(reader, t))
             return render(request, "page.html.j2", user, csrf, title=t(name), blocks=blocks,
                           page=name)
         handler.__name__ = f"page_{name}"
