@@ -396,9 +396,9 @@ def _churn_evaluation(reader, t: Translator) -> list[dict]:
                 charts.bars(lift.decile.astype(str), series,
                             t.pick("× average churn rate", "× taux moyen d'attrition"),
                             t.pick("decile (1 = riskiest)", "décile (1 = plus risqués)")),
-                t.pick(f"The riskiest tenth churned {lift.lift.iloc[0]:.1f}× as often as the "
+                t.pick(f"The riskiest tenth churned {t.number(lift.lift.iloc[0], 1)}× as often as the "
                        "average customer: call them first.",
-                       f"Le dixième le plus risqué est parti {lift.lift.iloc[0]:.1f}× plus "
+                       f"Le dixième le plus risqué est parti {t.number(lift.lift.iloc[0], 1)}× plus "
                        "souvent que la moyenne : appelez-le en premier.")))
     if reader.has("churn_calibration"):
         cal = _latest_version(reader.df(reader.table("churn_calibration")))
