@@ -13,7 +13,7 @@ import math
 import ibis
 import pandas as pd
 
-from prisme.access.rights import Forbidden, is_scoped, scope_text
+from prisme.access.rights import Forbidden, is_scoped
 from prisme.serve import charts, cube
 from prisme.serve.i18n import Translator
 
@@ -648,7 +648,3 @@ PAGES = {
     "offers": offers, "campaigns": campaigns, "forecasts": forecasts, "branches": branches,
     "quality": quality,
 }
-
-
-def scope_sentence(user) -> str:
-    return scope_text(user)
