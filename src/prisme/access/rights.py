@@ -30,6 +30,8 @@ PERSONAL_FIELDS = ("first_name", "last_name", "email", "phone", "fax", "address_
 COMPANY_AGGREGATES = frozenset({
     "mart_campaigns", "mart_channels", "mart_forecasts", "quality_audit", "load_batches",
     "mart_satisfaction", "mart_basket_rules", "mart_churn_evaluation", "mart_offers",
+    "churn_evaluation", "churn_calibration", "churn_lift", "offer_evaluation",
+    "mart_advertising", "mart_satisfaction_drivers",
 })
 #: tables whose ``branch`` and ``advisor`` are the customer's (filtered on them directly;
 #: ``fact_sales.branch`` is the branch of the sale, so facts go through ``party_id``)

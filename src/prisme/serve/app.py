@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from prisme.access import audit
 from prisme.access import users as users_mod
-from prisme.access.rights import Forbidden, is_scoped
+from prisme.access.rights import Forbidden
 from prisme.access.users import Throttled, User
 from prisme.serve import cube, customers, pages
 from prisme.serve.data import Reader, Warehouse, WarehouseUnavailable
@@ -256,7 +256,11 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
             t = translator(request, user)
             fn = pages.PAGES[name]
             with reading(user) as reader:
-                blocks = fn(reader, t, settings) if name == "value" else fn(reader, t)
+                # a published state never changes: a page is computed once per version,
+                # scope and language
+                blocks = reader.cached(
+                    ("page", name, t.lang),
+                    lambda: fn(reader, t, settings) if name == "value" else fn(reader, t))
             return render(request, "page.html.j2", user, csrf, title=t(name), blocks=blocks,
                           page=name)
         handler.__name__ = f"page_{name}"
@@ -462,7 +466,7 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
 
     @app.get("/healthz", include_in_schema=False)
     def health():
-        return {"ok": True, "time": time.time(), "scoped_roles": is_scoped.__name__ and True}
+        return {"ok": True, "time": time.time()}
 
     return app
 

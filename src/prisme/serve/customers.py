@@ -151,8 +151,8 @@ def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
                     "cluster": r.get("cluster"), "cluster_label": r.get("cluster_label")},
         "churn": {"churn_probability": r.get("churn_probability"),
                   "risk_from_p_alive": None if r.get("p_alive") is None else 1 - r["p_alive"],
-                  "churn_reasons": _split(r.get("churn_reasons"))},
-        "next_best_offers": _split(r.get("next_best_offers")),
+                  "churn_reasons": _split(r.get("churn_reasons"), ";")},
+        "next_best_offers": _split(r.get("next_best_offers"), "|"),
         "timeline": timeline(reader, party_id, timeline_limit),
     }
 
@@ -163,14 +163,13 @@ def _scope(user) -> str:
     return scope_text(user)
 
 
-def _split(text) -> list[str]:
+def _split(text, sep: str) -> list[str]:
+    """``churn_reasons`` are joined by "; ", ``next_best_offers`` by " | "."""
     if not text:
         return []
     if isinstance(text, list):
         return [str(x) for x in text]
-    import re
-
-    return [p.strip() for p in re.split(r"[;|]\s*|,\s+(?=[A-Z])", str(text)) if p.strip()]
+    return [p.strip() for p in str(text).split(sep) if p.strip()]
 
 
 #: words of the timeline's kinds

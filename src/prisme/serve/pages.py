@@ -13,7 +13,7 @@ import math
 import ibis
 import pandas as pd
 
-from prisme.access.rights import Forbidden, is_scoped, scope_text
+from prisme.access.rights import Forbidden, is_scoped
 from prisme.serve import charts, cube
 from prisme.serve.i18n import Translator
 
@@ -354,18 +354,17 @@ def churn(reader, t: Translator) -> list[dict]:
     if scored:
         r = c.filter(c.churn_reasons.notnull())
         reasons = reader.df(r.select("churn_reasons").limit(50_000))
-        counts = (reasons.churn_reasons.astype(str).str.split(r"[;|,]\s*").explode()
+        counts = (reasons.churn_reasons.astype(str).str.split(";").explode()
                   .str.strip().replace("", pd.NA).dropna().value_counts().head(12))
         if len(counts):
             blocks.append(chart(t.pick("Most frequent churn reasons", "Raisons d'attrition les plus fréquentes"),
                                 charts.bars(list(counts.index), {t.pick("customers", "clients"): list(counts.values)},
-                                            t.pick("customers", "clients"), horizontal=True),
+                                            t.pick("customers", "clients"), horizontal=True,
+                                            height=120 + 28 * len(counts)),
                                 t.pick(f"The first reason, “{counts.index[0]}”, is given for {t.number(counts.iloc[0])} customers.",
                                        f"La première raison, « {counts.index[0]} », concerne {t.number(counts.iloc[0])} clients.")))
-    if reader.has("mart_churn_evaluation") and reader.user.role != "advisor":
-        ev = reader.df(reader.table("mart_churn_evaluation"))
-        blocks.append(table(t.pick("Churn score evaluation", "Évaluation du score d'attrition"),
-                            ev, t, {c: "number" for c in ev.columns if ev[c].dtype.kind == "f"}))
+    if reader.user.role != "advisor":
+        blocks.extend(_churn_evaluation(reader, t))
     top = c.mutate(_risk=col.cast("float64")).filter(lambda x: x._risk >= 0.5)
     top = reader.df(top.order_by(ibis.desc("clv_12m")).select(
         "party_id", "first_name", "last_name", "rfm_segment", "clv_12m", "_risk",
@@ -376,6 +375,52 @@ def churn(reader, t: Translator) -> list[dict]:
                             top, t, {"clv_12m": "money", "churn_risk": "ratio"},
                             _segment_labels(t), links=_card_link()))
     return blocks
+
+
+def _latest_version(df: pd.DataFrame) -> pd.DataFrame:
+    if "version" in df.columns and len(df):
+        return df[df.version == df.version.max()]
+    return df
+
+
+def _churn_evaluation(reader, t: Translator) -> list[dict]:
+    """The churn score's check on a past period: calibration and lift by decile."""
+    out = []
+    if reader.has("churn_lift"):
+        lift = _latest_version(reader.df(reader.table("churn_lift"))).sort_values("decile")
+        if len(lift) and {"decile", "lift"} <= set(lift.columns):
+            series = {t.pick("lift over the average", "gain sur la moyenne"): lift.lift}
+            out.append(chart(
+                t.pick("Lift by decile of predicted risk (checked on a past period)",
+                       "Gain par décile de risque prédit (vérifié sur une période passée)"),
+                charts.bars(lift.decile.astype(str), series,
+                            t.pick("× average churn rate", "× taux moyen d'attrition"),
+                            t.pick("decile (1 = riskiest)", "décile (1 = plus risqués)")),
+                t.pick(f"The riskiest tenth churned {t.number(lift.lift.iloc[0], 1)}× as often as the "
+                       "average customer: call them first.",
+                       f"Le dixième le plus risqué est parti {t.number(lift.lift.iloc[0], 1)}× plus "
+                       "souvent que la moyenne : appelez-le en premier.")))
+    if reader.has("churn_calibration"):
+        cal = _latest_version(reader.df(reader.table("churn_calibration")))
+        if len(cal) and {"predicted", "observed"} <= set(cal.columns):
+            cal = cal.sort_values("predicted")
+            out.append(chart(
+                t.pick("Calibration: predicted vs observed churn",
+                       "Calibration : attrition prédite et observée"),
+                charts.lines(cal.predicted.round(3), {
+                    t.pick("observed", "observée"): cal.observed,
+                    t.pick("perfect calibration", "calibration parfaite"): cal.predicted},
+                    t.pick("observed churn rate (0–1)", "taux observé (0–1)"),
+                    t.pick("predicted probability (0–1)", "probabilité prédite (0–1)")),
+                t.pick("The closer the two lines, the more a 30% risk means 30 churners in "
+                       "100.", "Plus les deux courbes sont proches, plus un risque de 30 % "
+                       "signifie 30 départs sur 100.")))
+    if reader.has("churn_evaluation"):
+        ev = _latest_version(reader.df(reader.table("churn_evaluation")))
+        if len(ev):
+            out.append(table(t.pick("Churn score evaluation", "Évaluation du score d'attrition"),
+                             ev, t, {c: "number" for c in ev.columns if ev[c].dtype.kind == "f"}))
+    return out
 
 
 def _card_link():
@@ -392,7 +437,8 @@ def offers(reader, t: Translator) -> list[dict]:
     else:
         o = reader.df(c.filter(c.next_best_offers.notnull()).select("next_best_offers")
                       .limit(100_000))
-        counts = (o.next_best_offers.astype(str).str.split(r"[;|,]\s*").explode().str.strip()
+        counts = (o.next_best_offers.astype(str).str.split("|").explode()
+                  .str.replace(r"\s*\(.*\)\s*$", "", regex=True).str.strip()
                   .replace("", pd.NA).dropna().value_counts().head(15))
         blocks.append(chart(t.pick("Most offered next products", "Produits les plus proposés"),
                             charts.bars(list(counts.index), {t.pick("customers", "clients"): list(counts.values)},
@@ -402,7 +448,8 @@ def offers(reader, t: Translator) -> list[dict]:
                                    f"{t.number(n)} clients ont une prochaine meilleure offre ; la plus "
                                    f"fréquente est « {counts.index[0]} ».")))
     for name, title in (("mart_basket_rules", t.pick("Association rules", "Règles d'association")),
-                        ("mart_offers", t.pick("Offers", "Offres"))):
+                        ("offer_evaluation", t.pick("Offers checked on a past period",
+                                                    "Offres vérifiées sur une période passée"))):
         if reader.has(name) and reader.user.role != "advisor":
             df = reader.df(reader.table(name).limit(200))
             blocks.append(table(title, df, t, {c: "number" for c in df.columns
@@ -601,7 +648,3 @@ PAGES = {
     "offers": offers, "campaigns": campaigns, "forecasts": forecasts, "branches": branches,
     "quality": quality,
 }
-
-
-def scope_sentence(user) -> str:
-    return scope_text(user)
