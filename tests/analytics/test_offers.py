@@ -86,3 +86,14 @@ def test_order_rules_by_product_and_category_leave_returns_out(engine):
     assert offers._rules_mart(engine, pd.Timestamp("2023-12-31").date()) == 4
     mart = engine.to_pandas(engine.table("mart_basket_rules"))
     assert set(mart.level) == {"product", "category"} and "GIFT" not in set(mart.consequent)
+
+
+def test_no_rule_with_a_lift_leaves_the_segment_propensity(engine):
+    """Everybody owns the same two items: no rule raises a chance, offers come from the
+    segment (here: none, since nothing is left to offer) — and nothing breaks."""
+    lines = [{"source": "s", "order_id": f"o{i}-{k}", "source_customer_id": f"c{i}",
+              "ordered_at": pd.Timestamp("2023-03-01"), "sku": sku, "quantity": 1.0,
+              "revenue": 10.0} for i in range(40) for k, sku in enumerate(["A", "B"])]
+    write_core(engine, "transaction", lines)
+    got, rules = offers.offers_as_of(engine, "2023-12-31", level="product")
+    assert got.empty and (rules.lift <= 1.0 + 1e-12).all()

@@ -177,7 +177,8 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
     # a rule says something only when it raises the chance (lift above 1)
     rules = rules[~rules.cons.isin(excluded) & (rules.lift > 1.0)]
     r = ibis.memtable(rules[["ante", "cons", "confidence", "lift"]].astype(
-        {"confidence": "float64", "lift": "float64"}))
+        {"ante": object, "cons": object, "confidence": "float64", "lift": "float64"})).cast(
+        {"ante": "string", "cons": "string", "confidence": "float64", "lift": "float64"})
     fired = owned.join(r, owned.item == r.ante).select(
         owned.party_id, item=r.cons, confidence=r.confidence, lift=r.lift, because=r.ante)
     mine = owned.view()
