@@ -19,7 +19,8 @@ def rules(df, basket: str = "order_id", item: str = "sku", min_support: float = 
     Returns antecedent, consequent (sorted lists of items), antecedent_support,
     consequent_support, support, confidence, lift, leverage, conviction and baskets, one row per
     rule of up to ``max_len`` items. Leave returns and cancelled lines out of ``df`` first (in
-    the warehouse, :func:`prisme.analytics.offers.warehouse_rules` does it).
+    the warehouse, :func:`prisme.analytics.offers.warehouse_rules` does it, by product or by
+    category).
     """
     from prisme import engine as engine_mod
     from prisme.engine.base import engine_of

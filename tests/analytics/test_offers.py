@@ -58,3 +58,42 @@ def test_hit_rate_against_popularity(engine):
     e = offers.evaluate_offers(engine, "2023-03-01", 300, level="product")
     assert e["customers"] > 0
     assert 0 <= e["hit_rate"] <= 1 and 0 <= e["popular_hit_rate"] <= 1
+
+
+def test_order_rules_by_product_and_category_leave_returns_out(engine):
+    lines = []
+    for i in range(60):
+        skus = ["MUG", "ESPRESSO"] if i < 40 else ["MUG"]
+        lines += [{"source": "s", "order_id": f"o{i}", "source_customer_id": f"c{i}",
+                   "ordered_at": pd.Timestamp("2023-03-01"), "sku": sku, "quantity": 1.0,
+                   "revenue": 10.0} for sku in skus]
+        # a return holding the gift and the machine: not a basket
+        lines += [{"source": "s", "order_id": f"r{i}", "source_customer_id": f"c{i}",
+                   "ordered_at": pd.Timestamp("2023-04-01"), "sku": sku, "quantity": -1.0,
+                   "revenue": -10.0, "is_return": True} for sku in ("GIFT", "ESPRESSO")]
+    write_core(engine, "transaction", lines)
+    write_core(engine, "product", [
+        {"sku": "MUG", "name": "mug", "category": "Kitchen"},
+        {"sku": "ESPRESSO", "name": "espresso machine", "category": "Appliances"},
+        {"sku": "GIFT", "name": "free gift", "category": "Gifts"}])
+    r = offers.warehouse_rules(engine, "2023-12-31", level="product", min_baskets=5)
+    got = {(tuple(a), tuple(c)): conf for a, c, conf in
+           zip(r.antecedent, r.consequent, r.confidence, strict=True)}
+    assert got == {(("ESPRESSO",), ("MUG",)): 1.0, (("MUG",), ("ESPRESSO",)): 40 / 60}
+    assert r.antecedent_names.map(tuple).isin([("espresso machine",), ("mug",)]).all()
+    cat = offers.warehouse_rules(engine, "2023-12-31", level="category", min_baskets=5)
+    assert set(cat.antecedent.map(tuple)) == {("Appliances",), ("Kitchen",)}
+    assert offers._rules_mart(engine, pd.Timestamp("2023-12-31").date()) == 4
+    mart = engine.to_pandas(engine.table("mart_basket_rules"))
+    assert set(mart.level) == {"product", "category"} and "GIFT" not in set(mart.consequent)
+
+
+def test_no_rule_with_a_lift_leaves_the_segment_propensity(engine):
+    """Everybody owns the same two items: no rule raises a chance, offers come from the
+    segment (here: none, since nothing is left to offer) — and nothing breaks."""
+    lines = [{"source": "s", "order_id": f"o{i}-{k}", "source_customer_id": f"c{i}",
+              "ordered_at": pd.Timestamp("2023-03-01"), "sku": sku, "quantity": 1.0,
+              "revenue": 10.0} for i in range(40) for k, sku in enumerate(["A", "B"])]
+    write_core(engine, "transaction", lines)
+    got, rules = offers.offers_as_of(engine, "2023-12-31", level="product")
+    assert got.empty and (rules.lift <= 1.0 + 1e-12).all()

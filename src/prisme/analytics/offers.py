@@ -72,6 +72,59 @@ def _items(engine, as_of, level: str) -> ibis.Table:
     return s.select("party_id", item=s.sku, label=label)
 
 
+def warehouse_rules(engine, as_of, *, level: str = "product", min_baskets: int = MIN_OWNERS,
+                    max_len: int = 3) -> pd.DataFrame:
+    """Association rules of the orders until ``as_of`` (one order = one basket; returns and
+    cancelled lines left out), between products (``level="product"``) or categories, with
+    items named (product names); rules need ``min_baskets`` orders holding the whole rule."""
+    s = party_sales(engine, as_of=as_of)
+    s = s.filter(~s.is_return & (s.revenue > 0) & (s.quantity > 0))
+    item = s.sku if level == "product" else s.category
+    lines = s.filter(item.notnull()).select(basket=s.source.concat(":", s.order_id), item=item)
+    n = int(engine.scalar(lines.basket.nunique()))
+    if n == 0:
+        return pd.DataFrame()
+    rules = association_rules(engine, lines, basket="basket", item="item",
+                              min_support=min(1.0, min_baskets / n), max_len=max_len)
+    if level == "product" and len(rules):
+        names = engine.to_pandas(_items(engine, as_of, "product").group_by("item").aggregate(
+            label=ibis._.label.max()))
+        name = dict(zip(names["item"], names["label"], strict=True))
+        rules["antecedent_names"] = rules.antecedent.map(lambda a: [name.get(i, i) for i in a])
+        rules["consequent_names"] = rules.consequent.map(lambda a: [name.get(i, i) for i in a])
+    return rules.assign(level=level)
+
+
+RULES_MART = "mart_basket_rules"
+
+
+def _rules_mart(engine, as_of) -> int:
+    """Product and category rules of the orders as ``mart_basket_rules`` (items joined with
+    " + " as text, so that any SQL client reads them)."""
+    frames = []
+    for level in ("product", "category"):
+        r = warehouse_rules(engine, as_of, level=level)
+        if r.empty:
+            continue
+        names_a = r.get("antecedent_names", r.antecedent)
+        names_c = r.get("consequent_names", r.consequent)
+        frames.append(pd.DataFrame({
+            "level": level, "as_of": as_of,
+            "antecedent": r.antecedent.map(" + ".join),
+            "consequent": r.consequent.map(" + ".join),
+            "antecedent_names": names_a.map(" + ".join),
+            "consequent_names": names_c.map(" + ".join),
+            **{c: r[c].astype(float) for c in ("antecedent_support", "consequent_support",
+                                               "support", "confidence", "lift", "leverage",
+                                               "conviction")},
+            "baskets": r.baskets.astype("int64")}))
+    if not frames:
+        return 0
+    df = pd.concat(frames, ignore_index=True)
+    engine.create_table(RULES_MART, ibis.memtable(df), overwrite=True)
+    return len(df)
+
+
 def owned_items(engine, as_of, level: str = "category") -> ibis.Table:
     """Distinct (party_id, item) owned as of a day."""
     return _items(engine, as_of, level).select("party_id", "item").distinct()
@@ -124,7 +177,8 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
     # a rule says something only when it raises the chance (lift above 1)
     rules = rules[~rules.cons.isin(excluded) & (rules.lift > 1.0)]
     r = ibis.memtable(rules[["ante", "cons", "confidence", "lift"]].astype(
-        {"confidence": "float64", "lift": "float64"}))
+        {"ante": object, "cons": object, "confidence": "float64", "lift": "float64"})).cast(
+        {"ante": "string", "cons": "string", "confidence": "float64", "lift": "float64"})
     fired = owned.join(r, owned.item == r.ante).select(
         owned.party_id, item=r.cons, confidence=r.confidence, lift=r.lift, because=r.ante)
     mine = owned.view()
@@ -220,6 +274,8 @@ class OffersSummary:
     level: str = "category"
     parties: int = 0
     rules: int = 0
+    #: rules of the orders (product and category level) in mart_basket_rules
+    basket_rules: int = 0
     evaluation: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -232,6 +288,9 @@ class OffersSummary:
                 f"offers checked on a past period: for {e['hit_rate']:.0%} of the "
                 f"{e['customers']:,.0f} customers who bought something new, it was among their "
                 f"{TOP} offers (the {TOP} most popular not owned: {e['popular_hit_rate']:.0%})")
+        if self.basket_rules:
+            out.append(f"mart_basket_rules: {self.basket_rules:,} product and category rules "
+                       "of the orders (returns and cancellations left out)")
         out.extend(self.notes)
         return out
 
@@ -252,6 +311,7 @@ def score_offers(engine, settings, *, as_of=None, level: str = "category") -> Of
         return result
     offers, rules = offers_as_of(engine, now, level=level)
     result.rules = len(rules)
+    result.basket_rules = _rules_mart(engine, now)
     text = offers.groupby("party_id").apply(
         lambda g: " | ".join(f"{lab} ({why})" for lab, why in zip(g.label, g.reason,
                                                                   strict=True)),
