@@ -7,9 +7,13 @@ accounted for, the right line number on every loaded and quarantined row, rows_r
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
-from hostile import COLUMNS, check, generate
+from hostile import COLUMNS, MARKER, check, generate
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from prisme.config import SourceSettings
 from prisme.ingest import ingest
@@ -128,3 +132,34 @@ def test_five_thousand_columns_load(settings, engine):
     settings.sources["shop"] = _source("wide.csv")
     (r,) = ingest(settings, engine=engine)
     assert (r.status, r.rows_loaded) == ("loaded", 1)
+
+
+_END = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+@given(rows=st.lists(st.tuples(_END, st.booleans(), st.booleans()), min_size=1, max_size=25),
+       header_end=_END)
+@examples(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_every_row_names_its_physical_line_whatever_the_line_ends(settings, engine, rows,
+                                                                  header_end):
+    """Property: with any mix of LF, CRLF and CR line ends, empty lines and quoted values
+    holding a line break, every row's line is where its marker is in the file."""
+    from prisme.ingest.readers import read_file
+
+    text = "order_id;customer;note" + header_end
+    for i, (end, blank, quoted_break) in enumerate(rows):
+        note = f'"a{end}b"' if quoted_break else "n"
+        text += f"o{i:05d}x;c{i};{note}{end}" + (end if blank else "")
+    path = settings.root / "lines.csv"
+    path.write_bytes(text.encode())
+    source = SourceSettings(entity="transaction", path="lines.csv", separator=";",
+                            encoding="utf-8", decimal=".", date_format="%Y-%m-%d")
+    raw = read_file(engine, "t", source, path, table="raw_t_0")
+    got = engine.to_pandas(raw.table)
+    physical = re.split(r"\r\n|\r|\n", text)
+    where = {m: i for i, line in enumerate(physical, start=1) for m in MARKER.findall(line)}
+    assert raw.rows_read == len(rows) and not raw.rejects
+    assert {o: where[o] for o in got.order_id} == dict(zip(got.order_id, got["__line"],
+                                                          strict=True))
+    engine.drop_raw("raw_t_0")

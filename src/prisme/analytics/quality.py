@@ -171,6 +171,9 @@ def customer_loads(engine, load_id: str | None = None) -> ibis.Table:
     if engine.has_table("load_batches"):
         lb = engine.table("load_batches")
         lb = lb.filter((lb.entity == "customer") & (lb.status.isnull() | (lb.status != "failed")))
+        if engine.has_table("load_supersessions"):  # a --reload replaced them: not audited twice
+            gone = engine.table("load_supersessions")
+            lb = lb.anti_join(gone, lb.load_id == gone.load_id)
         journal = lb.select("load_id", "source",
                             load_time=lb.finished_at.coalesce(lb.started_at))
         loads = journal.union(seen.anti_join(journal, "load_id"))
