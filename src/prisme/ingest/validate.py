@@ -23,15 +23,13 @@ from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.operations as ops
 import ibis.expr.types as ir
-from ibis.expr.operations.udf import InputType
 
 from prisme.config import Settings, SourceSettings
 from prisme.engine import functions as F
 from prisme.ingest import derive as derive_mod
 from prisme.ingest.raw import JOIN_COUNT, LINE, RawInput
-from prisme.warehouse import placeholders as P
+from prisme.warehouse import conform as C
 from prisme.warehouse import suppression
 from prisme.warehouse.schema import ATTRIBUTES, ENTITIES, MONEY, SOFT_KINDS, Column, Entity
 
@@ -42,8 +40,6 @@ REASON, REJECT_COLUMN, REJECT_RAW, RAW_RECORD = (
 #: prefix of the columns that give, per soft column, why its value was loaded as empty
 ISSUE, ISSUE_RAW = "__issue__", "__issue_raw__"
 RATE = dt.Decimal(18, 8)
-#: one '@', something before it, a dotted domain after it, no spaces
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 
 
 @ibis.udf.scalar.builtin(name="trim")
@@ -374,27 +370,9 @@ def _barrier(engine, scratch: list[str], expr: ir.Table) -> ir.Table:
 
 
 def _register_functions(engine, expr: ir.Expr) -> None:
-    """Python UDFs (phone numbers) must exist before a view can name them; Ibis registers
-    them on execution only, so do it here — unless they are already in the catalog: DuckDB
-    forgets a function created inside a transaction that rolls back while its Python side
-    keeps the name (it then refuses both to create and to remove it), so :func:`prepare`
-    creates them before the load's transaction and they are never re-created inside it."""
-    register = getattr(engine.con, "_register_udfs", None)
-    if register is None:
-        return
-    # built-in functions (try_strptime…) are the engine's own: nothing to register or look up
-    names = {type(node).__name__ for node in expr.op().find(ops.ScalarUDF)
-             if node.__input_type__ is not InputType.BUILTIN}
-    if not names:
-        return
-    execute = getattr(engine, "execute_sql", None)
-    if execute is not None:
-        known = {r[0] for r in execute(
-            "select distinct function_name from duckdb_functions() where function_name in "
-            f"({', '.join('?' for _ in names)})", sorted(names))}
-        if names <= known:
-            return
-    register(expr)
+    """Python UDFs (phone numbers) must exist in the engine before a view can name them; the
+    engine creates them (see :meth:`~prisme.engine.base.Engine.register_functions`)."""
+    engine.register_functions(expr)
 
 
 def prepare(engine, raw: RawInput, plan: Plan, settings: Settings) -> None:
@@ -507,34 +485,34 @@ def _parse(engine, text, kind, dtype, label, fmt, settings, src) -> _Checked:
     checks = {
         "bool": (normalise.boolean, "is not a yes/no value (expected yes/no, true/false, 1/0, "
                                     "oui/non)"),
-        "country": (normalise.country_iso2, "is not a country (expected an ISO-3166 code or "
+        "country": (functools.partial(C.country_iso2, engine=engine), "is not a country (expected an ISO-3166 code or "
                                             "an English or French country name)"),
-        "currency": (normalise.currency, "is not a currency (expected an ISO-4217 code such "
+        "currency": (functools.partial(normalise.currency, engine=engine), "is not a currency (expected an ISO-4217 code such "
                                          "as EUR)"),
     }
     if kind == "phone":
         country = settings.project.default_country
         value = normalise.phone_e164(engine, text, country)
-        ph = text.notnull() & P.is_placeholder_phone(text)
+        ph = text.notnull() & C.is_placeholder_phone(text)
         what = (f"is not a valid phone number for {country} (nor an international number "
                 "starting with +)")
         return _Checked(value, text.notnull() & value.isnull(), label, what, src,
                         placeholder=ph)
     if kind == "email":
-        value = normalise.email(text)
-        valid = value.re_search(EMAIL_PATTERN)
-        ph = text.notnull() & P.is_placeholder_email(text)
+        value = C.email(text)
+        valid = C.is_valid_email(value)
+        ph = text.notnull() & C.is_placeholder_email(text)
         what = "is not an e-mail address (expected name@domain.tld)"
         bad = text.notnull() & ~valid.fill_null(False)
         return _Checked(value, bad, label, what, src, placeholder=ph)
     if kind in checks:
         fn, what = checks[kind]
         value = fn(text)
-        ph = text.notnull() & P.is_placeholder_text(text) if kind == "country" else None
+        ph = text.notnull() & C.is_placeholder_text(text) if kind == "country" else None
         return _Checked(value, text.notnull() & value.isnull(), label, what, src,
                         placeholder=ph)
-    ph = text.notnull() & P.is_placeholder_text(text)
-    return _Checked(normalise.postal_code(text), None, label, "is not a postcode", src,
+    ph = text.notnull() & C.is_placeholder_postcode(text)
+    return _Checked(C.postal_code(text), None, label, "is not a postcode", src,
                     placeholder=ph)
 
 
