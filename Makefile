@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 ARGS ?=
 
-.PHONY: setup demo test bench services lint
+.PHONY: setup demo test bench services lint browser
 
 setup: $(STAMP)
 
@@ -21,11 +21,15 @@ demo: setup
 	$(BIN)/prisme demo $(ARGS)
 
 ## make test: the whole suite (starts the local PostgreSQL / MariaDB if they are stopped)
-test: setup services
+test: setup services browser
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 services:
 	bash scripts/services.sh
+
+## Debian's Chromium for the browser tests and the PDF report, installed with apt-get when missing
+browser:
+	bash scripts/browser.sh
 
 lint: setup
 	$(BIN)/ruff check src tests bench

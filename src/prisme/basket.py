@@ -29,7 +29,7 @@ def rules(df, basket: str = "order_id", item: str = "sku", min_support: float = 
         if name not in df.columns:
             raise KeyError(f"basket.rules: no column {name!r}; the table has {list(df.columns)}")
     if isinstance(df, ibis.Table):
-        eng = engine or engine_of(df._find_backend())
+        eng = engine or engine_of(ibis.get_backend(df))
         if eng is None:
             raise ValueError("basket.rules: this Ibis table is not on an open Prisme engine; "
                              "pass engine=")
