@@ -27,7 +27,7 @@ test: setup services browser
 services:
 	bash scripts/services.sh
 
-## Debian's Chromium for the browser tests, installed with apt-get when missing
+## Debian's Chromium for the browser tests and the PDF report, installed with apt-get when missing
 browser:
 	bash scripts/browser.sh
 

@@ -4,9 +4,10 @@
 2. quality — the audit of every source list (``quality_audit``), which reads the overlaps
    that identity found;
 3. marts — RFM, clusters, customer value, ``customer_360`` and the segment tables;
-4. manager — ``mart_campaigns``, ``mart_channels``, ``mart_forecasts``, advertising and
+4. scores — churn probability and reasons, next best offers (``customer_360`` columns);
+5. manager — ``mart_campaigns``, ``mart_channels``, ``mart_forecasts``, advertising and
    satisfaction drivers (:mod:`prisme.analytics.manager`);
-5. serving — ``mart_cube_sales`` and ``mart_timeline``, laid out for the application
+6. serving — ``mart_cube_sales`` and ``mart_timeline``, laid out for the application
    (:mod:`prisme.serve.marts`).
 
 Each step is atomic on its own; a build holds the warehouse's exclusive lock so that a load
@@ -39,6 +40,7 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
     from prisme.analytics import quality
     from prisme.analytics.manager import build_manager_marts
     from prisme.analytics.marts import build_marts
+    from prisme.analytics.scores import build_scores
     from prisme.identity.build import resolve_parties
     from prisme.serve.marts import build_serving_marts
     from prisme.warehouse.core import ensure_tables
@@ -54,6 +56,7 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
                 ("identity", lambda: resolve_parties(eng, settings, progress=progress)),
                 ("quality", lambda: quality.audit(eng, settings)),
                 ("marts", lambda: build_marts(eng, settings, as_of=as_of, progress=progress)),
+                ("scores", lambda: build_scores(eng, settings, as_of=as_of, progress=progress)),
                 # after the scores: campaigns, channels, forecasts, advertising, satisfaction
                 ("manager", lambda: build_manager_marts(eng, settings, as_of=as_of,
                                                         progress=progress)),

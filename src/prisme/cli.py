@@ -139,11 +139,12 @@ def build(project: ProjectOpt = Path(".")) -> None:
                 summary = run_build(settings, engine=eng, progress=bars)
             for name, secs in summary.seconds.items():
                 console.print(f"  {name}: {secs:.1f}s")
-            if "manager" in summary.steps:  # campaigns, channels, forecasts… in sentences
-                from rich.markup import escape
+            from rich.markup import escape
 
-                for line in summary.steps["manager"].lines():
-                    console.print(f"  {escape(line)}")
+            for step in ("scores", "manager"):  # churn, offers, campaigns… in sentences
+                if step in summary.steps:
+                    for line in summary.steps[step].lines():
+                        console.print(f"  {escape(line)}")
             for table in all_tables(eng):
                 console.print(table)
     except (EngineError, ValueError) as exc:
@@ -400,6 +401,8 @@ def export(
     format: Annotated[str | None, typer.Option(
         "--format", help="csv, xlsx or parquet (default: the file's extension).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the control draw.")] = None,
+    as_user: Annotated[str | None, typer.Option(
+        "--as-user", help="Apply this user's rights (portfolio, masked fields).")] = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """Export a target list (consent respected, control group recorded in target_lists)."""
@@ -408,11 +411,18 @@ def export(
     from prisme.act.targets import export_list
 
     settings = _settings(project)
+    user = None
+    if as_user is not None:
+        from prisme.access.users import get_user
+
+        user = get_user(settings.root, as_user)
+        if user is None:
+            _fail(f"no user {escape(as_user)!r} in {escape(str(settings.root))}")
     try:
         with engine_mod.connect(settings) as eng:
             tl = export_list(eng, settings.root, out, channel=channel, fmt=format,
                              segment=segment, where=where, control=control, seed=seed,
-                             actor=_actor())
+                             actor=_actor(), user=user)
     except (EngineError, ValueError, OSError) as exc:
         _fail(escape(str(exc)))
     console.print(escape(tl.sentence()))
@@ -501,6 +511,26 @@ def subject_access(
                   f"audit events on {len(data['records'])} record(s)")
     for f in files:
         console.print(f"[green]wrote[/] {escape(str(f))}")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="FILE.html or FILE.pdf.")],
+    lang: Annotated[str, typer.Option(help="Language of the report: en or fr.")] = "en",
+    project: ProjectOpt = Path("."),
+) -> None:
+    """The management report (overview, segments, value, churn, campaigns, forecasts)."""
+    from rich.markup import escape
+
+    from prisme.act.report import write_report
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
+            written = write_report(eng, settings, out, lang=lang, actor=_actor())
+    except (EngineError, ValueError, OSError, RuntimeError) as exc:
+        _fail(escape(str(exc)))
+    console.print(f"[green]wrote[/] {escape(str(written))}")
 
 
 def main() -> None:  # pragma: no cover

@@ -77,6 +77,15 @@ class EngineSettings(_Strict):
     #: seconds a second load waits for the first to finish before it is refused.
     lock_timeout_s: float = 30.0
     temp_directory: str | None = None
+    # --- Spark (backend = "spark") ---
+    #: the Spark master: ``local[2]`` (this machine, two cores) or a cluster's URL
+    master: str = "local[2]"
+    #: where the Spark backend keeps its tables (Parquet) and its commit journal
+    warehouse_dir: str = "spark-warehouse"
+    #: ``spark.sql.shuffle.partitions``: low on one machine, ~2-3x the cores on a cluster
+    shuffle_partitions: int = 4
+    #: memory of the Spark driver (local mode: the whole engine) when Prisme starts it
+    driver_memory: str = "4g"
 
 
 class JoinSettings(_Strict):
@@ -177,6 +186,10 @@ class IdentitySettings(_Strict):
     #: extra columns of the customer records that identify a person across systems (national
     #: id, loyalty card number): compared exactly or within one typo, and used for blocking
     identifier_columns: list[str] = Field(default_factory=list)
+    #: the household guard (different people at one address are never one party): "auto"
+    #: applies it when the list shows households (see prisme.identity.resolve.households_in),
+    #: "on" always, "off" never (a list of individuals: a registry, a panel)
+    household_guard: Literal["auto", "on", "off"] = "auto"
 
 
 class SurvivorshipSettings(_Strict):
@@ -197,6 +210,12 @@ class AnalyticsSettings(_Strict):
     #: parameter draws behind the CLV interval (clv_12m_low / clv_12m_high)
     clv_interval_draws: int = 200
     seed: int = 7
+    #: churn: a buyer has left when they make no purchase within this many days of a cut-off
+    churn_horizon_days: int = 180
+    #: churn: past cut-offs the model is trained on (one horizon apart, oldest first)
+    churn_cutoffs: int = 3
+    #: churn: the customers scored are those who bought within this many days of the cut-off
+    churn_active_days: int = 365
 
 
 class Settings(_Strict):
@@ -217,6 +236,10 @@ class Settings(_Strict):
 
     @property
     def warehouse_path(self) -> Path:
+        """The warehouse: the DuckDB file (``[engine] path``), or the Spark warehouse
+        directory (``[engine] warehouse_dir``); published states and the lock sit beside it."""
+        if self.engine.backend == "spark":
+            return self.resolve(self.engine.warehouse_dir)
         return self.resolve(self.engine.path)
 
 

@@ -24,21 +24,25 @@ def connect(settings=None, *, path=None, read_only: bool = False) -> Engine:
     *published* state (see :mod:`prisme.engine.publish`): it works while ``prisme ingest`` or
     ``prisme build`` writes in another process, and sees what that writer publishes only
     when it reconnects (``published_version`` tells when to).
+    ``[engine] backend = "spark"`` opens the Spark warehouse (Parquet under
+    ``[engine] warehouse_dir``; see :mod:`prisme.engine.spark_backend`).
     """
     from prisme.config import EngineSettings
 
     engine_settings = settings.engine if settings is not None else EngineSettings()
     backend = engine_settings.backend
-    if path is None:
-        path = settings.warehouse_path if settings is not None else ":memory:"
     if backend == "duckdb":
         from prisme.engine.duckdb_backend import DuckDBEngine
 
+        if path is None:
+            path = settings.warehouse_path if settings is not None else ":memory:"
         return DuckDBEngine(str(path), engine_settings, read_only=read_only)
-    if backend == "spark":  # pragma: no cover - the Spark issue brings this backend
-        raise EngineError(
-            "the Spark backend is not part of this release yet; set [engine] backend = 'duckdb'"
-        )
+    if backend == "spark":
+        from prisme.engine.spark_backend import SparkEngine
+
+        if path is None:  # a directory of Parquet parts and a manifest (see spark_backend)
+            path = settings.warehouse_path if settings is not None else ":memory:"
+        return SparkEngine(str(path), engine_settings, read_only=read_only)
     raise EngineError(f"unknown engine backend {backend!r}")
 
 

@@ -184,7 +184,9 @@ class SparkDialect(Dialect):
         "levenshtein": "levenshtein",
         "damerau_levenshtein": "damerau_levenshtein",
         "try_strptime": "try_to_timestamp",
-        "strip_accents": None,
+        # a temporary SQL function of every Spark engine's session (a translate over the
+        # precomposed Latin letters: see spark_backend)
+        "strip_accents": "strip_accents",
         "min_by": "min_by",
         "array_intersect": "array_intersect",
         "array_distinct": "array_distinct",

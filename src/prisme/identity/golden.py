@@ -176,8 +176,10 @@ def _ranked_records(rows: ibis.Table, rules: dict[str, str]) -> ibis.Table:
         aggs[f] = min_by(col, rank, where)
         aggs[f"{f}_who"] = min_by(rows._who, rank, where)
     aggs["record_count"] = rows._has_record.cast("int64").sum()
-    aggs["sources"] = rows.source.collect(distinct=True, order_by=rows.source)
+    # distinct, then sorted: an ordered aggregate does not compile on every engine (Spark)
+    aggs["sources"] = rows.source.collect(distinct=True)
     out = rows.group_by("party_id").aggregate(**aggs)
+    out = out.mutate(sources=out.sources.sort())
     return out.select(*_lineage_columns(out))
 
 
