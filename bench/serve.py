@@ -1,10 +1,9 @@
 """The application under load: p50/p95 latency of the pages and API users wait on.
 
-    python bench/serve.py --project DIR [--clients 1 20] [--seconds 20] [--no-cache]
+    python bench/serve.py --project DIR [--clients 1 20] [--seconds 20] [--workers 2] [--no-cache]
 
 DIR is a built project (``prisme demo --dir DIR --customers N --no-serve``). The server runs in
-its own process (``prisme.serve.app`` under uvicorn, as ``prisme serve`` does; result cache on
-unless ``--no-cache``); the clients are threads of this process, each with its own
+its own process(es) (``prisme serve --workers W``; result cache on unless ``--no-cache``); the clients are threads of this process, each with its own
 connection, logged in as the admin (every customer: the widest scans). Scenarios, each run
 for ``--seconds`` per client count after a warm-up:
 
@@ -54,14 +53,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(project: Path, port: int, cache: bool) -> subprocess.Popen:
-    code = (
-        "import uvicorn, sys; from prisme.config import load_settings; "
-        "from prisme.serve.app import create_app; "
-        f"app = create_app(load_settings({str(project)!r}), cache_size={512 if cache else 0}); "
-        f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code])
+def start_server(project: Path, port: int, cache: bool, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "PRISME_SERVE_CACHE_SIZE": "512" if cache else "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "prisme.cli", "serve", "--project",
+                             str(project), "--port", str(port), "--workers", str(workers)],
+                            env=env, stdout=subprocess.DEVNULL)
     for _ in range(600):
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -195,6 +191,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--scenarios", nargs="+", default=["overview", "card", "search", "cube"])
     ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     settings = load_settings(args.project)
@@ -204,7 +201,7 @@ def main() -> None:
         lines = int(eng.scalar(eng.table("mart_cube_sales").count()))
     s = sample(settings)
     port = _free_port()
-    server = start_server(args.project, port, cache=not args.no_cache)
+    server = start_server(args.project, port, cache=not args.no_cache, workers=args.workers)
     base = f"http://127.0.0.1:{port}"
     rows = []
     try:
@@ -219,7 +216,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     b = bare(settings, s)
-    print(f"\n{customers:,} customers, {lines:,} sale lines; cache "
+    print(f"\n{customers:,} customers, {lines:,} sale lines; {args.workers} worker(s); cache "
           f"{'off' if args.no_cache else 'on'}; load average {os.getloadavg()[0]:.1f}")
     print("| scenario | clients | p50 ms | p95 ms | req/s | errors | bare DuckDB p50 ms | "
           "× bare (p50) |")

@@ -282,13 +282,13 @@ def demo(
         _serve(settings, "127.0.0.1", 8000)
 
 
-def _serve(settings, host: str, port: int) -> None:
+def _serve(settings, host: str, port: int, workers: int = 1) -> None:
     """Serve the dashboard and the API until interrupted."""
     from prisme.serve.run import serve as run_server
 
     console.print(f"[bold green]Prisme is served at http://{host}:{port}/[/] "
                   f"(API: http://{host}:{port}/api/v1, docs: /docs) — Ctrl+C stops it.")
-    run_server(settings, host=host, port=port)
+    run_server(settings, host=host, port=port, workers=workers)
 
 
 @app.command()
@@ -296,10 +296,11 @@ def serve(
     project: ProjectOpt = Path("."),
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (one per core).")] = 1,
 ) -> None:
     """Serve the dashboard and the REST API (/api/v1) of the project."""
     settings = _settings(project)
-    _serve(settings, host, port)
+    _serve(settings, host, port, workers)
 
 
 users_app = typer.Typer(help="Users of the dashboard and the API (roles and portfolios).",

@@ -143,8 +143,9 @@ def test_serving_marts_equal_their_live_expressions(served):
             assert eng.scalar(stored.count()) == eng.scalar(fresh.count()) > 0
             col = "revenue" if name == marts.CUBE_SALES else "amount"
             assert eng.scalar(stored[col].sum()) == pytest.approx(eng.scalar(fresh[col].sum()))
-        assert eng.scalar(eng.table(marts.CARD_SOURCES).count()) == \
-            eng.scalar(eng.table("customer_360").count())
+        for name in (marts.CARD_SOURCES, marts.SEARCH):
+            assert eng.scalar(eng.table(name).count()) == \
+                eng.scalar(eng.table("customer_360").count())
         t = eng.table(marts.TIMELINE)
         kinds = set(eng.to_pandas(t.select("kind").distinct()).kind)
         assert {"purchase", "web", "campaign"} <= kinds

@@ -25,7 +25,7 @@ from prisme.access.users import User
 
 #: personal fields masked for an analyst without the grant (golden record and source records)
 PERSONAL_FIELDS = ("first_name", "last_name", "email", "phone", "fax", "address_line",
-                   "birth_date", "ip")
+                   "birth_date", "ip", "search_text", "email_key", "phone_key")
 #: tables holding no customer row (results over the whole company); not for advisors
 COMPANY_AGGREGATES = frozenset({
     "mart_campaigns", "mart_channels", "mart_forecasts", "quality_audit", "load_batches",
@@ -35,7 +35,8 @@ COMPANY_AGGREGATES = frozenset({
 })
 #: tables whose ``branch`` and ``advisor`` are the customer's (filtered on them directly;
 #: ``fact_sales.branch`` is the branch of the sale, so facts go through ``party_id``)
-CUSTOMER_ATTRIBUTE_TABLES = frozenset({"customer_360", "dim_party", "mart_cube_sales"})
+CUSTOMER_ATTRIBUTE_TABLES = frozenset({"customer_360", "dim_party", "mart_cube_sales",
+                                       "mart_search"})
 #: tables an advisor may read although they hold no customer row (reference data)
 REFERENCE = frozenset({"dim_product", "dim_campaign"})
 

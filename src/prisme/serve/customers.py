@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import ibis
 import pandas as pd
 
@@ -25,20 +27,10 @@ FIELD_LABELS = {
 }
 SEARCH_COLUMNS = ("party_id", "first_name", "last_name", "company", "email", "phone", "city",
                   "branch", "advisor", "rfm_segment", "clv_12m")
-_ACCENTS = str.maketrans("àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŸŒÆ",
-                         "aaaaaaceeeeiiiinooooouuuuyyoaaaaaaaceeeeiiiinooooouuuuyyoa")
-
-
 def fold(text: str) -> str:
-    """Lower case without accents (the same folding the engine applies to the columns)."""
-    return text.translate(_ACCENTS).lower()
-
-
-def _fold_expr(col):
-    """Accent- and case-folded text, in the engine (portable: ``translate`` of Ibis)."""
-    src = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæ"
-    dst = "aaaaaaceeeeiiiinooooouuuuyyoa"
-    return col.lower().translate(src, dst)
+    """Lower case without accents: the Python side of :func:`prisme.serve.marts.fold`."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", text)
+                   if unicodedata.category(ch)[0] != "M").lower()
 
 
 def _digits(text: str) -> str:
@@ -48,30 +40,31 @@ def _digits(text: str) -> str:
 def search(reader, q: str, page: int = 1, page_size: int = 20) -> dict:
     """Customers whose id, name, e-mail or phone match ``q`` (accent- and case-insensitive):
     ``{items, total, page, page_size}``. An analyst without the personal-data grant searches
-    by customer id only."""
-    c = reader.table("customer_360")
+    by customer id only. Reads the folded keys of ``mart_search``."""
+    from prisme.serve.marts import SEARCH, search_index
+
+    s = reader.derived(SEARCH, search_index)
     q = (q or "").strip()
     page = max(1, int(page))
     page_size = min(max(1, int(page_size)), 200)
     if q:
-        words = [fold(w) for w in q.split() if w]
-        conds = [c.party_id.upper() == q.upper()]
+        conds = [s.party_id == q.upper()]
         if may_search_personal(reader.user):
-            name = _fold_expr(c.first_name.fill_null("").concat(
-                ibis.literal(" "), c.last_name.fill_null(""), ibis.literal(" "),
-                c.company.fill_null("")))
-            conds.append(ibis.and_(*[name.contains(w) for w in words]))
+            words = [fold(w) for w in q.split() if w]
+            conds.append(ibis.and_(*[s.search_text.contains(w) for w in words]))
             if "@" in q:
-                conds.append(c.email.lower() == q.lower())
+                conds.append(s.email_key == q.lower())
             digits = _digits(q)
             if len(digits) >= 6:
-                tail = digits[-9:]
-                conds.append(c.phone.fill_null("").contains(tail))
-        c = c.filter(ibis.or_(*conds))
-    total = int(reader.scalar(c.count()) or 0)
-    rows = reader.df(c.order_by("party_id").select(*SEARCH_COLUMNS)
-                     .limit(page_size, offset=(page - 1) * page_size))
-    items = _records(rows)
+                conds.append(s.phone_key.contains(digits[-9:]))
+        s = s.filter(ibis.or_(*conds))
+    total = int(reader.scalar(s.count()) or 0)
+    ids = s.order_by("party_id").select("party_id").limit(page_size,
+                                                           offset=(page - 1) * page_size)
+    c = reader.table("customer_360")
+    rows = reader.records(c.semi_join(ids, "party_id").select(*SEARCH_COLUMNS)
+                          .order_by("party_id"))
+    items = [{k: _plain(v) for k, v in r.items()} for r in rows]
     return {"items": items, "total": total, "page": page, "page_size": page_size}
 
 

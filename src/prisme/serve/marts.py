@@ -8,6 +8,8 @@
   and one grouping, with no join.
 * ``mart_card_sources`` — which source won each field of each golden record (the
   ``<field>_source`` columns of ``dim_party``), sorted by ``party_id`` for the card;
+* ``mart_search`` — each customer's name and company folded (accents off, lower case), e-mail
+  and phone, so that a search is a scan of ready keys;
 * ``mart_timeline`` — every event of every customer (purchases by order, calls, web visits,
   campaign contacts, surveys), sorted by ``party_id`` so that a card reads a few row groups.
 
@@ -26,7 +28,8 @@ import ibis.expr.datatypes as dt
 CUBE_SALES = "mart_cube_sales"
 TIMELINE = "mart_timeline"
 CARD_SOURCES = "mart_card_sources"
-SERVING_MARTS = (CUBE_SALES, TIMELINE, CARD_SOURCES)
+SEARCH = "mart_search"
+SERVING_MARTS = (CUBE_SALES, TIMELINE, CARD_SOURCES, SEARCH)
 _FAR = _dt.date(9999, 12, 31)
 #: customer attributes copied onto every sale line (cube dimension → customer_360 column)
 PARTY_ATTRIBUTES = {"rfm_segment": "rfm_segment", "cluster": "cluster_label",
@@ -126,6 +129,22 @@ def card_sources(engine) -> ibis.Table:
     return d.select("party_id", *cols)
 
 
+def fold(expr):
+    """Accents off, lower case (in the engine)."""
+    from prisme.engine.functions import strip_accents
+
+    return strip_accents(expr).lower()
+
+
+def search_index(engine) -> ibis.Table:
+    """``party_id``, the customer's branch and advisor (for the rights) and the search keys."""
+    c = engine.table("customer_360")
+    text = c.first_name.fill_null("").concat(" ", c.last_name.fill_null(""), " ",
+                                             c.company.fill_null(""))
+    return c.select("party_id", "branch", "advisor", search_text=fold(text),
+                    email_key=c.email.lower(), phone_key=c.phone)
+
+
 def build_serving_marts(engine, settings=None) -> dict[str, int]:
     """(Re)build ``mart_cube_sales`` and ``mart_timeline``; returns their row counts."""
     if not all(engine.has_table(t) for t in ("customer_360", "fact_sales", "dim_party")):
@@ -140,6 +159,8 @@ def build_serving_marts(engine, settings=None) -> dict[str, int]:
                             overwrite=True)
         engine.create_table(f"{CARD_SOURCES}__building",
                             card_sources(engine).order_by("party_id"), overwrite=True)
+        engine.create_table(f"{SEARCH}__building", search_index(engine).order_by("party_id"),
+                            overwrite=True)
         with engine.transaction():
             for name in SERVING_MARTS:
                 engine.drop_table(name, force=True)
