@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha1sum | cut -c1-12)
 ARGS ?=
 
-.PHONY: setup demo test test-spark bench services lint
+.PHONY: setup demo test test-spark bench services lint browser
 
 setup: $(STAMP)
 
@@ -25,7 +25,7 @@ demo: setup
 ## local PostgreSQL / MariaDB if they are stopped. The rest of the Spark suite, the parity of
 ## the demo company included: make test-spark (or SPARK_CI="tests/engine ..." make test)
 SPARK_CI ?= tests/engine/test_engine.py tests/engine/test_killed_load.py tests/warehouse
-test: setup services
+test: setup services browser
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not spark"
 	$(BIN)/python -m pytest -p no:cacheprovider -m spark $(SPARK_CI)
 
@@ -35,6 +35,10 @@ test-spark: setup services
 
 services:
 	bash scripts/services.sh
+
+## Debian's Chromium for the browser tests and the PDF report, installed with apt-get when missing
+browser:
+	bash scripts/browser.sh
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -19,7 +19,8 @@ def rules(df, basket: str = "order_id", item: str = "sku", min_support: float = 
     Returns antecedent, consequent (sorted lists of items), antecedent_support,
     consequent_support, support, confidence, lift, leverage, conviction and baskets, one row per
     rule of up to ``max_len`` items. Leave returns and cancelled lines out of ``df`` first (in
-    the warehouse, :func:`prisme.analytics.offers.warehouse_rules` does it).
+    the warehouse, :func:`prisme.analytics.offers.warehouse_rules` does it, by product or by
+    category).
     """
     from prisme import engine as engine_mod
     from prisme.engine.base import engine_of
@@ -28,7 +29,7 @@ def rules(df, basket: str = "order_id", item: str = "sku", min_support: float = 
         if name not in df.columns:
             raise KeyError(f"basket.rules: no column {name!r}; the table has {list(df.columns)}")
     if isinstance(df, ibis.Table):
-        eng = engine or engine_of(df._find_backend())
+        eng = engine or engine_of(ibis.get_backend(df))
         if eng is None:
             raise ValueError("basket.rules: this Ibis table is not on an open Prisme engine; "
                              "pass engine=")

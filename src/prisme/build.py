@@ -4,8 +4,11 @@
 2. quality — the audit of every source list (``quality_audit``), which reads the overlaps
    that identity found;
 3. marts — RFM, clusters, customer value, ``customer_360`` and the segment tables;
-4. manager — ``mart_campaigns``, ``mart_channels``, ``mart_forecasts``, advertising and
-   satisfaction drivers (:mod:`prisme.analytics.manager`).
+4. scores — churn probability and reasons, next best offers (``customer_360`` columns);
+5. manager — ``mart_campaigns``, ``mart_channels``, ``mart_forecasts``, advertising and
+   satisfaction drivers (:mod:`prisme.analytics.manager`);
+6. serving — ``mart_cube_sales`` and ``mart_timeline``, laid out for the application
+   (:mod:`prisme.serve.marts`).
 
 Each step is atomic on its own; a build holds the warehouse's exclusive lock so that a load
 cannot change the core tables under it, and readers (``connect(read_only=True)``) see the
@@ -37,7 +40,9 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
     from prisme.analytics import quality
     from prisme.analytics.manager import build_manager_marts
     from prisme.analytics.marts import build_marts
+    from prisme.analytics.scores import build_scores
     from prisme.identity.build import resolve_parties
+    from prisme.serve.marts import build_serving_marts
     from prisme.warehouse.core import ensure_tables
 
     own = engine is None
@@ -51,10 +56,12 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
                 ("identity", lambda: resolve_parties(eng, settings, progress=progress)),
                 ("quality", lambda: quality.audit(eng, settings)),
                 ("marts", lambda: build_marts(eng, settings, as_of=as_of, progress=progress)),
+                ("scores", lambda: build_scores(eng, settings, as_of=as_of, progress=progress)),
                 # after the scores: campaigns, channels, forecasts, advertising, satisfaction
                 ("manager", lambda: build_manager_marts(eng, settings, as_of=as_of,
                                                         progress=progress)),
                 ("target lists", lambda: measure_lists(eng)),  # lift of exported lists (act)
+                ("serving", lambda: build_serving_marts(eng, settings)),  # the app's marts
             ]
             for name, step in steps:
                 if progress is not None and name == "quality":  # the others say their steps

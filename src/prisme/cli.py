@@ -139,11 +139,12 @@ def build(project: ProjectOpt = Path(".")) -> None:
                 summary = run_build(settings, engine=eng, progress=bars)
             for name, secs in summary.seconds.items():
                 console.print(f"  {name}: {secs:.1f}s")
-            if "manager" in summary.steps:  # campaigns, channels, forecasts… in sentences
-                from rich.markup import escape
+            from rich.markup import escape
 
-                for line in summary.steps["manager"].lines():
-                    console.print(f"  {escape(line)}")
+            for step in ("scores", "manager"):  # churn, offers, campaigns… in sentences
+                if step in summary.steps:
+                    for line in summary.steps[step].lines():
+                        console.print(f"  {escape(line)}")
             for table in all_tables(eng):
                 console.print(table)
     except (EngineError, ValueError) as exc:
@@ -281,13 +282,13 @@ def demo(
         _serve(settings, "127.0.0.1", 8000)
 
 
-def _serve(settings, host: str, port: int) -> None:
+def _serve(settings, host: str, port: int, workers: int = 1) -> None:
     """Serve the dashboard and the API until interrupted."""
     from prisme.serve.run import serve as run_server
 
     console.print(f"[bold green]Prisme is served at http://{host}:{port}/[/] "
                   f"(API: http://{host}:{port}/api/v1, docs: /docs) — Ctrl+C stops it.")
-    run_server(settings, host=host, port=port)
+    run_server(settings, host=host, port=port, workers=workers)
 
 
 @app.command()
@@ -295,10 +296,11 @@ def serve(
     project: ProjectOpt = Path("."),
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (one per core).")] = 1,
 ) -> None:
     """Serve the dashboard and the REST API (/api/v1) of the project."""
     settings = _settings(project)
-    _serve(settings, host, port)
+    _serve(settings, host, port, workers)
 
 
 users_app = typer.Typer(help="Users of the dashboard and the API (roles and portfolios).",
@@ -399,6 +401,8 @@ def export(
     format: Annotated[str | None, typer.Option(
         "--format", help="csv, xlsx or parquet (default: the file's extension).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the control draw.")] = None,
+    as_user: Annotated[str | None, typer.Option(
+        "--as-user", help="Apply this user's rights (portfolio, masked fields).")] = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """Export a target list (consent respected, control group recorded in target_lists)."""
@@ -407,11 +411,18 @@ def export(
     from prisme.act.targets import export_list
 
     settings = _settings(project)
+    user = None
+    if as_user is not None:
+        from prisme.access.users import get_user
+
+        user = get_user(settings.root, as_user)
+        if user is None:
+            _fail(f"no user {escape(as_user)!r} in {escape(str(settings.root))}")
     try:
         with engine_mod.connect(settings) as eng:
             tl = export_list(eng, settings.root, out, channel=channel, fmt=format,
                              segment=segment, where=where, control=control, seed=seed,
-                             actor=_actor())
+                             actor=_actor(), user=user)
     except (EngineError, ValueError, OSError) as exc:
         _fail(escape(str(exc)))
     console.print(escape(tl.sentence()))
@@ -450,6 +461,8 @@ def erase(
     except (EngineError, ValueError, OSError) as exc:
         _fail(escape(str(exc)))
     console.print(escape(result.sentence()))
+    for note in result.notes:
+        console.print(f"[yellow]warning:[/] {escape(note)}")
 
 
 @app.command()
@@ -500,6 +513,26 @@ def subject_access(
                   f"audit events on {len(data['records'])} record(s)")
     for f in files:
         console.print(f"[green]wrote[/] {escape(str(f))}")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="FILE.html or FILE.pdf.")],
+    lang: Annotated[str, typer.Option(help="Language of the report: en or fr.")] = "en",
+    project: ProjectOpt = Path("."),
+) -> None:
+    """The management report (overview, segments, value, churn, campaigns, forecasts)."""
+    from rich.markup import escape
+
+    from prisme.act.report import write_report
+
+    settings = _settings(project)
+    try:
+        with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
+            written = write_report(eng, settings, out, lang=lang, actor=_actor())
+    except (EngineError, ValueError, OSError, RuntimeError) as exc:
+        _fail(escape(str(exc)))
+    console.print(f"[green]wrote[/] {escape(str(written))}")
 
 
 def main() -> None:  # pragma: no cover

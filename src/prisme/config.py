@@ -186,6 +186,10 @@ class IdentitySettings(_Strict):
     #: extra columns of the customer records that identify a person across systems (national
     #: id, loyalty card number): compared exactly or within one typo, and used for blocking
     identifier_columns: list[str] = Field(default_factory=list)
+    #: the household guard (different people at one address are never one party): "auto"
+    #: applies it when the list shows households (see prisme.identity.resolve.households_in),
+    #: "on" always, "off" never (a list of individuals: a registry, a panel)
+    household_guard: Literal["auto", "on", "off"] = "auto"
 
 
 class SurvivorshipSettings(_Strict):
@@ -206,6 +210,12 @@ class AnalyticsSettings(_Strict):
     #: parameter draws behind the CLV interval (clv_12m_low / clv_12m_high)
     clv_interval_draws: int = 200
     seed: int = 7
+    #: churn: a buyer has left when they make no purchase within this many days of a cut-off
+    churn_horizon_days: int = 180
+    #: churn: past cut-offs the model is trained on (one horizon apart, oldest first)
+    churn_cutoffs: int = 3
+    #: churn: the customers scored are those who bought within this many days of the cut-off
+    churn_active_days: int = 365
 
 
 class Settings(_Strict):

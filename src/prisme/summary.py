@@ -124,6 +124,25 @@ def quality_scores_table(engine) -> Table | None:
     return quality_table(audit)
 
 
+def channels_table(engine) -> Table | None:
+    """Conversion lift of each campaign channel over no contact, and ROI (mart_channels)."""
+    if not engine.has_table("mart_channels"):
+        return None
+    df = engine.to_pandas(engine.table("mart_channels"))
+    t = Table(title="Campaign channels against no contact (mart_channels)")
+    for col in ["channel", "contacted", "lift (points)", "95% interval", "adj. p", "ROI",
+                "in a sentence"]:
+        t.add_column(col, justify="left" if col in ("channel", "in a sentence") else "right")
+    for r in df.itertuples(index=False):
+        has = r.lift == r.lift  # NaN when no campaign of the channel had a control group
+        t.add_row(escape(str(r.channel)), _fmt(int(r.contacted)),
+                  f"{100 * r.lift:+.1f}" if has else "—",
+                  f"{100 * r.lift_low:+.1f} … {100 * r.lift_high:+.1f}" if has else "—",
+                  f"{r.p_adjusted:.2g}" if has else "—",
+                  f"{100 * r.roi:+.0f}%" if r.roi == r.roi else "—", escape(str(r.sentence)))
+    return t
+
+
 def all_tables(engine) -> list[Table]:
-    makers = [loads_table, parties_table, quality_scores_table, segments_table]
+    makers = [loads_table, parties_table, quality_scores_table, segments_table, channels_table]
     return [t for t in (m(engine) for m in makers) if t is not None]

@@ -19,7 +19,7 @@ C360 = ibis.schema({
     "consent_post": "boolean", "rfm_segment": "string", "clv_12m": "float64",
     "clv_12m_low": "float64", "clv_12m_high": "float64", "churn_probability": "float64",
     "churn_reasons": "string", "next_best_offers": "string", "orders": "int64",
-    "as_of": "date",
+    "as_of": "date", "branch": "string", "advisor": "string",
 })
 
 
@@ -47,6 +47,8 @@ def customers(n: int = 400, seed: int = 3) -> pd.DataFrame:
         "churn_reasons": ["recency; frequency"] * n,
         "next_best_offers": ["SKU1; SKU2"] * n,
         "as_of": [_dt.date(2026, 11, 30)] * n,
+        "branch": rng.choice(["Lyon", "Paris"], size=n),
+        "advisor": rng.choice(["adv1", "adv2", "adv3"], size=n),
     })
     df["clv_12m_low"] = (df.clv_12m * 0.8).round(2)
     df["clv_12m_high"] = (df.clv_12m * 1.2).round(2)

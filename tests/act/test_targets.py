@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from prisme.access import audit
 from prisme.act import targets
 from prisme.warehouse import core
+from prisme.warehouse.schema import ENTITIES
 
 
 @pytest.fixture
@@ -118,12 +119,13 @@ def test_lift_of_a_list_after_the_campaign_comes_back(engine, settings, c360, tm
                                  order_id=lambda d: d.order_id + "late")
     before = sales.iloc[:5].assign(ordered_at=at - pd.Timedelta(days=2),
                                    order_id=lambda d: d.order_id + "early")
-    schema = engine.table("fact_sales").schema()
+    facts = core.storage_table(ENTITIES["transaction"])  # fact_sales is a view of it
+    schema = engine.table(facts).schema()
     rows = pd.concat([sales, late, before])
     for name in schema.names:  # the other columns of fact_sales (whatever ingest adds) NULL
         if name not in rows.columns:
             rows[name] = False if name == "is_cancelled" else None
-    engine.insert("fact_sales", ibis.memtable(rows[list(schema.names)]).cast(schema))
+    engine.insert(facts, ibis.memtable(rows[list(schema.names)]).cast(schema))
     pm = pd.DataFrame({"source": "shop",
                        "source_customer_id": rec.party_id.str.replace("P", "S"),
                        "party_id": rec.party_id, "match_probability": 1.0})
@@ -159,3 +161,18 @@ def test_no_control_group_says_it_cannot_be_measured(engine, settings, c360, tmp
                              segment="lost", control=0.0, actor="cli:test")
     r = targets.list_lift(engine, tl.list_id, as_of=_dt.datetime(2030, 1, 1))
     assert "cannot be measured" in r["sentence"] and r["warning"]
+
+
+def test_an_export_applies_the_users_rights(engine, settings, c360, tmp_path):
+    from prisme.access.users import User
+
+    manager = User("marie", "manager", branch="Lyon")
+    tl = targets.export_list(engine, settings.root, tmp_path / "l.csv", channel="email",
+                             where="orders >= 0", control=0.0, actor="ignored", user=manager)
+    lyon = set(c360.party_id[c360.branch == "Lyon"])
+    assert set(tl.treatment.party_id) <= lyon and len(tl.treatment)
+    assert audit.events(settings.root, action="export")[0]["actor"] == "marie"
+    masked = User("ana", "analyst")  # no grant: contact details masked, nobody to contact
+    tl = targets.export_list(engine, settings.root, tmp_path / "m.csv", channel="email",
+                             where="orders >= 0", control=0.0, actor="x", user=masked)
+    assert len(tl.treatment) == 0 and tl.without_contact > 0

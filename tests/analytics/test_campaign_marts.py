@@ -101,3 +101,15 @@ def test_without_contacts_the_stage_says_so(engine):
     campaign_stage(engine, None, summary)
     assert "no campaign contact loaded" in summary.notes[0]
     assert not engine.has_table("mart_campaigns")
+
+
+def test_manager_stages_on_an_empty_warehouse_say_what_is_missing(engine, settings):
+    from prisme.analytics.manager import build_manager_marts
+    from prisme.warehouse.core import ensure_tables
+
+    ensure_tables(engine)
+    summary = build_manager_marts(engine, settings)
+    text = " | ".join(summary.notes)
+    assert "no campaign contact loaded" in text
+    assert "forecasts" in text and "advertising" in text and "satisfaction" in text
+    assert summary.marts == {}

@@ -37,8 +37,9 @@ def test_online_retail_header_is_a_transaction_with_derived_revenue(shared_data)
     assert p.derive["revenue"] == "quantity * unit_price"
     assert p.derive["is_return"] == "order_id startswith 'C' or quantity < 0"
     assert p.unmapped == ["Description", "Country"]
-    # 5 required columns (revenue derivable) + the optional customer id
-    assert p.scores["transaction"] == 5.5
+    # 5 required columns (revenue derivable) + the optional customer id + 1: the file starts
+    # with its key (the invoice number)
+    assert p.scores["transaction"] == 6.5
     assert p.scores["transaction"] > max(v for e, v in p.scores.items() if e != "transaction")
 
 
@@ -227,3 +228,80 @@ def test_demo_company_sources_are_recognised_and_read(tmp_path, engine):
         canonical = {k: v for k, v in source.columns.items()
                      if k in ENTITIES[source.entity].names}
         assert {k: proposed.columns.get(k) for k in canonical} == canonical, name
+
+
+# --------------------------------------------------------- a normalised marketplace export
+MARKET_ORDERS = (
+    "order_id,customer_id,order_status,order_purchase_timestamp,order_approved_at,"
+    "order_delivered_customer_date,order_estimated_delivery_date\n"
+    "e481f51c,9ef432eb,delivered,2017-10-02 10:56:33,2017-10-02 11:07:15,"
+    "2017-10-10 21:25:13,2017-10-18 00:00:00\n"
+    "53cdb2fc,b0830fb4,canceled,2018-07-24 20:41:37,2018-07-26 03:24:27,,2018-08-13 00:00:00\n")
+MARKET_CUSTOMERS = (
+    "customer_id,customer_unique_id,customer_zip_code_prefix,customer_city,customer_state\n"
+    "06b8999e,861eff47,14409,franca,SP\n18955e83,290c77bc,09790,sao bernardo do campo,SP\n"
+    "4e7b3e00,060e732b,01151,sao paulo,RJ\n")
+MARKET_PRODUCTS = (
+    "product_id,product_category_name,product_name_lenght,product_description_lenght,"
+    "product_photos_qty,product_weight_g\n"
+    "1e9e8ef0,perfumaria,40,287,1,225\n3aa071139,artes,44,276,1,1000\n")
+MARKET_REVIEWS = (
+    "review_id,order_id,review_score,review_comment_message,review_creation_date,"
+    "review_answer_timestamp\n"
+    "7bc2406110,73fc7af8,4,,2018-01-18 00:00:00,2018-01-18 21:46:59\n"
+    "80e641a11e,a548910a,5,Muito bom,2018-03-10 00:00:00,2018-03-11 03:05:13\n"
+    "228ce5500d,f9e4b658,1,Nao chegou,2018-02-17 00:00:00,2018-02-18 14:36:24\n")
+
+
+def _propose(tmp_path, name, text):
+    from prisme.ingest.mapping import propose_source
+
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return propose_source(path, tmp_path)
+
+
+def test_an_orders_file_is_not_a_customer_source(tmp_path):
+    _, source, p, _ = _propose(tmp_path, "orders.csv", MARKET_ORDERS)
+    assert p.entity == "transaction"
+    assert p.columns["order_id"] == "order_id"
+    assert p.columns["ordered_at"] == "order_purchase_timestamp"
+    assert p.columns["status"] == "order_status"
+    assert p.scores["transaction"] > p.scores["customer"]
+    assert any("order headers" in n and "join" in n for n in p.notes)
+    assert any(n.startswith("entity transaction:") and "confidence" in n for n in p.notes)
+
+
+def test_prefixed_customer_headers_are_recognised_and_the_country_comes_from_the_data(tmp_path):
+    _, source, p, _ = _propose(tmp_path, "customers.csv", MARKET_CUSTOMERS)
+    assert p.entity == "customer" and p.confidence >= 0.9
+    assert p.columns["source_customer_id"] == "customer_id"
+    assert p.columns["city"] == "customer_city"
+    assert p.columns["postal_code"] == "customer_zip_code_prefix"
+    assert (p.country, p.currency) == ("BR", "BRL")
+
+
+def test_a_length_is_not_a_name(tmp_path):
+    _, source, p, _ = _propose(tmp_path, "products.csv", MARKET_PRODUCTS)
+    assert p.entity == "product"
+    assert p.columns.get("name") != "product_name_lenght"
+    assert p.columns["sku"] == "product_id"
+    assert p.columns["category"] == "product_category_name"
+
+
+def test_review_scores_and_dates_are_recognised_and_the_customer_join_proposed(tmp_path):
+    _, source, p, _ = _propose(tmp_path, "reviews.csv", MARKET_REVIEWS)
+    assert p.entity == "survey"
+    assert p.columns["sat_company"] == "review_score"  # 1–5: satisfaction, not NPS
+    assert p.columns["answered_at"] in ("review_creation_date", "review_answer_timestamp")
+    assert p.columns["comment"] == "review_comment_message"
+    assert any("join the orders file" in n for n in p.notes)
+
+
+def test_init_writes_the_country_and_currency_the_data_says(tmp_path):
+    (tmp_path / "customers.csv").write_text(MARKET_CUSTOMERS, encoding="utf-8")
+    notes: list[str] = []
+    init_project(tmp_path / "proj", tmp_path / "customers.csv", notes)
+    s = load_settings(tmp_path / "proj")
+    assert (s.project.default_country, s.project.currency) == ("BR", "BRL")
+    assert any("from the data" in n for n in notes)

@@ -257,3 +257,20 @@ def test_cancelled_lines_are_out_of_the_sales_the_analyses_read(olist, engine):
     ingest(olist, ["items"], engine=engine)
     s = engine.to_pandas(party_sales(engine, as_of="2019-01-01"))
     assert "o2" not in set(s.order_id) and {"o1", "o3", "o4"} <= set(s.order_id)
+
+
+def test_a_reloaded_customer_source_is_not_audited_twice(olist, engine):
+    from prisme.analytics.quality import customer_loads
+
+    ingest(olist, ["customers"], engine=engine)
+    olist.sources["customers"].constants["kind"] = "person"
+    ingest(olist, ["customers"], engine=engine, reload=["customers"])
+    loads = engine.to_pandas(customer_loads(engine))
+    assert len(loads) == 1  # the superseded load is no longer one of the source's loads
+
+
+def test_a_column_of_an_undeclared_join_is_said(olist, engine):
+    olist.sources["items"].columns["channel"] = "order.channel"
+    (r,) = ingest(olist, ["items"], engine=engine)
+    assert r.status == "failed" and "'order.channel'" in r.message
+    assert "[sources.items.join.NAME] (declared: orders)" in r.message

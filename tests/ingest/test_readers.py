@@ -251,7 +251,7 @@ def test_line_numbers_survive_any_pattern_of_rejects(engine, tmp_path, kinds, en
         slow = engine.to_pandas(engine.table("raw_fallback").order_by(LINE))
         assert n == len(got) and slow[LINE].tolist() == [r[LINE] for r in got]
         assert slow["a"].tolist() == [r["a"] for r in got]
-        assert [r["line"] for r in found] == sorted(r.line for r in raw.rejects)
+        assert [r.line for r in found] == sorted(r.line for r in raw.rejects)
 
 
 def feed_in_chunks(finder: BlankLines, data: bytes, cuts: list[int]) -> BlankLines:

@@ -7,7 +7,11 @@ customer of the advisor; ``outside`` a customer of another branch and another ad
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,3 +90,29 @@ def login(client, name: str, password: str = PASSWORD):
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     return client.post("/login", data={"username": name, "password": password, "csrf": token,
                                        "next": "/"}, follow_redirects=False)
+
+
+@contextlib.contextmanager
+def serving(app):
+    """``app`` served by uvicorn in a thread on a free port; yields its base URL."""
+    import httpx
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(400):
+        try:
+            httpx.get(base + "/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)

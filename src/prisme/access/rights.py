@@ -25,12 +25,18 @@ from prisme.access.users import User
 
 #: personal fields masked for an analyst without the grant (golden record and source records)
 PERSONAL_FIELDS = ("first_name", "last_name", "email", "phone", "fax", "address_line",
-                   "birth_date", "ip")
+                   "birth_date", "ip", "search_text", "email_key", "phone_key")
 #: tables holding no customer row (results over the whole company); not for advisors
 COMPANY_AGGREGATES = frozenset({
     "mart_campaigns", "mart_channels", "mart_forecasts", "quality_audit", "load_batches",
     "mart_satisfaction", "mart_basket_rules", "mart_churn_evaluation", "mart_offers",
+    "churn_evaluation", "churn_calibration", "churn_lift", "offer_evaluation",
+    "mart_advertising", "mart_satisfaction_drivers",
 })
+#: tables whose ``branch`` and ``advisor`` are the customer's (filtered on them directly;
+#: ``fact_sales.branch`` is the branch of the sale, so facts go through ``party_id``)
+CUSTOMER_ATTRIBUTE_TABLES = frozenset({"customer_360", "dim_party", "mart_cube_sales",
+                                       "mart_search"})
 #: tables an advisor may read although they hold no customer row (reference data)
 REFERENCE = frozenset({"dim_product", "dim_campaign"})
 
@@ -86,8 +92,7 @@ def restrict(user: User, name: str, table: ibis.Table, *, customers: ibis.Table,
                             "indicators of their own customers")
         return table
     if name not in REFERENCE and is_scoped(user):
-        if name == "customer_360" or {"party_id", "branch", "advisor"} <= cols and \
-                name in ("dim_party",):
+        if name in CUSTOMER_ATTRIBUTE_TABLES and {"branch", "advisor"} <= cols:
             table = table.filter(customer_predicate(user, table))
         elif "party_id" in cols:
             table = table.semi_join(allowed_parties(user, customers), "party_id")
@@ -104,6 +109,18 @@ def restrict(user: User, name: str, table: ibis.Table, *, customers: ibis.Table,
         if masked:
             table = table.mutate(**masked)
     return table
+
+
+def check_slice(user: User, filters: dict[str, list[str]]) -> None:
+    """A scoped user asking for a slice outside their portfolio (another advisor, another
+    branch) is refused outright rather than shown an empty answer."""
+    own = {"advisor": user.advisor} if user.role == "advisor" else \
+        {"branch": user.branch} if user.role == "manager" else {}
+    for dim, mine in own.items():
+        others = [v for v in filters.get(dim, []) if v != mine]
+        if others:
+            raise Forbidden(f"{dim} {', '.join(others)} is outside your portfolio "
+                            f"({scope_text(user)})")
 
 
 def may_search_personal(user: User) -> bool:

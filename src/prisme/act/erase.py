@@ -9,8 +9,9 @@ belongs to), then removed or irreversibly anonymised in every layer, in one tran
   ``target_lists`` and any per-customer mart;
 * **anonymised** (the rows stay, so that sales totals, campaign rates, call volumes and the
   load counts rows read = loaded + quarantined do not change) — their facts lose the customer
-  key and any free text (``fact_sales``, ``fact_calls``, ``fact_web_sessions`` (and ``ip``),
-  ``fact_campaign_contacts``, ``fact_surveys`` (and ``comment``)); their lines in the
+  key, the extra attributes and any free text (``fact_sales``, ``fact_calls`` (and
+  ``agent``), ``fact_web_sessions`` (and ``ip``), ``fact_campaign_contacts``,
+  ``fact_surveys`` (and ``comment``), in the tables they are views of); their lines in the
   ``quarantine`` and in ``load_issues`` lose the value and the record as delivered;
 * the steward's overrides naming their records are dropped from ``overrides.csv``;
 * the audit log (``access.sqlite3``) loses the personal fields of every event about them or
@@ -39,18 +40,18 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from prisme.warehouse import suppression
+from prisme.engine import EngineError
+from prisme.warehouse import core, suppression
+from prisme.warehouse.schema import ATTRIBUTES, ENTITIES
 
 KEY = ["source", "source_customer_id"]
-CUSTOMER_VERSIONS = "core_customer_versions"
-#: fact tables: the customer key (and these free-text columns) set to NULL
-FACTS = {
-    "fact_sales": (),
-    "fact_calls": ("agent",),
-    "fact_web_sessions": ("ip",),
-    "fact_campaign_contacts": (),
-    "fact_surveys": ("comment",),
-}
+CUSTOMER_VERSIONS = core.versions_table(ENTITIES["customer"])
+#: the stored rows of the facts (``fact_sales`` is a view of ``core_transaction_facts``…):
+#: the customer key, the extra attributes and these free-text columns set to NULL
+_FREE_TEXT = {"call": ("agent",), "web_session": ("ip",), "survey": ("comment",)}
+FACTS = {core.storage_table(e): (*_FREE_TEXT.get(e.name, ()), ATTRIBUTES)
+         for e in ENTITIES.values()
+         if not e.versioned and "source_customer_id" in e.names}
 ERASED = "erased (GDPR erasure)"
 
 
@@ -74,14 +75,6 @@ class Person:
     def source_ids(self) -> set[str]:
         return {f"{s}:{c}" for s, c in self.keys[KEY].itertuples(index=False)}
 
-    def texts(self) -> set[str]:
-        """Values whose presence in a free-text field (a quarantined record, an audit
-        detail) marks it as theirs."""
-        out = set(self.emails) | {str(c) for c in self.keys.source_customer_id}
-        out |= {p for p in self.phones}
-        out |= {_national(p) for p in self.phones if _national(p)}
-        return {t for t in out if t and len(t) >= 4}
-
 
 def _national(phone: str) -> str:
     """The digits a person would type for an E.164 number: +33612345678 → 612345678."""
@@ -98,6 +91,8 @@ class ErasureResult:
     audit_events: int = 0
     suppressed: int = 0
     compacted: bool = False
+    purged: int = 0  #: published copies of the warehouse deleted
+    notes: list[str] = field(default_factory=list)  #: what could not be done, and why
 
     def sentence(self) -> str:
         touched = ", ".join(f"{t} {n:,}" for t, n in sorted(self.rows.items()) if n)
@@ -105,7 +100,9 @@ class ErasureResult:
                 f"{self.parties} part{'y' if self.parties == 1 else 'ies'} removed or "
                 f"anonymised ({touched}); {self.audit_events} audit event(s) blanked; "
                 f"{self.suppressed} identifier digest(s) added to the suppression list"
-                + ("; warehouse file compacted." if self.compacted else "."))
+                + ("; warehouse file compacted" if self.compacted else "")
+                + (f", {self.purged} older published cop{'y' if self.purged == 1 else 'ies'} "
+                   "deleted." if self.purged else "."))
 
 
 # ----------------------------------------------------------------------------- finding
@@ -194,7 +191,8 @@ def _rewrite(engine, name: str, expr: ir.Table) -> None:
 
 def _base_tables(engine) -> list[str]:
     """The warehouse's tables (not views) — those whose rows can be rewritten."""
-    views = {"dim_customer", "dim_product", "dim_campaign"}
+    # the public views over the stored rows (dim_customer, fact_sales…) are never rewritten
+    views = {e.table for e in ENTITIES.values()} | set(engine.list_views())
     return [t for t in engine.list_tables() if t not in views and not t.endswith("__building")
             and not t.startswith(("_", "ibis_"))]
 
@@ -367,7 +365,12 @@ def _erase_audit(root: Path, person: Person) -> int:
     con = audit.connect(root)
     try:
         con.execute("PRAGMA secure_delete = ON")
-        needles = sorted({t.lower() for t in person.texts()})
+        # details are JSON: a customer id counts as a whole (quoted) value, never as digits
+        # inside another number
+        needles = sorted({e.lower() for e in person.emails} | {p for p in person.phones}
+                         | {f'"{c}"'.lower() for c in person.keys.source_customer_id}
+                         | {f'"{i}"'.lower() for i in person.source_ids}
+                         | {f'"{n}"'.lower() for n in person.names if len(n) >= 3})
         for needle in needles:
             cur = con.execute(
                 "UPDATE audit_log SET subject = CASE WHEN instr(lower(subject), ?) > 0 "
@@ -387,32 +390,38 @@ def erase(engine, settings, *, email: str | None = None, party: str | None = Non
     """Erase one person (see the module docstring); returns what was done."""
     from prisme.access import audit
 
-    with engine.exclusive("an erasure"):
+    with engine.exclusive("prisme erase"):
         person = find_person(engine, email=email, party=party, source_id=source_id)
         result = ErasureResult(erasure_id=f"E{uuid.uuid4().hex[:12]}",
                                records=len(person.keys), parties=len(person.party_ids))
-        with engine.transaction():
-            result.rows = erase_in_warehouse(engine, person)
-            result.suppressed = suppression.add(engine, {
-                "email": person.emails,
-                "phone": person.phones,
-                "source_id": {suppression.source_key(s, c)
-                              for s, c in person.keys[KEY].itertuples(index=False)},
-                "customer_id": set(person.keys.source_customer_id),
-            })
-            result.rows["party_history"] = result.rows.get("party_history", 0)
-            _mark_erased_parties(engine, person)
+        # readers see the state before the erasure, then the erased one (never a mix)
+        with engine.publishing("prisme erase"):
+            with engine.transaction():
+                result.rows = erase_in_warehouse(engine, person)
+                result.suppressed = suppression.add(engine, {
+                    "email": person.emails,
+                    "phone": person.phones,
+                    "source_id": {suppression.source_key(s, c)
+                                  for s, c in person.keys[KEY].itertuples(index=False)},
+                    "customer_id": set(person.keys.source_customer_id),
+                })
+                _mark_erased_parties(engine, person)
+            if compact:
+                try:
+                    engine.compact()
+                    result.compacted = True
+                except EngineError as exc:  # an engine that cannot rewrite its storage
+                    result.notes.append(str(exc))
+        # the published copies made before the erasure hold the person: all deleted
+        result.purged = len(engine.purge_published())
         overrides = _erase_overrides(settings, person)
         if overrides:
             result.rows["overrides.csv"] = overrides
         result.audit_events = _erase_audit(settings.root, person)
-        if compact:
-            engine.compact()
-            result.compacted = True
     audit.record(settings.root, actor, "erase", result.erasure_id, {
         "records": result.records, "parties": result.parties, "rows": result.rows,
         "audit_events": result.audit_events, "suppressed": result.suppressed,
-        "compacted": result.compacted,
+        "compacted": result.compacted, "purged": result.purged, "notes": result.notes,
     })
     return result
 

@@ -20,6 +20,12 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from prisme.act import erase as erasure
+from prisme.warehouse import core
+from prisme.warehouse.schema import ENTITIES
+
+#: stored tables under the names users know (``core_transaction_facts`` → ``fact_sales``;
+#: every row, also those of superseded loads)
+PUBLIC = {core.storage_table(e): e.table for e in ENTITIES.values() if not e.versioned}
 
 _HTML = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8">
@@ -87,8 +93,8 @@ def collect(engine, root: Path, *, email: str | None = None, party: str | None =
             t = engine.table(name)
             df = engine.to_pandas(t.filter(cond))
             if len(df):
-                tables[name] = [{c: _plain(v) for c, v in row.items()}
-                                for row in df.to_dict("records")]
+                tables[PUBLIC.get(name, name)] = [{c: _plain(v) for c, v in row.items()}
+                                                  for row in df.to_dict("records")]
     finally:
         for tmp in (keys, lines):
             engine.drop_table(tmp.get_name())

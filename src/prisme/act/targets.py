@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from prisme.act.files import format_of, write_frame
+from prisme.act.report_text import LIFT_TEXT, fmt_num, fmt_pct1
 from prisme.act.where import parse_where
 from prisme.warehouse.schema import TARGET_LISTS
 
@@ -208,13 +209,25 @@ def record_list(engine, tl: TargetList) -> None:
 
 def export_list(engine, root: Path, out: Path, *, channel: str, fmt: str | None = None,
                 segment: str | None = None, where: str | None = None, control: float = 0.1,
-                seed: int | None = None, actor: str, base: ir.Table | None = None
-                ) -> TargetList:
+                seed: int | None = None, actor: str, base: ir.Table | None = None,
+                user=None) -> TargetList:
     """Draw a list, write its treatment group to ``out`` and record both groups and the
     export (audit log). The file is written beside ``out`` first and moved in place once the
-    list is recorded: there is never a file without its control group on record."""
+    list is recorded: there is never a file without its control group on record.
+
+    With ``user`` (a :class:`prisme.access.users.User`), the list is drawn from the customers
+    that user may see, with the fields they may see (:func:`prisme.access.rights.restrict`:
+    an advisor's portfolio, a manager's branch; masked contact details leave nobody to
+    contact), and the export is theirs in the audit log."""
     from prisme.access import audit
 
+    if user is not None:
+        from prisme.access.rights import restrict
+
+        c360 = engine.table("customer_360")
+        base = restrict(user, "customer_360", base if base is not None else c360,
+                        customers=c360)
+        actor = user.name
     out = Path(out)
     fmt = format_of(out, fmt)
     tl = draw_list(engine, channel=channel, segment=segment, where=where, control=control,
@@ -222,8 +235,11 @@ def export_list(engine, root: Path, out: Path, *, channel: str, fmt: str | None 
     tmp = out.with_name(f".{out.name}.{tl.list_id}.part")
     write_frame(tl.treatment, tmp, fmt)
     try:
-        with engine.transaction():
-            record_list(engine, tl)
+        # recorded under the writers' lock and published, so readers see the list at once
+        with engine.exclusive("prisme export"), \
+                engine.publishing("prisme export", whole=False):
+            with engine.transaction():
+                record_list(engine, tl)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -313,39 +329,38 @@ def list_lift(engine, list_id: str, *, window_days: int = WINDOW_DAYS,
            "revenue_per_head_treatment": rev1 / n1 if n1 else float("nan"),
            "revenue_per_head_control": rev0 / n0 if n0 else float("nan"),
            "complete": bool(complete)}
-    out["sentence"], out["warning"] = _say_lift(out)
+    out["sentence"], out["warning"] = say_lift(out)
     return out
 
 
-def _say_lift(r: dict) -> tuple[str, str]:
+def say_lift(r: dict, lang: str = "en") -> tuple[str, str]:
+    """The sentence and the warning of a list's lift (a row of :func:`list_lift` or of
+    ``mart_target_lists``), in English or French."""
+    t = LIFT_TEXT[lang]
     warn = []
     if r["control"] < 30 or r["treatment"] < 30:
-        warn.append(f"groups of {r['treatment']} and {r['control']} customers are too small "
-                    "to conclude")
+        warn.append(t["small"].format(n1=r["treatment"], n0=r["control"]))
     elif min(r["treatment_buyers"], r["control_buyers"]) < 5:
-        warn.append("fewer than 5 buyers in a group: the interval is unreliable")
+        warn.append(t["few"])
     if not r["complete"]:
-        warn.append(f"the {r['window_days']}-day window after the export is not over in the "
-                    "loaded sales yet: the figures will change")
+        warn.append(t["open"].format(days=r["window_days"]))
     if r["control"] == 0 or r["treatment"] == 0:
-        return (f"List {r['list_id']}: no control group on record, so its effect cannot be "
-                "measured.", "; ".join(warn))
+        return t["no_control"].format(id=r["list_id"]), "; ".join(warn)
     if not r["complete"] and r["treatment_buyers"] + r["control_buyers"] == 0:
-        return (f"List {r['list_id']} ({r['channel']}): no purchase loaded since the export on "
-                f"{r['exported_at']:%Y-%m-%d} yet; its lift is measured once the sales of the "
-                f"{r['window_days']} days after it are loaded.", "; ".join(warn))
+        return (t["no_sales"].format(id=r["list_id"], channel=r["channel"],
+                                     at=pd.Timestamp(r["exported_at"]).date(),
+                                     days=r["window_days"]), "")
     pts = 100 * r["lift"]
-    ci = 100 * (r["lift_high"] - r["lift"])
     significant = r["p_value"] < 0.05 if not math.isnan(r["p_value"]) else False
-    verdict = ("the campaign made a difference" if significant and pts > 0 else
-               "the campaign did worse than no contact" if significant else
-               "the difference is not significant: it may be chance")
-    sentence = (
-        f"List {r['list_id']} ({r['channel']}): {100 * r['treatment_rate']:.1f}% of the "
-        f"{r['treatment']:,} contacted customers bought within {r['window_days']} days, "
-        f"against {100 * r['control_rate']:.1f}% of the {r['control']:,} held back — "
-        f"{pts:+.1f} points ±{ci:.1f} (p = {r['p_value']:.3g}); {verdict}."
-    )
+    verdict = t["better"] if significant and pts > 0 else \
+        t["worse"] if significant else t["chance"]
+    sentence = t["lift"].format(
+        id=r["list_id"], channel=r["channel"], r1=fmt_pct1(r["treatment_rate"], lang),
+        n1=fmt_num(r["treatment"], lang), days=r["window_days"],
+        r0=fmt_pct1(r["control_rate"], lang), n0=fmt_num(r["control"], lang),
+        pts=fmt_num(pts, lang, 1, signed=True),
+        ci=fmt_num(100 * (r["lift_high"] - r["lift"]), lang, 1),
+        p=f"{r['p_value']:.3g}", verdict=verdict)
     return sentence, "; ".join(warn)
 
 

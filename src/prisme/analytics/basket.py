@@ -123,19 +123,25 @@ def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
 
 
 def _triples(scratch: _Scratch, pruned: ibis.Table, pairs: ibis.Table, need: int) -> ibis.Table:
-    """Triples (a < b < c) from the frequent pairs (a, b), (a, c) of one basket whose
-    (b, c) is frequent too (the apriori candidate step, done per basket)."""
+    """Triples (a < b < c) whose three pairs are frequent (apriori's candidates, built from
+    the frequent pairs alone), counted from the baskets of the pairs (a, b) and (a, c) that
+    start a candidate."""
     fp = pairs.select("a", "b")
+    x, y, z = fp.view(), fp.view(), fp.view()
+    cand = x.join(y, (x.a == y.a) & (x.b < y.b)).select(a=x.a, b=x.b, c=y.b)
+    cand = scratch.keep("candidates", cand.semi_join(z, (cand.b == z.a) & (cand.c == z.b)))
+    used = cand.select("a", "b").union(cand.select("a", b=cand.c)).distinct()
     p1, p2 = pruned.view(), pruned.view()
-    first = p1.join(fp, p1.code == fp.a).select(bk=p1.bk, a=fp.a, b=fp.b)
-    # the baskets of each frequent pair: look its second item up in the same basket
+    first = p1.join(used, p1.code == used.a).select(bk=p1.bk, a=used.a, b=used.b)
+    # the baskets of each such pair: look its second item up in the same basket
     in_basket = first.join(p2, (p2.bk == first.bk) & (p2.code == first.b)).select(
         bk=first.bk, a=first.a, b=first.b)
     bp = scratch.keep("basket_pairs", in_basket)
-    x, y = bp.view(), bp.view()
-    cand = x.join(y, (x.bk == y.bk) & (x.a == y.a) & (x.b < y.b)).select(a=x.a, b=x.b, c=y.b)
-    cand = cand.semi_join(fp, (cand.b == fp.a) & (cand.c == fp.b))
-    tc = cand.group_by(["a", "b", "c"]).aggregate(n=cand.count())
+    u, v = bp.view(), bp.view()
+    found = u.join(v, (u.bk == v.bk) & (u.a == v.a) & (u.b < v.b)).select(a=u.a, b=u.b, c=v.b)
+    found = found.semi_join(cand, (found.a == cand.a) & (found.b == cand.b)
+                            & (found.c == cand.c))
+    tc = found.group_by(["a", "b", "c"]).aggregate(n=found.count())
     tc = tc.filter(tc.n >= need)
     return tc.select("a", "b", "c", size=ibis.literal(3, "int64"), n=tc.n.cast("int64"))
 

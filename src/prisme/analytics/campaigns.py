@@ -394,7 +394,9 @@ def margin_rate(engine) -> float | None:
     (None when no cost is known: margins are then not stated)."""
     if not engine.has_table("fact_sales"):
         return None
-    s = engine.table("fact_sales")
+    from prisme.warehouse.core import active_sales
+
+    s = active_sales(engine)  # cancelled lines left out
     s = s.filter(s.cost.notnull() & ~s.is_return.fill_null(False))
     r = engine.to_pandas(s.aggregate(revenue=s.revenue.cast("float64").sum(),
                                      cost=s.cost.cast("float64").sum()))
@@ -503,8 +505,16 @@ def _campaign_sentence(r, alpha: float) -> str:
                 "these customers might have bought anyway.")
     eff = effect_sentence(name, NO_CONTACT, r.lift, r.lift_low, r.lift_high, r.p_adjusted,
                           alpha=alpha)
-    roi = "" if pd.isna(r.roi) else f" Return on its cost: {100 * r.roi:+.0f}%."
-    return f"{eff} {resp}.{roi}"
+    return f"{eff} {resp}.{_roi_words(r.roi, r.p_adjusted, alpha)}"
+
+
+def _roi_words(roi: float, p_adjusted: float, alpha: float) -> str:
+    if pd.isna(roi):
+        return ""
+    if p_adjusted < alpha:
+        return f" Return on its cost: {100 * roi:+.0f}%."
+    return (f" Return on its cost at the measured lift: {100 * roi:+.0f}%, but that lift is not "
+            "established.")
 
 
 def channel_results(counts: pd.DataFrame, campaigns: pd.DataFrame, margin: float | None,
@@ -568,8 +578,7 @@ def _channel_sentence(r, alpha: float) -> str:
                 "with a control group: its effect cannot be measured.")
     s = effect_sentence(str(r.channel), NO_CONTACT, r.lift, r.lift_low, r.lift_high,
                         r.p_adjusted, alpha=alpha)
-    if not pd.isna(r.roi):
-        s += f" Return on its cost: {100 * r.roi:+.0f}%."
+    s += _roi_words(r.roi, r.p_adjusted, alpha)
     if r.campaigns_with_control < r.campaigns:
         s += (f" ({r.campaigns - r.campaigns_with_control} of its {r.campaigns} campaigns had "
               "no control group and are left out of the lift.)")

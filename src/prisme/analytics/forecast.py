@@ -346,3 +346,139 @@ def choose(y, *, horizon: int = 3, folds: int = 4, seasonal_periods: int = 12) -
     best = min(finite, key=lambda k: finite[k].mase) if finite else "seasonal naive"
     model = candidates(seasonal_periods)[best].fit(s)
     return Choice(best, model, scores[best], base, scores, notes)
+
+
+# ------------------------------------------------------------------- in the warehouse
+def _sales(engine):
+    """Sales lines without cancelled ones when the warehouse knows cancellations."""
+    try:
+        from prisme.warehouse.core import active_sales  # type: ignore[attr-defined]
+    except ImportError:
+        return engine.table("fact_sales")
+    return active_sales(engine)
+
+
+def monthly_series(engine, *, as_of=None) -> pd.DataFrame:
+    """Monthly net revenue and orders, in total, by RFM segment (``customer_360``) and by sales
+    channel — computed in the engine (Ibis); one row per (dimension, member, month).
+
+    Returns count as negative revenue whatever their sign; an order counts once, in the month
+    of its first line, if it is not a return. Incomplete first and last months are left out
+    (a forecast of a half month is wrong by half)."""
+    import ibis
+
+    from prisme.analytics.features import as_of_day, party_keys
+
+    s = _sales(engine)
+    if as_of is not None:
+        stamp = pd.Timestamp(as_of_day(as_of)) + pd.Timedelta(days=1)
+        s = s.filter(s.ordered_at < stamp.to_pydatetime())
+    is_return = s.is_return.fill_null(False)
+    revenue = ibis.cases((is_return & (s.revenue > 0), -s.revenue), else_=s.revenue)
+    s = s.mutate(_rev=revenue.cast("float64"), _ret=is_return,
+                 month=s.ordered_at.truncate("M").date(),
+                 channel_=s.channel.fill_null("unknown"))
+    segment = None
+    if engine.has_table("customer_360") and "rfm_segment" in engine.table("customer_360").columns:
+        keys = party_keys(engine)
+        c = engine.table("customer_360").select("party_id", "rfm_segment")
+        k = keys.join(c, keys.party_id == c.party_id).select(
+            keys.source, keys.source_customer_id, c.rfm_segment)
+        s = s.left_join(k, [s.source == k.source, s.source_customer_id == k.source_customer_id])
+        s = s.select(*[c for c in s.columns if not c.endswith("_right")])
+        segment = s.rfm_segment.fill_null(
+            ibis.cases((s.source_customer_id.isnull(), "anonymous"), else_="no segment"))
+    parts = [("total", ibis.literal("all")), ("channel", s.channel_)]
+    if segment is not None:
+        parts.append(("segment", segment))
+    frames = []
+    for dim, member in parts:
+        t = s.mutate(member=member)
+        orders = t.filter(~t._ret).group_by(["member", "month"]).aggregate(
+            orders=t.filter(~t._ret).order_id.nunique())
+        rev = t.group_by(["member", "month"]).aggregate(revenue=t._rev.sum())
+        j = rev.left_join(orders, [rev.member == orders.member, rev.month == orders.month])
+        j = j.select(rev.member, rev.month, rev.revenue, orders=j.orders.fill_null(0))
+        frames.append(engine.to_pandas(j).assign(dimension=dim))
+    df = pd.concat(frames, ignore_index=True)
+    if df.empty:
+        return df
+    df["month"] = pd.to_datetime(df["month"]).dt.to_period("M")
+    # bounds: the first and last days with a sale decide whether the end months are complete
+    days = engine.to_pandas(s.aggregate(first=s.ordered_at.min(), last=s.ordered_at.max()))
+    first, last = pd.Timestamp(days["first"].iloc[0]), pd.Timestamp(days["last"].iloc[0])
+    lo = first.to_period("M") + (0 if first.day <= 3 else 1)
+    hi = last.to_period("M") - (0 if last.day >= last.days_in_month - 1 else 1)
+    return df[(df.month >= lo) & (df.month <= hi)].reset_index(drop=True)
+
+
+def forecast_table(monthly: pd.DataFrame, *, horizon: int = 6, backtest_horizon: int = 3,
+                   folds: int = 3, top: int = 6) -> tuple[pd.DataFrame, list[str]]:
+    """``mart_forecasts`` rows: per series (revenue, orders) × (total, channel, segment) ×
+    member, the actual months and ``horizon`` forecast months with the chosen model, its
+    backtest error (MAPE, MASE) next to the seasonal naive's, and a sentence.
+
+    The totals get the full choice (:func:`choose`); a breakdown series (the ``top`` members
+    by revenue of each dimension) compares the seasonal naive with the model chosen for its
+    total, to keep the build quick. A series too short to forecast keeps its actual months and
+    says why."""
+    rows, notes = [], []
+    if monthly.empty:
+        return pd.DataFrame(), ["forecasts: no complete month of sales; mart_forecasts not built"]
+    chosen: dict[str, str] = {}
+    order = {"total": 0, "channel": 1, "segment": 2}
+    keep = (monthly.groupby(["dimension", "member"])["revenue"].sum().reset_index()
+            .sort_values("revenue", ascending=False).groupby("dimension").head(top))
+    keys = sorted(zip(keep.dimension, keep.member, strict=True),
+                  key=lambda k: (order.get(k[0], 9), str(k[1])))
+    months = pd.period_range(monthly.month.min(), monthly.month.max(), freq="M")
+    for series in ("revenue", "orders"):
+        for dim, member in keys:
+            part = monthly[(monthly.dimension == dim) & (monthly.member == member)]
+            y = part.set_index("month")[series].reindex(months, fill_value=0.0).astype(float)
+            label = series if dim == "total" else f"{series} of {dim} {member}"
+            base = {"series": series, "dimension": dim, "member": str(member)}
+            rows.extend({**base, "month": m.to_timestamp().date(), "kind": "actual",
+                         "value": float(v)} for m, v in y.items())
+            try:
+                if dim == "total":
+                    c = choose(y, horizon=backtest_horizon, folds=folds)
+                    chosen[series] = c.name
+                else:
+                    c = _choose_among(y, ["seasonal naive", chosen.get(series, "seasonal naive")],
+                                      backtest_horizon, folds)
+            except SeriesTooShort as exc:
+                rows[-1]["sentence"] = f"{label}: no forecast — {exc}"
+                notes.append(f"{label}: no forecast — {exc}")
+                continue
+            f = c.model.predict(horizon)
+            if series == "orders" or (y >= 0).all():
+                f = f.clip(lower=0)
+            sentence = c.sentence(label)
+            for m, r in f.iterrows():
+                rows.append({**base, "month": m.to_timestamp().date(), "kind": "forecast",
+                             "value": r["mean"], "lower": r["lower"], "upper": r["upper"],
+                             "model": c.name, "mape": c.backtest.mape, "mase": c.backtest.mase,
+                             "baseline_mape": c.baseline.mape, "baseline_mase": c.baseline.mase,
+                             "backtest_folds": c.backtest.folds, "sentence": sentence})
+    out = pd.DataFrame(rows)
+    for col in ("lower", "upper", "model", "mape", "mase", "baseline_mape", "baseline_mase",
+                "backtest_folds", "sentence"):
+        if col not in out:
+            out[col] = None
+    return out, notes
+
+
+def _choose_among(y: pd.Series, names: list[str], horizon: int, folds: int) -> Choice:
+    cands = candidates(positive=bool((y > 0).all()))
+    scores = {}
+    for name in dict.fromkeys(names):
+        if name in cands:
+            try:
+                scores[name] = backtest(cands[name], y, horizon=horizon, folds=folds, name=name)
+            except SeriesTooShort:
+                if name == "seasonal naive":
+                    raise
+    base = scores["seasonal naive"]
+    best = min(scores, key=lambda k: scores[k].mase if np.isfinite(scores[k].mase) else np.inf)
+    return Choice(best, cands[best].fit(y), scores[best], base, scores, [])

@@ -30,6 +30,9 @@ MART_CHANNELS = {"channel": _TEXT, "campaigns": _INT, "campaigns_with_control": 
                  "responded": _INT, "converted": _INT, "sentence": _TEXT}
 MART_FORECASTS = {"series": _TEXT, "dimension": _TEXT, "member": _TEXT, "month": _DATE,
                   "kind": _TEXT, "model": _TEXT, "sentence": _TEXT, "backtest_folds": _INT}
+MART_ADVERTISING = {"channel": _TEXT, "evidence": _TEXT, "sentence": _TEXT, "weeks": _INT,
+                    "note": _TEXT, "outcome": _TEXT}
+MART_SATISFACTION = {"item": _TEXT, "outcome": _TEXT, "answers": _INT, "sentence": _TEXT}
 
 
 @dataclass
@@ -107,7 +110,79 @@ def campaign_stage(engine, settings, summary: ManagerSummary) -> None:
         summary.notes.append("campaigns: no product cost known, so ROI is on revenue, not margin")
 
 
-STAGES = {"campaigns": campaign_stage}
+def forecast_stage(engine, settings, summary: ManagerSummary, *, as_of=None) -> None:
+    from prisme.analytics import forecast as F
+
+    if not engine.has_table("fact_sales"):
+        summary.notes.append("forecasts: no sale loaded; mart_forecasts not built")
+        return
+    monthly = F.monthly_series(engine, as_of=as_of)
+    table, notes = F.forecast_table(monthly)
+    summary.notes.extend(notes)
+    if table.empty:
+        return
+    write_marts(engine, {"mart_forecasts": (table, MART_FORECASTS)})
+    summary.marts["mart_forecasts"] = len(table)
+    totals = table[(table.dimension == "total") & (table.kind == "forecast")]
+    summary.sentences.extend(totals.drop_duplicates("series")["sentence"].dropna())
+
+
+def advertising_stage(engine, settings, summary: ManagerSummary, *, as_of=None) -> None:
+    from prisme.analytics import advertising as A
+
+    if not (engine.has_table("fact_ad_spend") and engine.has_table("fact_sales")):
+        summary.notes.append("advertising: no ad spend loaded; mart_advertising not built")
+        return
+    # online ads act on online sales: measured on the web channel's revenue when there is one
+    s = engine.table("fact_sales")
+    channels = set(engine.to_pandas(s.select(c=s.channel.strip().lower()).distinct())["c"]
+                   .dropna())
+    online = next((c for c in ("web", "online", "e-commerce", "internet") if c in channels), None)
+    weekly = A.weekly_table(engine, as_of=as_of, sales_channel=online)
+    if weekly.empty:
+        summary.notes.append("advertising: no week with both spend and sales")
+        return
+    r = A.fit_response(weekly)
+    table = r.table.assign(weeks=r.weeks, r2=r.r2, note=r.note,
+                           outcome=f"weekly revenue of the {online} channel" if online
+                           else "weekly revenue")
+    write_marts(engine, {"mart_advertising": (table, MART_ADVERTISING)})
+    summary.marts["mart_advertising"] = len(table)
+    summary.sentences.extend(table["sentence"])
+    summary.notes.append(r.note)
+
+
+def satisfaction_stage(engine, settings, summary: ManagerSummary, *, as_of=None) -> None:
+    from prisme.analytics import satisfaction as S
+
+    if not engine.has_table("fact_surveys"):
+        summary.notes.append("satisfaction: no survey loaded; mart_satisfaction not built")
+        return
+    answers = S.survey_table(engine, as_of=as_of)
+    if answers.empty:
+        summary.notes.append("satisfaction: no survey answer linked to a customer; "
+                             "mart_satisfaction not built")
+        return
+    d = S.drivers(answers, churned="churned")
+    rows = d.nps.assign(outcome="nps")
+    if len(d.churn):
+        rows = pd.concat([rows, d.churn.rename(columns={
+            "odds_ratio_per_sd": "effect_per_sd", "odds_low": "effect_low",
+            "odds_high": "effect_high"}).assign(outcome="churn (odds ratio)")],
+            ignore_index=True)
+    load = d.loadings.iloc[:, 0]
+    rows["loading_factor_1"] = rows["item"].map(load)
+    rows["answers"] = d.answers
+    rows["nps_score"] = d.nps_score
+    rows["sentence"] = " ".join(d.sentences)
+    write_marts(engine, {"mart_satisfaction": (rows, MART_SATISFACTION)})
+    summary.marts["mart_satisfaction"] = len(rows)
+    summary.sentences.extend(d.sentences)
+    summary.notes.extend(d.notes)
+
+
+STAGES = {"campaigns": campaign_stage, "forecasts": forecast_stage,
+          "advertising": advertising_stage, "satisfaction": satisfaction_stage}
 
 
 def build_manager_marts(engine, settings, *, as_of=None, progress=None) -> ManagerSummary:
@@ -118,10 +193,10 @@ def build_manager_marts(engine, settings, *, as_of=None, progress=None) -> Manag
             progress(f"manager: {name}", i, len(STAGES))
         started = time.perf_counter()
         try:
-            if name == "forecasts":
-                stage(engine, settings, summary, as_of=as_of)
-            else:
+            if name == "campaigns":
                 stage(engine, settings, summary)
+            else:
+                stage(engine, settings, summary, as_of=as_of)
         except ValueError as exc:  # data the stage cannot use: say so, run the others
             summary.notes.append(f"{name}: not built — {exc}")
         summary.seconds[name] = time.perf_counter() - started

@@ -52,11 +52,7 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
-from prisme.warehouse import placeholders as P
-from prisme.warehouse.placeholders import (  # noqa: F401 - public here since the audit began
-    PLACEHOLDER_EMAIL_LOCAL,
-    PLACEHOLDER_TEXT,
-)
+from prisme.warehouse import conform as C
 from prisme.warehouse.schema import ENTITIES, SOFT_KINDS
 
 #: weight of each component in the 0–100 score (they sum to 1)
@@ -89,16 +85,8 @@ MIN_AGE, MAX_AGE = 14, 120
 AMOUNT_RANGE = (0, 10_000_000_000)
 FRESH_DAYS, STALE_DAYS = 30, 365
 
-EMAIL_RE = r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,}$"
-E164_RE = r"^\+[1-9][0-9]{6,14}$"
-#: postcode shapes (upper-case, single spaces) by ISO country
-POSTCODE_RE = {
-    "FR": r"^[0-9]{5}$", "DE": r"^[0-9]{5}$", "ES": r"^[0-9]{5}$", "IT": r"^[0-9]{5}$",
-    "US": r"^[0-9]{5}(-[0-9]{4})?$", "BE": r"^[0-9]{4}$", "CH": r"^[0-9]{4}$",
-    "AT": r"^[0-9]{4}$", "LU": r"^(L-)?[0-9]{4}$", "NL": r"^[0-9]{4} ?[A-Z]{2}$",
-    "PT": r"^[0-9]{4}-[0-9]{3}$", "CA": r"^[A-Z][0-9][A-Z] ?[0-9][A-Z][0-9]$",
-    "GB": r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$", "IE": r"^[A-Z][0-9][0-9W] ?[A-Z0-9]{4}$",
-}
+#: the conform rules (prisme.warehouse.conform), named here as the audit always named them
+EMAIL_RE, E164_RE, POSTCODE_RE = C.EMAIL_RE, C.E164_RE, C.POSTCODE_RE
 #: columns whose unusable values the loader notes in ``load_issues`` (loaded as empty)
 ISSUE_FIELDS = tuple(c.name for c in ENTITIES["customer"].columns
                      if c.kind in SOFT_KINDS and not c.required)
@@ -183,6 +171,9 @@ def customer_loads(engine, load_id: str | None = None) -> ibis.Table:
     if engine.has_table("load_batches"):
         lb = engine.table("load_batches")
         lb = lb.filter((lb.entity == "customer") & (lb.status.isnull() | (lb.status != "failed")))
+        if engine.has_table("load_supersessions"):  # a --reload replaced them: not audited twice
+            gone = engine.table("load_supersessions")
+            lb = lb.anti_join(gone, lb.load_id == gone.load_id)
         journal = lb.select("load_id", "source",
                             load_time=lb.finished_at.coalesce(lb.started_at))
         loads = journal.union(seen.anti_join(journal, "load_id"))
@@ -215,43 +206,16 @@ def _present(col: ibis.Value) -> ibis.BooleanValue:
     return col.notnull()
 
 
-_is_placeholder_text = P.is_placeholder_text
-_is_placeholder_email = P.is_placeholder_email
-_is_placeholder_phone = P.is_placeholder_phone
-
-
-#: E.164 calling codes of the countries whose postcodes are checked (longest first)
-CALLING_CODES = {"352": "LU", "351": "PT", "353": "IE", "33": "FR", "44": "GB", "49": "DE",
-                 "34": "ES", "39": "IT", "32": "BE", "41": "CH", "43": "AT", "31": "NL",
-                 "1": "US"}
-
-
-def _country_of_phone(phone: ibis.StringValue) -> ibis.StringValue:
-    """A record without a country is taken to live where its phone number is (E.164 prefix)."""
-    p = phone.strip()
-    return ibis.cases(*[(p.startswith(f"+{code}"), ibis.literal(c))
-                        for code, c in CALLING_CODES.items()], else_=ibis.null(dt.string))
+_is_placeholder_text = C.is_placeholder_text
+_is_placeholder_email = C.is_placeholder_email
+_is_placeholder_phone = C.is_placeholder_phone
+_country_of_phone = C.country_of_phone
 
 
 def _postcode_valid(pc: ibis.StringValue, country: ibis.StringValue,
                     default_country: str) -> ibis.BooleanValue:
-    """Postcode shape of the country; NULL when the country's shapes are not known.
-
-    A record with no known country is checked against the default country, except that a
-    postcode with letters may also have the shape of a country whose postcodes have letters
-    (GB, NL, CA, IE): it is plainly foreign, not a broken local one.
-    """
-    code = pc.strip().upper().re_replace(r"\s+", " ")
-    known = ibis.cases(*[(country == c, code.re_search(rx)) for c, rx in POSTCODE_RE.items()],
-                       else_=ibis.null(dt.boolean))
-    default = POSTCODE_RE.get(default_country)
-    if default is None:
-        return known
-    lettered = [rx for rx in POSTCODE_RE.values() if "A-Z" in rx and not rx.startswith("^(L")]
-    unknown = code.re_search(default)
-    for rx in lettered:
-        unknown = unknown | code.re_search(rx)
-    return ibis.ifelse(country.isnull(), unknown, known)
+    """Postcode shape of the country (:func:`prisme.warehouse.conform.is_valid_postcode`)."""
+    return C.is_valid_postcode(pc, country, default_country)
 
 
 def _with_issues(engine, snap: ibis.Table) -> ibis.Table:
@@ -263,9 +227,10 @@ def _with_issues(engine, snap: ibis.Table) -> ibis.Table:
         i = engine.table("load_issues")
         i = i.filter(i.entity == "customer")
         raw = i.raw_value.cast(dt.string)
-        ph = ibis.cases((i.column_name.isin(["phone", "fax"]), P.is_placeholder_phone(raw)),
-                        (i.column_name == "email", P.is_placeholder_email(raw)),
-                        else_=P.is_placeholder_text(raw)).coalesce(False)
+        ph = ibis.cases((i.column_name.isin(["phone", "fax"]), C.is_placeholder_phone(raw)),
+                        (i.column_name == "email", C.is_placeholder_email(raw)),
+                        (i.column_name == "postal_code", C.is_placeholder_postcode(raw)),
+                        else_=C.is_placeholder_text(raw)).coalesce(False)
         per_line = i.group_by(_il=i.load_id, _ln=i.source_line).aggregate(**{
             **{f"_issue__{f}": (i.column_name == f).any() for f in ISSUE_FIELDS},
             **{f"_issue_ph__{f}": ((i.column_name == f) & ph).any() for f in ISSUE_FIELDS},
@@ -327,11 +292,11 @@ def _record_flags(snap: ibis.Table, settings) -> ibis.Table:
     phone_ph = snap._present_phone & (_is_placeholder_phone(snap.phone) | snap._phone_shared)
     m["placeholder__email"] = email_ph | noted("email", True)
     m["placeholder__phone"] = phone_ph | noted("phone", True)
-    m["invalid__email"] = ((snap._present_email & ~email_ph & ~email.re_search(EMAIL_RE))
+    m["invalid__email"] = ((snap._present_email & ~email_ph & ~C.is_valid_email(email))
                            | noted("email"))
     m["invalid__phone"] = ((snap._present_phone & ~phone_ph
-                            & ~snap.phone.strip().re_search(E164_RE)) | noted("phone"))
-    m["invalid__fax"] = ((_present(snap.fax) & ~snap.fax.strip().re_search(E164_RE))
+                            & ~C.is_e164(snap.phone)) | noted("phone"))
+    m["invalid__fax"] = ((_present(snap.fax) & ~C.is_e164(snap.fax))
                          | snap._issue__fax)
     for f in TEXT_PLACEHOLDER_FIELDS:
         m[f"placeholder__{f}"] = _present(snap[f]) & _is_placeholder_text(snap[f])

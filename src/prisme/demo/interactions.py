@@ -89,8 +89,8 @@ def calls(rng, buys: Purchases, persons: np.ndarray, end_day: float) -> pd.DataF
 #: planted weekly response of orders to ad spend, per channel: geometric adstock
 #: A_w = S_w + θ·A_(w-1) (spend in EUR) and saturation orders_w = β·(1 − exp(−A_w/κ)), with
 #: β in orders a week per 100k customers and κ = the channel's typical weekly adstock
-AD_RESPONSE = {"search": (0.3, 400.0), "social": (0.5, 250.0), "display": (0.4, 80.0),
-               "video": (0.7, 150.0)}
+AD_RESPONSE = {"search": (0.3, 800.0), "social": (0.5, 500.0), "display": (0.4, 160.0),
+               "video": (0.7, 300.0)}
 #: spend is bought in flights of this many weeks, each at one of these multiples of the base
 FLIGHT_WEEKS, FLIGHTS = 4, (0.25, 1.0, 1.75)
 

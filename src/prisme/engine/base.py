@@ -52,6 +52,8 @@ class LineLayout:
     #: carriage returns not followed by a line feed (old Mac line ends, or a CR mixed into a
     #: CRLF file): a reader that splits lines on LF alone would merge or lose rows
     lone_cr: int = 0
+    #: NUL bytes in the text (a damaged file): identifiers are checked for them only then
+    nul: int = 0
 
 
 @dataclass
@@ -61,6 +63,40 @@ class PublishUnit:
     changed: bool = True
     version: str | None = None
     note: str | None = None
+
+
+#: what a reader found wrong with a line it could not turn into a row
+REJECT_KINDS = {
+    "missing_fields": "fewer fields than the header (expected, found: field counts)",
+    "extra_fields": "more fields than the header (expected, found: field counts)",
+    "invalid_encoding": "bytes that are not valid in the encoding (expected: the encoding)",
+    "unquoted_value": "a quote inside a value that is not quoted, or text after a closing quote",
+    "line_too_long": "a line longer than the reader accepts (expected: the limit in bytes)",
+    "unreadable": "the reader could not split the line (found: its own words)",
+}
+
+
+@dataclass(frozen=True)
+class RejectedLine:
+    """A line a reader could not turn into a row, typed: the caller words it for a person
+    without parsing any engine's message text."""
+
+    #: the physical line of the file where the record starts
+    line: int
+    #: one of :data:`REJECT_KINDS`
+    kind: str
+    #: what the reader expected there (a field count, an encoding, a size)
+    expected: int | str | None = None
+    #: what it found (a field count, the reader's own words for an unknown problem)
+    found: int | str | None = None
+    #: the column where the problem is, when the reader knows it
+    column: str | None = None
+    #: the record's text as read (for the quarantine)
+    raw: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in REJECT_KINDS:
+            raise ValueError(f"unknown reject kind {self.kind!r} ({', '.join(REJECT_KINDS)})")
 
 
 class EngineError(RuntimeError):
@@ -88,6 +124,10 @@ class Engine(abc.ABC):
     # ----------------------------------------------------------------- tables
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
+
+    def list_views(self) -> list[str]:
+        """The views among :meth:`list_tables` (a backend that cannot tell says none)."""
+        return []
 
     def has_table(self, name: str) -> bool:
         return name in self.list_tables()
@@ -171,10 +211,11 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def read_csv_text(self, path: str, table: str, *,
                       layout: LineLayout | Callable[[], LineLayout] | None = None,
-                      **options: Any) -> tuple[int, list[dict]]:
+                      **options: Any) -> tuple[int, list[RejectedLine]]:
         """Read a CSV file as text into ``table`` with ``__line`` (the physical line where the
         row starts, given the file's ``layout``, or a callable giving it once the read is
-        done: it may be computed meanwhile); see the DuckDB backend."""
+        done: it may be computed meanwhile); see the DuckDB backend. Returns the rows read
+        and the lines rejected, as :class:`RejectedLine` records."""
 
     @abc.abstractmethod
     def define_lookup(self, name: str, mapping: dict[str, str]) -> None:
@@ -190,6 +231,12 @@ class Engine(abc.ABC):
         the order of a parallel scan pays for it). For tables whose rows carry their own order
         (``source_line``). The default does nothing."""
         yield
+
+    def register_functions(self, expr: ibis.Expr) -> None:
+        """Create in the backend the Python functions (UDFs) ``expr`` calls, so that a view can
+        name them before the expression is run. The default does nothing (a backend that
+        registers them when a view is created)."""
+        return None
 
     def read_parquet(self, paths: Sequence[str]) -> ibis.Table:
         return self.con.read_parquet(list(paths))
@@ -296,6 +343,12 @@ class Engine(abc.ABC):
             "rows are deleted from its tables, but its storage must be rewritten by its own "
             "tools (e.g. a table rewrite and a vacuum of old file versions)"
         )
+
+    def purge_published(self) -> list[Path]:
+        """Delete the published states other than the current one, even those a reader
+        holds (after an erasure); returns what was deleted. A backend that makes no copies
+        has nothing to delete."""
+        return []
 
     def sql(self, query: str) -> ibis.Table:
         """A SELECT in the backend's dialect, as an Ibis table (for engine-specific modules)."""

@@ -6,6 +6,7 @@ import bisect
 import contextlib
 import functools
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,11 +18,20 @@ import ibis
 import ibis.backends.duckdb  # noqa: F401 - loaded with this module, not at the first connect
 
 from prisme.engine import publish as _pub
-from prisme.engine.base import Engine, EngineBusy, EngineError, LineLayout, register
+from prisme.engine.base import (
+    Engine,
+    EngineBusy,
+    EngineError,
+    LineLayout,
+    RejectedLine,
+    register,
+)
 
 #: up to this many line shifts (rejected or empty lines) ``__line`` is a CASE on rowid; above,
 #: an ASOF join on a table of thresholds (slower: it sorts the rows)
 MAX_SHIFT_CASE = 1024
+#: the longest line the CSV reader accepts, in bytes
+MAX_LINE_SIZE = 16_777_216
 
 
 class DuckDBEngine(Engine):
@@ -181,10 +191,26 @@ class DuckDBEngine(Engine):
         self.close()
         os.replace(fresh, path)
         Path(f"{path}.wal").unlink(missing_ok=True)
-        self.con = ibis.duckdb.connect(str(path))
+        self.con = self._open(str(path), read_only=False)
         self.raw = self.con.con
         register(self)
         self._configure()
+
+    def purge_published(self) -> list[Path]:
+        """Delete every published copy but the current one — also those a reader still has
+        open (it keeps reading its open file until it reconnects; the bytes leave the file
+        system): after an erasure, no copy may keep the erased rows."""
+        warehouse = self.warehouse_file()
+        if warehouse is None or not _pub.directory(warehouse).exists():
+            return []
+        keep = (_pub.current(warehouse) or {}).get("file")
+        removed = []
+        for file in sorted(_pub.directory(warehouse).glob(f"{warehouse.stem}-*")):
+            if keep and file.name in (keep, f"{keep}.wal"):
+                continue
+            file.unlink(missing_ok=True)
+            removed.append(file)
+        return removed
 
     def rename_table(self, old: str, new: str) -> None:
         """``ALTER TABLE … RENAME`` (Ibis 12 has no rename for DuckDB); transactional."""
@@ -201,6 +227,11 @@ class DuckDBEngine(Engine):
             "WHERE table_schema = current_schema() OR table_catalog = 'temp' ORDER BY 1"
         )
         return [r[0] for r in rows]
+
+    def list_views(self) -> list[str]:
+        """Views of the warehouse (and temporary ones)."""
+        return [r[0] for r in self.execute_sql(
+            "SELECT DISTINCT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1")]
 
     def ensure_relations(self, tables: dict[str, ibis.Schema],
                          views: dict[str, ibis.Table]) -> None:
@@ -236,6 +267,27 @@ class DuckDBEngine(Engine):
         except duckdb.Error as exc:
             raise EngineError(f"cannot read {', '.join(map(str, paths))}: {exc}") from exc
 
+    def register_functions(self, expr: ibis.Expr) -> None:
+        """Python UDFs (phone numbers) must exist before a view can name them; Ibis registers
+        them on execution only, so do it here — unless they are already in the catalog: DuckDB
+        forgets a function created inside a transaction that rolls back while its Python side
+        keeps the name (it then refuses both to create and to remove it), so a caller creates
+        them before a load's transaction (see ``prisme.ingest.validate.prepare``) and they are
+        never re-created inside it."""
+        import ibis.expr.operations as ops
+        from ibis.expr.operations.udf import InputType
+
+        names = {type(node).__name__ for node in expr.op().find(ops.ScalarUDF)
+                 if node.__input_type__ is not InputType.BUILTIN}
+        if not names:
+            return
+        known = {r[0] for r in self.execute_sql(
+            "select distinct function_name from duckdb_functions() where function_name in "
+            f"({', '.join('?' for _ in names)})", sorted(names))}
+        if names <= known:
+            return
+        self.con._register_udfs(expr)
+
     def splink_api(self):
         """A Splink ``DuckDBAPI`` on this warehouse's connection (identity resolution).
 
@@ -260,12 +312,12 @@ class DuckDBEngine(Engine):
         compression: str = "auto",
         layout: LineLayout | Callable[[], LineLayout] | None = None,
         columns: Sequence[str] | None = None,
-    ) -> tuple[int, list[dict]]:
+    ) -> tuple[int, list[RejectedLine]]:
         """Read a CSV file, every column as text, into the temp view ``table`` with ``__line``.
 
         DuckDB's reader does the work (parallel, streaming). Lines it cannot split (too few or
         too many fields, bytes invalid in UTF-8, a stray quote) do not stop the read: they come
-        back as rejects ``{line, column, error_type, csv_line, message}`` and the rest loads.
+        back as :class:`~prisme.engine.base.RejectedLine` records and the rest loads.
         ``__line`` (and a reject's ``line``) is the physical line in the file where the row
         starts (header = ``skip + 1``). DuckDB numbers records, plus the empty lines it skips;
         ``layout`` (see :class:`~prisme.engine.base.LineLayout`; a callable is called after
@@ -295,7 +347,7 @@ class DuckDBEngine(Engine):
             "store_rejects": "true",
             "rejects_table": _lit(rej),
             "rejects_scan": _lit(scan),
-            "max_line_size": "16777216",
+            "max_line_size": str(MAX_LINE_SIZE),
         }
         if columns is not None:
             struct = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in columns)
@@ -319,21 +371,16 @@ class DuckDBEngine(Engine):
         finally:
             self.execute_sql(f'DROP TABLE IF EXISTS "{scan}"')
         self.execute_sql(f'DROP TABLE IF EXISTS "{rej}"')
-        rejects = [
-            {"line": int(line), "column": column, "error_type": kind,
-             "csv_line": (raw or "").strip("\r\n"), "message": message}
-            for line, column, kind, raw, message in found
-        ]
+        rejected = sorted({int(r[0]) for r in found})
         given = layout() if callable(layout) else (layout or LineLayout())
-        rejected = sorted({r["line"] for r in rejects})
         # records DuckDB saw: rows, rejected records, header and skipped lines (less the
         # empty ones among those, which the layout does not count as records either)
         records = int(rows) + len(rejected) + first_line - 1 - len(
             [b for b in given.blank if b < first_line])
         numbering = _Numbering(given, first_line, trust_breaks=given.records == records)
         thresholds = numbering.thresholds(rejected)
-        for r in rejects:
-            r["line"] = numbering.physical(r["line"])
+        rejects = [_rejected(numbering.physical(int(line)), column, kind, raw, message)
+                   for line, column, kind, raw, message in found]
         if not thresholds:
             self.execute_sql(
                 f'CREATE TEMP VIEW "{table}" AS SELECT *, rowid + {first_line} AS "__line" '
@@ -393,6 +440,39 @@ class DuckDBEngine(Engine):
         for name in (table, f"{table}__data", f"{table}__thr"):
             if name in kinds:
                 self.execute_sql(f'DROP {kinds[name]} "{name}"')
+
+
+#: DuckDB's ``error_type`` of a rejected line → the kind of :class:`RejectedLine`
+_REJECT_KINDS = {
+    "MISSING COLUMNS": "missing_fields",
+    "TOO MANY COLUMNS": "extra_fields",
+    "INVALID ENCODING": "invalid_encoding",
+    "INVALID UNICODE": "invalid_encoding",
+    "UNQUOTED VALUE": "unquoted_value",
+    "LINE SIZE OVER MAXIMUM": "line_too_long",
+}
+_COLUMN_COUNTS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+def _rejected(line: int, column, kind: str, raw, message) -> RejectedLine:
+    """One row of DuckDB's rejects table as a typed record (DuckDB's message text is read
+    here, and only here)."""
+    typed = _REJECT_KINDS.get(kind, "unreadable")
+    expected = found = None
+    if typed in ("missing_fields", "extra_fields"):
+        m = _COLUMN_COUNTS.search(message or "")
+        if m:
+            expected, found = int(m.group(1)), int(m.group(2))
+        else:
+            typed, found = "unreadable", message
+    elif typed == "invalid_encoding":
+        expected = "utf-8"
+    elif typed == "line_too_long":
+        expected = MAX_LINE_SIZE
+    elif typed == "unreadable":
+        found = f"{kind.lower() if kind else 'unreadable line'}: {message or ''}".strip(": ")
+    return RejectedLine(line=line, kind=typed, expected=expected, found=found,
+                        column=column, raw=(raw or "").strip("\r\n"))
 
 
 class _Numbering:

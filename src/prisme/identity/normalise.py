@@ -16,44 +16,14 @@ distinct value that the fast path could not handle.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 
-#: calling codes of the countries whose national format the fast path knows (trunk prefix 0)
-_CALLING_CODES = {
-    "FR": "33", "BE": "32", "CH": "41", "DE": "49", "GB": "44", "UK": "44", "IT": "39",
-    "ES": "34", "NL": "31", "LU": "352", "AT": "43", "PT": "351", "IE": "353", "AU": "61",
-}
-_COUNTRY_NAMES = {
-    "france": "FR", "belgique": "BE", "belgium": "BE", "suisse": "CH", "switzerland": "CH",
-    "germany": "DE", "allemagne": "DE", "deutschland": "DE", "united kingdom": "GB",
-    "royaume uni": "GB", "uk": "GB", "england": "GB", "italy": "IT", "italie": "IT",
-    "spain": "ES", "espagne": "ES", "netherlands": "NL", "pays bas": "NL",
-    "luxembourg": "LU", "austria": "AT", "portugal": "PT", "ireland": "IE",
-    "australia": "AU", "australie": "AU", "united states": "US", "usa": "US",
-    "etats unis": "US", "canada": "CA",
-}
+from prisme.warehouse import conform as C
 
-#: text that means "no value" in real exports
-_NULL_TEXT = {
-    "", "na", "n a", "nan", "none", "null", "nil", "unknown", "inconnu", "inconnue", "xxx",
-    "xx", "x", "test", "aucun", "aucune", "non renseigne", "nr", "nc", "sans", "no name",
-    "noname", "not available", "not provided", "missing", "tbd", "a renseigner",
-}
-_PLACEHOLDER_EMAIL_USERS = {
-    "noemail", "no.email", "no-email", "no_email", "nomail", "no", "none", "null", "na", "n/a",
-    "test", "email", "mail", "noreply", "no-reply", "donotreply", "unknown", "inconnu", "aucun",
-    "pasdemail", "pas.de.mail", "x", "xx", "xxx", "a", "abc", "sans", "nc", "nr",
-}
-_PLACEHOLDER_EMAIL_DOMAINS = {
-    "email", "email.com", "noemail.com", "nomail.com", "none.com", "test.com", "example.com",
-    "example.org", "x.com", "xx.com", "xxx.com", "mail", "na", "invalid", "unknown.com",
-}
 _GMAIL = {"gmail.com", "googlemail.com"}
 
 #: nicknames and short forms (EN + FR) → the name they stand for
@@ -114,15 +84,15 @@ NICKNAMES: dict[str, str] = {
 }
 
 
-def strip_accents(s: pd.Series) -> pd.Series:
-    """Lower case, accents removed (``Hélène`` → ``helene``), via NFKD on distinct values."""
+def fold(s: pd.Series) -> pd.Series:
+    """Lower case, accents removed (``Hélène`` → ``helene``): the conform rule
+    (:func:`prisme.warehouse.conform.py_fold`), once per distinct value."""
     return _map_distinct(s, _fold)
 
 
 @lru_cache(maxsize=1 << 16)
 def _fold(value: str) -> str:
-    nfkd = unicodedata.normalize("NFKD", value)
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).lower()
+    return C.py_fold(value)
 
 
 def _map_distinct(s: pd.Series, fn) -> pd.Series:
@@ -145,11 +115,11 @@ def per_distinct(vector_fn, s: pd.Series) -> pd.Series:
 
 
 def _clean_text(s: pd.Series) -> pd.Series:
-    """Fold accents and case, turn punctuation into spaces, squeeze spaces; null the empties."""
-    s = strip_accents(s)
-    s = s.str.replace(r"[^a-z0-9 ]+", " ", regex=True).str.replace(r"\s+", " ", regex=True)
-    s = s.str.strip()
-    return s.where(~s.isin(_NULL_TEXT))
+    """Fold accents and case, turn punctuation into spaces, squeeze spaces; null the empties
+    and the placeholders (this is the conform rules' placeholder key)."""
+    s = fold(s)
+    s = s.str.replace(r"[^a-z0-9]+", " ", regex=True).str.strip()
+    return s.where(~s.isin(C.PLACEHOLDER_WORDS))
 
 
 def name(s: pd.Series) -> pd.Series:
@@ -177,19 +147,23 @@ def _canonical_first(value: str) -> str:
 
 def email(s: pd.Series) -> pd.Series:
     """Canonical e-mail: lower case, trimmed; Gmail dots and ``+tags`` removed; junk → NULL."""
-    s = s.astype("string").str.strip().str.lower()
-    s = s.str.replace(r"^mailto:", "", regex=True).str.replace(r"\s+", "", regex=True)
-    valid = s.str.fullmatch(r"[^@]+@[^@]+\.[a-z]{2,}").fillna(False)
-    s = s.where(valid)
+    s = per_distinct(_conform_email, s)
     user, domain = split_email(s)
     user = user.str.replace(r"\+.*$", "", regex=True)
     domain = domain.replace({"googlemail.com": "gmail.com"})
     is_gmail = domain.isin(_GMAIL).fillna(False)
     user = user.where(~is_gmail, user.str.replace(".", "", regex=False))
-    out = (user + "@" + domain).astype("string")
-    junk = user.isin(_PLACEHOLDER_EMAIL_USERS) | domain.isin(_PLACEHOLDER_EMAIL_DOMAINS)
-    junk |= user.str.fullmatch(r"(.)\1*|\d+|x+|n/?a").fillna(False)
-    return out.where(~junk.fillna(False))
+    return (user + "@" + domain).astype("string")
+
+
+def _conform_email(values: pd.Series) -> pd.Series:
+    """Valid, non-placeholder e-mails in their conform form (the rest NULL), per value."""
+    def one(v):
+        if not C.py_is_valid_email(v) or C.py_is_placeholder_email(v):
+            return None
+        return C.py_email(v)
+
+    return pd.Series([one(v) for v in values], dtype="string")
 
 
 def split_email(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -201,62 +175,41 @@ def split_email(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def country_code(s: pd.Series, default: str = "FR") -> pd.Series:
-    """ISO-3166 alpha-2 from a code or a (French or English) country name; default when blank."""
-    c = _clean_text(s)
-    two = c.str.upper().where(c.str.len() == 2)
-    named = c.map(_COUNTRY_NAMES)
-    return two.fillna(named).fillna(default.upper()).astype("string")
+    """ISO-3166 alpha-2 from a code or a country name (the conform rule); default when blank
+    or unknown."""
+    out = pd.Series([C.py_country_iso2(v) for v in s.astype(object).where(s.notna(), None)],
+                    index=s.index, dtype="string")
+    return out.fillna(default.upper())
 
 
 def phone(s: pd.Series, region: pd.Series | str = "FR") -> pd.Series:
-    """E.164 (``+33612345678``). Fast path for the usual national and international shapes;
-    ``phonenumbers`` for the rest, once per distinct (value, region). Junk and placeholders
-    (one repeated digit, ``123456789``) → NULL."""
+    """E.164 (``+33612345678``) by the conform rule (a *valid* number for the record's
+    country, :func:`prisme.warehouse.conform.py_phone_e164_fast`), once per distinct
+    (value, region); invalid numbers and placeholders (no digit, one digit repeated,
+    ``123456789``) → NULL."""
     raw = s.astype("string").str.strip()
     region = pd.Series(region, index=s.index, dtype="string") if isinstance(region, str) else (
         region.astype("string").fillna("FR")
     )
-    has_plus = raw.str.startswith("+").fillna(False)
-    digits = raw.str.replace(r"\D+", "", regex=True)
-    digits = digits.where(digits.str.len() >= 6)
-    out = pd.Series(pd.NA, index=s.index, dtype="string")
-    intl = has_plus | digits.str.startswith("00").fillna(False)
-    intl_digits = digits.where(has_plus, digits.str.slice(2))
-    # "+33 (0)6…": the national trunk 0 written after the country code
-    trunk = "|".join(sorted({c for k, c in _CALLING_CODES.items() if k != "IT"}, key=len,
-                            reverse=True))
-    intl_digits = intl_digits.str.replace(rf"^({trunk})0", r"\1", regex=True)
-    out = out.mask(intl & intl_digits.notna(), "+" + intl_digits)
-    code = region.map(_CALLING_CODES)
-    national = (~intl) & digits.str.fullmatch(r"0\d{8,10}").fillna(False) & code.notna()
-    out = out.mask(national, "+" + code + digits.str.slice(1))
-    rest = out.isna() & digits.notna()
-    if rest.any():
-        keys = raw[rest] + "\x00" + region[rest]
-        out.loc[rest] = _map_distinct(keys, _parse_phone).values
-    bare = out.str.slice(1).str.slice(-9)
-    junk = bare.str.fullmatch(r"(\d)\1+|123456789|012345678|987654321").fillna(False)
-    junk |= digits.str.fullmatch(r"(\d)\1+|0*123456789\d?").fillna(False)
-    junk |= out.str.len() < 9
-    return out.where(~junk)
+    keys = (raw + "\x00" + region).where(raw.notna())
+    return _map_distinct(keys, _parse_phone)
 
 
 def _parse_phone(key: str) -> str | None:
     value, region = key.split("\x00", 1)
-    try:
-        number = phonenumbers.parse(value, region if len(region) == 2 else "FR")
-    except phonenumbers.NumberParseException:
+    if C.py_is_placeholder_phone(value):
         return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return C.py_phone_e164_fast(value, region if len(region) == 2 else "FR")
 
 
 def postal_code(s: pd.Series) -> pd.Series:
     """Upper case, no spaces or dashes (``sw1a 1aa`` → ``SW1A1AA``); zeros-only → NULL."""
     p = s.astype("string").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
     p = p.where(p.str.len() >= 3)
-    return p.where(~p.str.fullmatch(r"0+|X+").fillna(False))
+    placeholder = per_distinct(
+        lambda u: pd.Series(["1" if C.py_is_placeholder_postcode(v) else "0" for v in u],
+                            dtype="string"), p)
+    return p.where(placeholder != "1")
 
 
 def birth_date(s: pd.Series) -> pd.Series:

@@ -70,10 +70,13 @@ def resolve(
         step("clustering")
         edges = _edges(scored.pairs, settings.match_threshold, record_ids, must_link)
         hard = _pairs_to_index(record_ids, cannot_link, "cannot_link")
+        guard = settings.household_guard == "on" or (
+            settings.household_guard == "auto" and households_in(scored.records))
         labels, prob = cluster.partition(
             len(record_ids),
             edges,
-            find_conflicts=lambda lab: _household_conflicts(eng, scored, lab),
+            find_conflicts=(lambda lab: _household_conflicts(eng, scored, lab)) if guard
+            else None,
             cannot_link=hard,
         )
     step("done")
@@ -367,6 +370,41 @@ class _Guard:
         return ~same_identifier & (
             (~self.swapped(t) & (first_differ | initials)).fill_null(False)
             | genders.fill_null(False) | births.fill_null(False))
+
+
+#: households are evident when at least this share of the address groups (records sharing an
+#: address, a postcode and a last name) hold two people: different first names and birth
+#: dates more than a year apart. The demo company: 53%; Febrl 4, a list of individuals whose
+#: duplicates have a field replaced now and then: 1.5% (bench/RESULTS.md)
+HOUSEHOLD_SHARE = 0.10
+#: fewer address groups with two known birth dates than this cannot tell: the guard stays on
+HOUSEHOLD_MIN_GROUPS = 30
+
+
+def households_in(records: pd.DataFrame) -> bool:
+    """Does this list hold households, by its own evidence (no labels)? Records sharing an
+    address, a postcode and a last name are either one person recorded several times or
+    several people of one household. Where two of them have different first names *and*
+    birth dates more than a year apart, they are two people. If that is rare among such
+    groups (under :data:`HOUSEHOLD_SHARE`), a record at the same address with another first
+    name or another birth date is the same person with a field keyed wrong, not a relative,
+    and the household guard would only cut true links: it is not applied. Too few groups to
+    tell (no addresses, a small list): the guard is applied, as the safe side."""
+    keys = ["address", "postal_code", "last_name"]
+    rec = records.dropna(subset=keys)
+    if rec.empty:
+        return True
+    groups = rec.groupby(keys, sort=False)
+    agg = groups.agg(firsts=("first_name", "nunique"), dates=("birth_day", "count"),
+                     lo=("birth_day", "min"), hi=("birth_day", "max"))
+    known = agg[agg["dates"] >= 2]
+    if len(known) < HOUSEHOLD_MIN_GROUPS:
+        return True
+    two = (known["firsts"] >= 2) & ((known["hi"] - known["lo"]).astype("float64") > 366)
+    share = float(two.mean())
+    log.info("identity: %.1f%% of %d address groups hold two people: household guard %s",
+             100 * share, len(known), "on" if share >= HOUSEHOLD_SHARE else "off")
+    return share >= HOUSEHOLD_SHARE
 
 
 def _household_conflicts(eng, scored: Scored, labels: np.ndarray) -> pd.DataFrame:

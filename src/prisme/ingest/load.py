@@ -206,7 +206,7 @@ def load_raw(engine, settings: Settings, name: str, raw: RawInput, *,
                                      snapshot=entity.versioned)
     if previous is not None and not reload:
         when = f"{pd.Timestamp(previous['started_at']):%Y-%m-%d %H:%M} UTC"
-        old = previous.get("mapping_sha256")
+        old = batches.mapping_of(engine, previous["load_id"])
         if old and old != digest:
             status = "stale"
             message = (f"{Path(shown).name} was loaded on {when} (load {previous['load_id']}) "

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from prisme.config import SourceSettings
 from prisme.engine import EngineError
-from prisme.engine.base import LineLayout
+from prisme.engine.base import LineLayout, RejectedLine
 from prisme.ingest.batch_readers import (  # noqa: F401 - re-exported for callers
     BatchWriter,
     SourceError,
@@ -199,15 +199,19 @@ def salvage_gzip(path: Path, out: Path) -> tuple[str | None, str]:
                 done += len(chunk)
                 if d.eof:
                     break
-        except zlib.error:
-            return None, ""
+        except zlib.error as exc:
+            raise SourceError(
+                f"{path}: not a readable gzip file — the compressed data is damaged within "
+                f"bytes {done:,}–{done + len(chunk):,} of {size:,} ({exc}); expected a gzip "
+                "stream (re-export or re-compress the file)") from None
         fout.write(d.flush())
     if d.eof:
         trailing = size - (done - len(d.unused_data))
         return (f"{path.name}: {trailing:,} bytes after the end of the gzip stream (at byte "
                 f"{size - trailing:,}) were ignored", "")
     if written == 0:
-        return None, ""
+        raise SourceError(f"{path}: the gzip file is cut short at byte {size:,} before any "
+                          "text; expected a complete gzip stream")
     text = out.read_bytes()
     cut_at = max(text.rfind(b"\n"), text.rfind(b"\r"))
     partial = text[cut_at + 1:]
@@ -253,6 +257,7 @@ def read_plain_csv(engine, name: str, source: SourceSettings, path: Path, *,
                     layout=layout or (lambda: digest.result()[1]), columns=names,
                 )
                 lines = layout or digest.result()[1]
+                nul = lines.nul
                 if lines.lone_cr:
                     # CR line ends (alone, or mixed with CRLF): the fast reader splits on LF
                     # and would merge lines; the forgiving reader splits on every line end
@@ -260,6 +265,7 @@ def read_plain_csv(engine, name: str, source: SourceSettings, path: Path, *,
             except EngineError:
                 # the fast reader gave up on the whole file (mixed line endings, a stray quote
                 # that derails its state machine…): read it line by line instead
+                nul = None
                 rows, found = read_csv_python(engine, read_path, table, fmt, source.skip_rows,
                                               gzipped=compression == "gzip")
             sha = digest.result()[0]
@@ -268,7 +274,10 @@ def read_plain_csv(engine, name: str, source: SourceSettings, path: Path, *,
                 shutil.rmtree(workdir, ignore_errors=True)
     rejects = [_csv_reject(r, path, fmt) for r in _one_per_line(found)]
     out = fmt.fmt()
-    out["warnings"] = encoding_warnings(path, fmt, source)
+    if nul == 0:
+        out["no_nul"] = True  # the scan saw none: validation skips the NUL checks
+    out["warnings"] = encoding_warnings(path, fmt, source) + [
+        n for n in fmt.notes if "more than once" in n]
     return RawInput(
         source=name, file_name=str(path), sha256=sha, table=engine.table(table),
         rows_read=rows + len(rejects), rejects=rejects, fmt=out,
@@ -294,14 +303,15 @@ def encoding_warnings(path: Path, fmt: FormatGuess, source: SourceSettings) -> l
 
 
 def read_csv_python(engine, path: Path, table: str, fmt: FormatGuess, skip: int, *,
-                    gzipped: bool) -> tuple[int, list[dict]]:
+                    gzipped: bool) -> tuple[int, list[RejectedLine]]:
     """The slow, forgiving reader (Python's csv module, streamed in batches): any line
     ending, exact physical line numbers. Rejects look like the engine's."""
     import csv
     import io
 
     opener = gzip.open if gzipped else open
-    rejects: list[dict] = []
+    rejects: list[RejectedLine] = []
+    csv.field_size_limit(2**31 - 1)  # a 1 MB value is a value (the default stops at 128 kB)
     with opener(path, "rb") as raw_fh:
         fh = io.TextIOWrapper(raw_fh, encoding="utf-8-sig", errors="surrogateescape",
                               newline="")
@@ -318,8 +328,7 @@ def read_csv_python(engine, path: Path, table: str, fmt: FormatGuess, skip: int,
                 break
             except csv.Error as exc:
                 end = skip + reader.line_num
-                rejects.append({"line": start, "column": None, "error_type": "UNREADABLE",
-                                "csv_line": "", "message": str(exc)})
+                rejects.append(RejectedLine(start, "unreadable", found=str(exc)))
                 continue
             end = skip + reader.line_num
             if writer is None:
@@ -333,17 +342,15 @@ def read_csv_python(engine, path: Path, table: str, fmt: FormatGuess, skip: int,
                 continue  # an empty line is not a row
             line_text = fmt.separator.join(record)
             if len(record) != width:
-                kind = "MISSING COLUMNS" if len(record) < width else "TOO MANY COLUMNS"
-                rejects.append({"line": start, "column": None, "error_type": kind,
-                                "csv_line": _printable(line_text),
-                                "message": f"Expected Number of Columns: {width} "
-                                           f"Found: {len(record)}"})
+                kind = "missing_fields" if len(record) < width else "extra_fields"
+                rejects.append(RejectedLine(start, kind, expected=width, found=len(record),
+                                            raw=_printable(line_text)))
                 continue
             bad = next((i for i, v in enumerate(record) if _has_surrogate(v)), None)
             if bad is not None:
-                rejects.append({"line": start, "column": writer.columns[bad],
-                                "error_type": "INVALID ENCODING",
-                                "csv_line": _printable(line_text), "message": ""})
+                rejects.append(RejectedLine(start, "invalid_encoding", expected="utf-8",
+                                            column=writer.columns[bad],
+                                            raw=_printable(line_text)))
                 continue
             writer.add(record, start)
         if writer is None:
@@ -382,7 +389,15 @@ def header_names(path: Path, compression: str, fmt: FormatGuess, skip: int) -> l
     first = [c.replace("\x00", "") for c in first]
     if not fmt.header:
         return [f"column{i}" for i in range(len(first))]
-    return unique_names(first)
+    names = unique_names(first)
+    twice = sorted({c.strip() for c in first if c.strip() and
+                    sum(x.strip() == c.strip() for x in first) > 1})
+    if twice:
+        fmt.notes.append(
+            f"{path.name}: the header names {', '.join(repr(c) for c in twice)} more than once; "
+            "the first is read under its name, the others as " + ", ".join(
+                repr(n) for n, c in zip(names, first, strict=True) if n != c.strip() and c.strip()))
+    return names
 
 
 def _has_text(path: Path, compression: str) -> bool:
@@ -391,44 +406,45 @@ def _has_text(path: Path, compression: str) -> bool:
         return bool(fh.read(4096).strip(b"\xef\xbb\xbf \r\n\t"))
 
 
-def _one_per_line(found: list[dict]) -> list[dict]:
+def _one_per_line(found: list[RejectedLine]) -> list[RejectedLine]:
     seen, out = set(), []
     for r in found:
-        if r["line"] not in seen:
-            seen.add(r["line"])
+        if r.line not in seen:
+            seen.add(r.line)
             out.append(r)
     return out
 
 
-def _csv_reject(r: dict, path: Path, fmt: FormatGuess) -> Reject:
-    line, kind, message = r["line"], r["error_type"], r["message"] or ""
-    m = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+def _csv_reject(r: RejectedLine, path: Path, fmt: FormatGuess) -> Reject:
+    """The engine's typed record of a rejected line, in words (the file, the line, what was
+    expected and what was found)."""
+    line, kind = r.line, r.kind
     sep = {"\t": "tab"}.get(fmt.separator, repr(fmt.separator))
     where = f"{path.name}, line {line}"
-    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS") and m:
-        expected, found = m.groups()
-        fewer = kind == "MISSING COLUMNS"
+    if kind in ("missing_fields", "extra_fields"):
         reason = (
-            f"{where}: {found} fields where {expected} were expected (separator {sep}); "
+            f"{where}: {r.found} fields where {r.expected} were expected (separator {sep}); "
             + ("the line is cut short or a separator is missing"
-               if fewer else "a separator inside an unquoted value, or extra fields")
+               if kind == "missing_fields"
+               else "a separator inside an unquoted value, or extra fields")
         )
-    elif kind == "INVALID ENCODING":
+    elif kind == "invalid_encoding":
         reason = (
             f"{where}: bytes that are not valid {fmt.encoding}"
-            + (f" (in column {r['column']!r})" if r["column"] else "")
+            + (f" (in column {r.column!r})" if r.column else "")
             + "; set `encoding` for this source in prisme.toml (e.g. 'cp1252' or 'latin-1')"
         )
-    elif kind == "UNQUOTED VALUE":
+    elif kind == "unquoted_value":
         reason = f"{where}: a quote {fmt.quote!r} inside a value that is not quoted, or text " \
                  "after a closing quote"
-    elif kind == "LINE SIZE OVER MAXIMUM":
-        reason = f"{where}: the line is longer than 16 MB (an unclosed quote?)"
+    elif kind == "line_too_long":
+        size = f"{int(r.expected) // 2**20} MB" if isinstance(r.expected, int) else "the limit"
+        reason = f"{where}: the line is longer than {size} (an unclosed quote?)"
     else:
-        reason = f"{where}: {kind.lower() if kind else 'unreadable line'}: {message}"
-    raw = r["csv_line"]
+        reason = f"{where}: {r.found or 'unreadable line'}"
+    raw = r.raw
     extra = raw.count("\n")
-    if extra and kind in ("UNQUOTED VALUE", "MISSING COLUMNS", "TOO MANY COLUMNS"):
+    if extra and kind in ("unquoted_value", "missing_fields", "extra_fields"):
         if raw.count(fmt.quote or '"') % 2:
             reason += (f" — an unclosed quote {fmt.quote!r} joined lines {line} to "
                        f"{line + extra} into this one record; they are rejected together "
@@ -436,7 +452,7 @@ def _csv_reject(r: dict, path: Path, fmt: FormatGuess) -> Reject:
         else:
             reason += (f" — the record spans lines {line} to {line + extra} (a quoted value "
                        "with line breaks); rejected whole (all kept in raw)")
-    return Reject(line=line, reason=reason, raw=raw, column=r["column"])
+    return Reject(line=line, reason=reason, raw=raw, column=r.column)
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -487,6 +503,7 @@ class BlankLines:
         self.breaks: list[int] = []
         self.tail = False  # bytes after the last newline (a last line without one)
         self.lone_cr = 0  # '\r' not followed by '\n'
+        self.nul = 0  # NUL bytes (a damaged file; never kept in an identifier)
         self._pending_cr = False  # the chunk ended with '\r': depends on the next byte
 
     def feed(self, chunk: bytes) -> None:
@@ -494,6 +511,7 @@ class BlankLines:
 
         arr = np.frombuffer(chunk, dtype=np.uint8)
         nl = np.flatnonzero(arr == 10)
+        self.nul += len(chunk) - np.count_nonzero(arr)
         if self._pending_cr and len(arr):
             self.lone_cr += int(arr[0] != 10)
             self._pending_cr = False
@@ -542,7 +560,7 @@ class BlankLines:
         records = None if self.in_quote else lines - len(self.breaks) - len(blank)
         lone = self.lone_cr + int(self._pending_cr)
         return LineLayout(blank=list(self.found), breaks=list(self.breaks), records=records,
-                          lone_cr=lone)
+                          lone_cr=lone, nul=self.nul)
 
 
 def transcode(src: Path, dst: Path, encoding: str, *, gzipped: bool,

@@ -30,7 +30,8 @@ SYNONYMS: dict[str, list[str]] = {
     "address_line": [
         "address", "adresse", "street", "rue", "addressline", "addressline1", "adresse1",
         "adresseligne1", "streetaddress", "voie", "adressepostale"],
-    "postal_code": ["postalcode", "postcode", "zip", "zipcode", "codepostal", "cp"],
+    "postal_code": ["postalcode", "postcode", "zip", "zipcode", "codepostal", "cp", "zipprefix",
+                    "cep"],
     "city": ["city", "ville", "town", "commune", "localite"],
     "country": ["country", "pays", "countrycode", "codepays", "countryname"],
     "gender": ["gender", "sex", "sexe", "civilite", "civility", "title", "salutation"],
@@ -73,7 +74,7 @@ SYNONYMS: dict[str, list[str]] = {
         "libelleproduit", "nom"],
     "category": [
         "category", "categorie", "famille", "rayon", "productcategory", "categorieproduit", "gamme",
-        "univers"],
+        "univers", "categoryname"],
     "unit_price": [
         "prixdeventettc", "prixventettc", "prixdevente", "pvttc", "prixttc", "unitprice", "price",
         "prixunitaire", "prix", "pu", "prixunitairettc", "prixunitaireht", "puttc", "puht",
@@ -88,7 +89,7 @@ SYNONYMS: dict[str, list[str]] = {
     "ordered_at": [
         "invoicedate", "orderdate", "datecommande", "datedecommande", "date", "datefacture",
         "transactiondate", "purchasedate", "dateachat", "orderedat", "dateticket", "datevente",
-        "saledate"],
+        "saledate", "purchasetimestamp", "purchasedatetime", "purchasedat"],
     "quantity": [
         "quantity", "qty", "quantite", "qte", "nombre", "units", "nbarticles", "quantites"],
     "revenue": [
@@ -104,6 +105,7 @@ SYNONYMS: dict[str, list[str]] = {
     "paid_at": ["paymentdate", "datepaiement", "paidat", "datereglement", "paiddate"],
     "channel": ["channel", "canal", "canalvente", "saleschannel", "media"],
     "is_return": ["isreturn", "retour", "return", "avoir", "returned"],
+    "status": ["status", "orderstatus", "statut", "etat", "statutcommande", "etatcommande"],
     "session_id": ["sessionid", "session", "idsession", "visitid"],
     "started_at": [
         "startedat", "starttime", "sessionstart", "datedebut", "debut", "startdate",
@@ -145,16 +147,18 @@ SYNONYMS: dict[str, list[str]] = {
         "spend", "conversionrevenue"],
     "answered_at": [
         "answeredat", "datereponse", "responsedate", "surveydate", "dateenquete",
-        "datequestionnaire"],
+        "datequestionnaire", "answertimestamp", "answerdate", "creationdate"],
     "sat_product": ["satproduct", "satisfactionproduit", "satproduit", "productsatisfaction"],
     "sat_service": ["satservice", "satisfactionservice", "servicesatisfaction"],
     "sat_company": [
         "satisfactionenseigne", "satisfactionmagasin", "satisfactionmarque", "satcompany",
-        "satisfactionentreprise", "satisfactionglobale", "overallsatisfaction", "satisfaction"],
+        "satisfactionentreprise", "satisfactionglobale", "overallsatisfaction", "satisfaction",
+        "score", "reviewscore", "rating", "stars", "note"],
     "nps": [
         "recommandation010", "recommend", "likelytorecommend", "nps", "recommandation",
         "likelihoodtorecommend", "netpromoterscore"],
-    "comment": ["comment", "commentaire", "verbatim", "remarque", "comments"],
+    "comment": ["comment", "commentaire", "verbatim", "remarque", "comments", "commentmessage",
+                "message"],
     "date": ["date", "day", "jour"],
     "spend": ["spend", "depense", "depenses", "cost", "cout", "budget", "adspend"],
     "impressions": ["impressions", "impr", "vues", "views"],

@@ -23,15 +23,13 @@ from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.datatypes as dt
-import ibis.expr.operations as ops
 import ibis.expr.types as ir
-from ibis.expr.operations.udf import InputType
 
 from prisme.config import Settings, SourceSettings
 from prisme.engine import functions as F
 from prisme.ingest import derive as derive_mod
 from prisme.ingest.raw import JOIN_COUNT, LINE, RawInput
-from prisme.warehouse import placeholders as P
+from prisme.warehouse import conform as C
 from prisme.warehouse import suppression
 from prisme.warehouse.schema import ATTRIBUTES, ENTITIES, MONEY, SOFT_KINDS, Column, Entity
 
@@ -42,8 +40,6 @@ REASON, REJECT_COLUMN, REJECT_RAW, RAW_RECORD = (
 #: prefix of the columns that give, per soft column, why its value was loaded as empty
 ISSUE, ISSUE_RAW = "__issue__", "__issue_raw__"
 RATE = dt.Decimal(18, 8)
-#: one '@', something before it, a dotted domain after it, no spaces
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 
 
 @ibis.udf.scalar.builtin(name="trim")
@@ -99,9 +95,15 @@ def plan_for(source_name: str, source: SourceSettings, raw: RawInput) -> Plan:
             missing.append((name, src))
     if missing:
         what = ", ".join(f"{src!r} (mapped to {name})" for name, src in missing)
+        joins = [j[0] for j in (getattr(raw, "joins", None) or [])]
+        hint = ""
+        dotted = [src.split(".", 1)[0] for _, src in missing if "." in src]
+        if any(p not in joins for p in dotted):
+            hint = (f"; a NAME.column refers to a file joined under [sources.{source_name}.join."
+                    f"NAME] (declared: {', '.join(joins) or 'none'})")
         raise MappingError(
             f"{raw.file_name}: the header has no column {what}; the file's columns are: "
-            f"{', '.join(repr(c) for c in columns)}"
+            f"{', '.join(repr(c) for c in columns if not c.startswith(JOIN_COUNT))}{hint}"
         )
     derive = dict(source.derive)
     provided = set(resolved) | set(source.constants) | set(derive)
@@ -211,7 +213,7 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         label = name if name == src else f"{name} ({src})"
         text = _text(t[src])
         c = parsed[name] = _parse(engine, text, kind, dtype, label, fmt, settings, src)
-        if kind == "text" and c.bad is None and name in _IDENTIFIERS:
+        if kind == "text" and c.bad is None and name in _IDENTIFIERS and not fmt.get("no_nul"):
             c.bad, c.label, c.raw_col = text.contains("\x00"), label, src
             c.what = "contains a NUL byte (\\x00), which an identifier cannot hold"
         c.soft = _is_soft(plan, name, kind)
@@ -219,6 +221,8 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
             c.placeholder = None
         elif c.placeholder is not None:
             c.bad = c.placeholder if c.bad is None else c.bad | c.placeholder
+    derived_from = set().union(*(derive_mod.names_used(x) for x in plan.derive.values())) \
+        if plan.derive else set()
     # stage 1: parse every mapped column once
     slots = {name: f"__v{i}" for i, name in enumerate(parsed)}
     stage1 = _barrier(engine, scratch, t.mutate(
@@ -240,11 +244,13 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
                     "in absolute value)")
             checks.append((n, _Checked(values[n], stage1[f"{slots[n]}_oor"], c.label, what,
                                        c.raw_col)))
-        if c.bad is not None:  # loaded as empty (soft), or never used in a derivation (strict)
+        if c.bad is not None and (c.soft or n in derived_from):
+            # loaded as empty (soft); a rejected value never enters a derivation (strict)
             values[n] = ibis.ifelse(c.bad, ibis.null().cast(values[n].type()), values[n])
     checks.extend(_window_checks(plan, parsed, values))
     checks.extend(_join_checks(plan, stage1))
     # stage 2: constants, derived columns, currency, required columns
+    derived_text: dict[str, ir.Value] = {}
     for name, value in plan.constants.items():
         col = plan.entity.column(name)
         const = ibis.literal(value).cast(col.dtype)
@@ -254,6 +260,20 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         expr = derive_mod.compile_expr(
             text, lambda n: _lookup(values, n, plan), where=f"derive {target}"
         )
+        if col.dtype.is_decimal() and expr.type().is_numeric():
+            # an amount too large for the column is a reason, never an aborted load
+            limit = 10 ** ((col.dtype.precision or 18) - (col.dtype.scale or 0))
+            wide = expr.cast(dt.float64) if expr.type().is_floating() else expr
+            over = expr.notnull() & (wide.cast(dt.float64).abs() >= limit)
+            if expr.type().is_floating():
+                over = over | (expr.notnull() & (expr.isnan() | expr.isinf()))
+            shown = f"__derived_{target}"
+            derived_text[shown] = expr.cast(dt.string)
+            what = (f"is out of range for {target} = {text} (at most "
+                    f"{(col.dtype.precision or 18) - (col.dtype.scale or 0)} digits before "
+                    "the decimal point)")
+            checks.append((target, _Checked(expr, over, target, what, shown)))
+            expr = ibis.ifelse(over, ibis.null().cast(expr.type()), expr)
         values[target] = _cast(expr, col.dtype)
     checks.extend(_convert_currency(values, plan, settings, source))
     if "is_cancelled" in plan.entity.names and "is_cancelled" not in plan.mapping:
@@ -273,7 +293,7 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         final[f"__c{ATTRIBUTES}"] = ibis.struct(
             {n: values[n].cast(dt.string) for n in plan.attributes}).cast("json").cast(dt.string)
     flags = {f"__f{i}": c.bad for i, (_, c) in enumerate(checks)}
-    stage2 = _barrier(engine, scratch, stage1.mutate(**final, **flags))
+    stage2 = _barrier(engine, scratch, stage1.mutate(**final, **flags, **derived_text))
     for i, (n, c) in enumerate(checks):
         c.bad = stage2[f"__f{i}"]
         if c.placeholder is not None:
@@ -287,13 +307,17 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
 
 
 def _window_checks(plan: Plan, parsed: dict[str, _Checked], values: dict) -> list:
-    """Dates outside the plausible window (before ``min_date``, after the load day plus
-    ``max_future_days``) are quarantined: a 9999-12-31 would become "today" for the analyses."""
-    if plan.window is None:
+    """An event dated outside the plausible window (before ``min_date``, after the load day
+    plus ``max_future_days``) is quarantined: a sale of 9999-12-31 would become "today" for
+    the analyses. Only the event time of a fact: a due date may be ahead, and the dates of a
+    customer record (a birth date in the future) are the quality audit's to flag."""
+    if plan.window is None or plan.entity.event_time not in parsed:
         return []
     first, last, setting = plan.window
     out = []
     for name, c in parsed.items():
+        if name != plan.entity.event_time:
+            continue
         v = values[name]
         if not (v.type().is_date() or v.type().is_timestamp()) or c.raw_col is None:
             continue
@@ -346,27 +370,9 @@ def _barrier(engine, scratch: list[str], expr: ir.Table) -> ir.Table:
 
 
 def _register_functions(engine, expr: ir.Expr) -> None:
-    """Python UDFs (phone numbers) must exist before a view can name them; Ibis registers
-    them on execution only, so do it here — unless they are already in the catalog: DuckDB
-    forgets a function created inside a transaction that rolls back while its Python side
-    keeps the name (it then refuses both to create and to remove it), so :func:`prepare`
-    creates them before the load's transaction and they are never re-created inside it."""
-    register = getattr(engine.con, "_register_udfs", None)
-    if register is None:
-        return
-    # built-in functions (try_strptime…) are the engine's own: nothing to register or look up
-    names = {type(node).__name__ for node in expr.op().find(ops.ScalarUDF)
-             if node.__input_type__ is not InputType.BUILTIN}
-    if not names:
-        return
-    execute = getattr(engine, "execute_sql", None)
-    if execute is not None:
-        known = {r[0] for r in execute(
-            "select distinct function_name from duckdb_functions() where function_name in "
-            f"({', '.join('?' for _ in names)})", sorted(names))}
-        if names <= known:
-            return
-    register(expr)
+    """Python UDFs (phone numbers) must exist in the engine before a view can name them; the
+    engine creates them (see :meth:`~prisme.engine.base.Engine.register_functions`)."""
+    engine.register_functions(expr)
 
 
 def prepare(engine, raw: RawInput, plan: Plan, settings: Settings) -> None:
@@ -479,34 +485,34 @@ def _parse(engine, text, kind, dtype, label, fmt, settings, src) -> _Checked:
     checks = {
         "bool": (normalise.boolean, "is not a yes/no value (expected yes/no, true/false, 1/0, "
                                     "oui/non)"),
-        "country": (normalise.country_iso2, "is not a country (expected an ISO-3166 code or "
+        "country": (functools.partial(C.country_iso2, engine=engine), "is not a country (expected an ISO-3166 code or "
                                             "an English or French country name)"),
-        "currency": (normalise.currency, "is not a currency (expected an ISO-4217 code such "
+        "currency": (functools.partial(normalise.currency, engine=engine), "is not a currency (expected an ISO-4217 code such "
                                          "as EUR)"),
     }
     if kind == "phone":
         country = settings.project.default_country
         value = normalise.phone_e164(engine, text, country)
-        ph = text.notnull() & P.is_placeholder_phone(text)
+        ph = text.notnull() & C.is_placeholder_phone(text)
         what = (f"is not a valid phone number for {country} (nor an international number "
                 "starting with +)")
         return _Checked(value, text.notnull() & value.isnull(), label, what, src,
                         placeholder=ph)
     if kind == "email":
-        value = normalise.email(text)
-        valid = value.re_search(EMAIL_PATTERN)
-        ph = text.notnull() & P.is_placeholder_email(text)
+        value = C.email(text)
+        valid = C.is_valid_email(value)
+        ph = text.notnull() & C.is_placeholder_email(text)
         what = "is not an e-mail address (expected name@domain.tld)"
         bad = text.notnull() & ~valid.fill_null(False)
         return _Checked(value, bad, label, what, src, placeholder=ph)
     if kind in checks:
         fn, what = checks[kind]
         value = fn(text)
-        ph = text.notnull() & P.is_placeholder_text(text) if kind == "country" else None
+        ph = text.notnull() & C.is_placeholder_text(text) if kind == "country" else None
         return _Checked(value, text.notnull() & value.isnull(), label, what, src,
                         placeholder=ph)
-    ph = text.notnull() & P.is_placeholder_text(text)
-    return _Checked(normalise.postal_code(text), None, label, "is not a postcode", src,
+    ph = text.notnull() & C.is_placeholder_postcode(text)
+    return _Checked(C.postal_code(text), None, label, "is not a postcode", src,
                     placeholder=ph)
 
 

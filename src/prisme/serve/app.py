@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from prisme.access import audit
 from prisme.access import users as users_mod
-from prisme.access.rights import Forbidden, is_scoped
+from prisme.access.rights import Forbidden
 from prisme.access.users import Throttled, User
 from prisme.serve import cube, customers, pages
 from prisme.serve.data import Reader, Warehouse, WarehouseUnavailable
@@ -44,9 +44,12 @@ class Problem(Exception):
         self.status, self.title, self.detail = status, title, detail
 
 
-def create_app(settings) -> FastAPI:
+def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAPI:
+    """The application for the project of ``settings``. ``cache_size`` answers (cube results,
+    the holdout check) are kept per published version and user scope (0: none)."""
     root = Path(settings.root)
-    warehouse = Warehouse(settings)
+    warehouse = Warehouse(settings, pool_size=pool_size)
+    warehouse.cache_size = cache_size
     currency = settings.project.currency
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
@@ -139,6 +142,10 @@ def create_app(settings) -> FastAPI:
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden):
         return problem_response(request, 403, "Forbidden", str(exc))
+
+    @app.exception_handler(WarehouseUnavailable)
+    async def _unavailable(request: Request, exc: WarehouseUnavailable):
+        return problem_response(request, 503, "Warehouse unavailable", str(exc))
 
     @app.exception_handler(cube.CubeError)
     async def _cube_error(request: Request, exc: cube.CubeError):
@@ -249,7 +256,11 @@ def create_app(settings) -> FastAPI:
             t = translator(request, user)
             fn = pages.PAGES[name]
             with reading(user) as reader:
-                blocks = fn(reader, t, settings) if name == "value" else fn(reader, t)
+                # a published state never changes: a page is computed once per version,
+                # scope and language
+                blocks = reader.cached(
+                    ("page", name, t.lang),
+                    lambda: fn(reader, t, settings) if name == "value" else fn(reader, t))
             return render(request, "page.html.j2", user, csrf, title=t(name), blocks=blocks,
                           page=name)
         handler.__name__ = f"page_{name}"
@@ -275,8 +286,10 @@ def create_app(settings) -> FastAPI:
     def card_page(request: Request, party_id: str):
         user, csrf = require(request)
         data = _card(user, party_id, "page")
+        t = translator(request, user)
         return render(request, "card.html.j2", user, csrf, title=party_id, card=data,
-                      page="customers")
+                      page="customers", kinds=customers.KINDS,
+                      field_label=lambda f: t.pick(*customers.FIELD_LABELS.get(f, (f, f))))
 
     def _card(user: User, party_id: str, via: str) -> dict:
         with reading(user) as reader:
@@ -306,13 +319,19 @@ def create_app(settings) -> FastAPI:
         if df is not None and len(df) and q.dimensions:
             from prisme.serve import charts
 
-            x = df[q.dimensions[0]].astype(str)
-            if len(q.dimensions) > 1:
-                x = df[list(q.dimensions)].astype(str).agg(" · ".join, axis=1)
             m = q.measures[0]
-            figure = charts.bars(x, {_label(cube.MEASURES[m], t): df[m]},
+            first = q.dimensions[0]
+            if len(q.dimensions) == 1:
+                series = {_label(cube.MEASURES[m], t): df[m]}
+                x = df[first].astype(str)
+            else:  # grouped bars: one series per value of the second dimension
+                wide = df.pivot_table(index=first, columns=q.dimensions[1], values=m,
+                                      aggfunc="sum")
+                x = [str(v) for v in wide.index]
+                series = {str(col): wide[col].tolist() for col in wide.columns[:12]}
+            figure = charts.bars(x, series,
                                  _label(cube.MEASURES[m], t) + _unit(cube.MEASURES[m], t),
-                                 " · ".join(_label(cube.DIMENSIONS[d], t) for d in q.dimensions))
+                                 _label(cube.DIMENSIONS[first], t))
         return render(request, "cube.html.j2", user, csrf, title=t("cube"), q=q, df=df,
                       error=error, figure=figure, cube=cube, measures=measures,
                       dimensions=dimensions, filters=filters, page="cube",
@@ -447,7 +466,7 @@ def create_app(settings) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def health():
-        return {"ok": True, "time": time.time(), "scoped_roles": is_scoped.__name__ and True}
+        return {"ok": True, "time": time.time()}
 
     return app
 

@@ -45,7 +45,8 @@ def bars(x, series: dict[str, list], y_title: str, x_title: str = "", horizontal
 
 def lines(x, series: dict[str, list], y_title: str, x_title: str = "",
           bands: dict[str, tuple[list, list]] | None = None, height: int = 320,
-          secondary: dict[str, list] | None = None, y2_title: str = "") -> str:
+          secondary: dict[str, list] | None = None, y2_title: str = "",
+          vline: tuple[str, str] | None = None) -> str:
     fig = go.Figure()
     for name, (lo, hi) in (bands or {}).items():
         fig.add_scatter(x=list(x) + list(x)[::-1], y=list(hi) + list(lo)[::-1], fill="toself",
@@ -58,9 +59,13 @@ def lines(x, series: dict[str, list], y_title: str, x_title: str = "",
         fig.add_scatter(x=list(x), y=list(y), mode="lines", name=name, yaxis="y2",
                         line=dict(dash="dot"))
     _layout(fig, y_title, x_title, height)
+    if vline is not None:
+        fig.add_vline(x=vline[0], line_dash="dash", line_color="#888")
+        fig.add_annotation(x=vline[0], y=1, yref="paper", text=vline[1], showarrow=False,
+                           xanchor="left", font=dict(color="#666"))
     if secondary:
         fig.update_layout(yaxis2=dict(title=y2_title, overlaying="y", side="right",
-                                      showgrid=False, rangemode="tozero"))
+                                      showgrid=False, rangemode="tozero", tickformat=",d"))
     return to_json(fig)
 
 

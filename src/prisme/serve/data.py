@@ -20,12 +20,16 @@ import ibis
 import pandas as pd
 
 from prisme import engine as engine_mod
-from prisme.access.rights import Forbidden, restrict
+from prisme.access.rights import restrict
 from prisme.access.users import User
 
 
 class WarehouseUnavailable(RuntimeError):
     """The warehouse cannot be opened right now (shown as a 503 with the reason)."""
+
+
+class NotBuilt(WarehouseUnavailable):
+    """A table the request needs is not in the warehouse yet (run ``prisme build``)."""
 
 
 def _published_version(settings) -> str | None:
@@ -75,6 +79,10 @@ class Warehouse:
         return "file:" + "|".join(parts)
 
     def _open(self):
+        if not os.path.exists(self.settings.warehouse_path):
+            raise WarehouseUnavailable(
+                f"no warehouse at {self.settings.warehouse_path} yet: run prisme ingest and "
+                "prisme build first")
         try:
             return engine_mod.connect(self.settings, read_only=True)
         except engine_mod.EngineError as exc:
@@ -90,7 +98,9 @@ class Warehouse:
     def engine(self) -> Iterator[tuple[object, str]]:
         """An engine on the published state, and that state's version."""
         version = self.version()
-        if not self.publishes:
+        if not self.publishes or version == "unpublished":
+            # nothing published yet: a read-only engine opens the live file, and holding it
+            # open would keep a writer out; open it for this request only
             eng = self._open()
             try:
                 yield eng, version
@@ -139,6 +149,8 @@ class Warehouse:
         eng.close()
 
     def cached(self, key, compute):
+        if self.cache_size <= 0:
+            return compute()
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
@@ -169,14 +181,21 @@ class Reader:
         self.user = user
         self.version = version
         self.warehouse = warehouse
-        self._tables: set[str] | None = None
-        self._raw: dict[str, ibis.Table] = {}
+        # what a pooled engine learnt of its (immutable, published) state stays with it:
+        # the table list and the bound tables, so a request does not DESCRIBE them again
+        memo = getattr(engine, "_serve_memo", None)
+        if memo is None or memo.get("version") != version:
+            memo = {"version": version, "tables": None, "raw": {}}
+            if warehouse is not None and warehouse.publishes and version != "unpublished":
+                engine._serve_memo = memo
+        self._memo = memo
+        self._raw: dict[str, ibis.Table] = memo["raw"]
 
     # ------------------------------------------------------------------ tables
     def has(self, name: str) -> bool:
-        if self._tables is None:
-            self._tables = set(self.engine.list_tables())
-        return name in self._tables
+        if self._memo["tables"] is None:
+            self._memo["tables"] = frozenset(self.engine.list_tables())
+        return name in self._memo["tables"]
 
     def _raw_table(self, name: str) -> ibis.Table:
         if name not in self._raw:
@@ -186,31 +205,26 @@ class Reader:
     def table(self, name: str) -> ibis.Table:
         """The table ``name`` restricted to what the user may read."""
         if not self.has(name):
-            raise KeyError(name)
+            raise NotBuilt(f"{name} is not in the warehouse yet: run prisme build")
         t = self._raw_table(name)
         if name in ("dim_product", "dim_campaign", "dim_party", "dim_customer") and \
                 "is_current" in t.columns:
             t = t.filter(t.is_current)
         customers = self._raw_table("customer_360") if self.has("customer_360") else None
         if customers is None and name != "customer_360":
-            raise Forbidden("customer_360 is not built yet; run prisme build")
+            raise NotBuilt("customer_360 is not in the warehouse yet: run prisme build")
         party_map = self._raw_table("party_map") if self.has("party_map") else None
         return restrict(self.user, name, t,
                         customers=customers if customers is not None else t,
                         party_map=party_map)
 
-    def sales(self) -> ibis.Table:
-        """Active sale lines (cancelled ones left out when the warehouse knows them), with the
-        ``party_id`` of the buyer (NULL for anonymous sales), restricted to the user."""
-        s = self._raw_table("fact_sales")
-        if "is_cancelled" in s.columns:
-            s = s.filter(~s.is_cancelled.fill_null(False))
-        pm = self._raw_table("party_map")
-        s = s.left_join(pm, [s.source == pm.source,
-                             s.source_customer_id == pm.source_customer_id]).select(
-            s, party_id=pm.party_id)
+    def derived(self, name: str, live) -> ibis.Table:
+        """The serving mart ``name`` if the build made it, else ``live(engine)`` — the same
+        expression computed on the fly — restricted to the user either way."""
+        if self.has(name):
+            return self.table(name)
         customers = self._raw_table("customer_360")
-        return restrict(self.user, "sales", s, customers=customers)
+        return restrict(self.user, name, live(self.engine), customers=customers)
 
     def party_records(self, party_id: str) -> ibis.Table:
         pm = self.table("party_map")
@@ -226,6 +240,10 @@ class Reader:
     # ----------------------------------------------------------------- results
     def df(self, expr) -> pd.DataFrame:
         return self.engine.to_pandas(expr)
+
+    def records(self, expr) -> list[dict]:
+        """A small result as a list of dicts (through Arrow, without pandas)."""
+        return self.engine.to_arrow(expr).to_pylist()
 
     def scalar(self, expr):
         v = self.engine.scalar(expr)

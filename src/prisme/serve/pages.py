@@ -13,7 +13,7 @@ import math
 import ibis
 import pandas as pd
 
-from prisme.access.rights import Forbidden, is_scoped, scope_text
+from prisme.access.rights import Forbidden, is_scoped
 from prisme.serve import charts, cube
 from prisme.serve.i18n import Translator
 
@@ -140,14 +140,15 @@ def overview(reader, t: Translator) -> list[dict]:
     if len(m):
         last, first = m.iloc[-1], m.iloc[0]
         change = (last.revenue / first.revenue - 1) if first.revenue else None
+        signed = "—" if change is None else ("+" if change >= 0 else "−") + t.percent(abs(change))
         blocks.append(chart(
             t.pick("Revenue and margin by month", "Chiffre d'affaires et marge par mois"),
             charts.lines(m.month, {t("revenue"): m.revenue, t("margin"): m.margin},
                          t.pick(f"amount ({t.currency})", f"montant ({t.currency})"), t("month")),
             t.pick(f"Last month {last.month}: {t.money(last.revenue)} of revenue "
-                   f"({t.percent(change)} against {first.month}).",
+                   f"({signed} against {first.month}).",
                    f"Dernier mois {last.month} : {t.money(last.revenue)} de chiffre d'affaires "
-                   f"({t.percent(change)} par rapport à {first.month}).")))
+                   f"({signed} par rapport à {first.month}).")))
         blocks.append(chart(
             t.pick("Buying customers and orders by month", "Clients acheteurs et commandes par mois"),
             charts.lines(m.month, {t.pick("buying customers", "clients acheteurs"): m.customers},
@@ -196,8 +197,9 @@ def segments(reader, t: Translator) -> list[dict]:
         cols = ["rfm_segment", "customers", "customer_share", "revenue", "revenue_share",
                 "margin", "clv_12m", "churn_risk"]
         blocks.append(table(t.pick("RFM segments", "Segments RFM"), rfm[cols], t, SEGMENT_UNITS,
-                            labels, t.pick("Churn risk: ", "Risque d'attrition : ") +
-                            CHURN_RISK_DEFINITION))
+                            labels, t.pick("Churn risk: " + CHURN_RISK_DEFINITION + ".",
+                                           "Risque d'attrition : moyenne de (1 − P(actif)) des "
+                                           "clients du segment (BG/NBD ou Pareto/NBD).")))
     cl = reader.df(segment_table(c, "cluster", "cluster_label"))
     if len(cl):
         cl = cl.sort_values("cluster")
@@ -253,7 +255,7 @@ def value(reader, t: Translator, settings=None) -> list[dict]:
     blocks = [notice(t("scope", scope=_scope_words(reader.user, t)), "muted")]
     c = c.filter(c.clv_12m.notnull())
     k = reader.df(c.aggregate(n=c.count(), total=c.clv_12m.sum(), low=c.clv_12m_low.sum(),
-                              high=c.clv_12m_high.sum(), median=c.clv_12m.median(),
+                              high=c.clv_12m_high.sum(), med=c.clv_12m.quantile(0.5),
                               top=c.clv_12m.quantile(0.9))).iloc[0]
     if not int(k.n or 0):
         return blocks + [not_built(t, "customer_360.clv_12m", "value")]
@@ -261,7 +263,7 @@ def value(reader, t: Translator, settings=None) -> list[dict]:
         {"label": t("clv"), "value": t.money(_f(k.total)),
          "sentence": t.pick(f"Between {t.money(_f(k.low))} and {t.money(_f(k.high))} (interval).",
                             f"Entre {t.money(_f(k.low))} et {t.money(_f(k.high))} (intervalle).")},
-        {"label": t.pick("Median customer", "Client médian"), "value": t.money(_f(k.median)),
+        {"label": t.pick("Median customer", "Client médian"), "value": t.money(_f(k.med)),
          "sentence": t.pick(f"One customer in ten is worth more than {t.money(_f(k.top))}.",
                             f"Un client sur dix vaut plus de {t.money(_f(k.top))}.")},
         {"label": t.pick("Valued customers", "Clients valorisés"), "value": t.number(int(k.n)),
@@ -305,17 +307,19 @@ def _holdout(reader, t: Translator, settings) -> list[dict]:
         return [notice(t.pick("Holdout check not possible: ", "Contrôle sur période de test "
                               "impossible : ") + rep, "warning")]
     tr = rep.tracking
-    xcol = tr.columns[0]
-    act = [c for c in tr.columns if "actual" in c]
-    pred = [c for c in tr.columns if "pred" in c or "expected" in c]
-    if not act or not pred:
+    x = "week_start" if "week_start" in tr.columns else tr.columns[0]
+    act = "actual_cumulative" if "actual_cumulative" in tr.columns else None
+    pred = "expected_cumulative" if "expected_cumulative" in tr.columns else None
+    if act is None or pred is None:
         return [sentences(t.pick("Holdout check", "Contrôle sur période de test"),
                           [rep.sentence()])]
     return [chart(t.pick("Holdout tracking: cumulative repeat purchases, actual vs predicted",
                          "Suivi sur période de test : achats répétés cumulés, réels et prévus"),
-                  charts.lines(tr[xcol], {t.pick("actual", "réel"): tr[act[0]],
-                                          t.pick("predicted", "prévu"): tr[pred[0]]},
-                               t.pick("repeat purchases", "achats répétés"), str(xcol)),
+                  charts.lines(tr[x].astype(str), {t.pick("actual", "réel"): tr[act],
+                                                   t.pick("predicted", "prévu"): tr[pred]},
+                               t.pick("repeat purchases (cumulative)",
+                                      "achats répétés (cumul)"), t.pick("week", "semaine"),
+                               vline=(str(rep.cutoff), t.pick("cut-off", "date de coupure"))),
                   rep.sentence())]
 
 
@@ -350,18 +354,17 @@ def churn(reader, t: Translator) -> list[dict]:
     if scored:
         r = c.filter(c.churn_reasons.notnull())
         reasons = reader.df(r.select("churn_reasons").limit(50_000))
-        counts = (reasons.churn_reasons.astype(str).str.split(r"[;|,]\s*").explode()
+        counts = (reasons.churn_reasons.astype(str).str.split(";").explode()
                   .str.strip().replace("", pd.NA).dropna().value_counts().head(12))
         if len(counts):
             blocks.append(chart(t.pick("Most frequent churn reasons", "Raisons d'attrition les plus fréquentes"),
                                 charts.bars(list(counts.index), {t.pick("customers", "clients"): list(counts.values)},
-                                            t.pick("customers", "clients"), horizontal=True),
+                                            t.pick("customers", "clients"), horizontal=True,
+                                            height=120 + 28 * len(counts)),
                                 t.pick(f"The first reason, “{counts.index[0]}”, is given for {t.number(counts.iloc[0])} customers.",
                                        f"La première raison, « {counts.index[0]} », concerne {t.number(counts.iloc[0])} clients.")))
-    if reader.has("mart_churn_evaluation") and reader.user.role != "advisor":
-        ev = reader.df(reader.table("mart_churn_evaluation"))
-        blocks.append(table(t.pick("Churn score evaluation", "Évaluation du score d'attrition"),
-                            ev, t, {c: "number" for c in ev.columns if ev[c].dtype.kind == "f"}))
+    if reader.user.role != "advisor":
+        blocks.extend(_churn_evaluation(reader, t))
     top = c.mutate(_risk=col.cast("float64")).filter(lambda x: x._risk >= 0.5)
     top = reader.df(top.order_by(ibis.desc("clv_12m")).select(
         "party_id", "first_name", "last_name", "rfm_segment", "clv_12m", "_risk",
@@ -372,6 +375,52 @@ def churn(reader, t: Translator) -> list[dict]:
                             top, t, {"clv_12m": "money", "churn_risk": "ratio"},
                             _segment_labels(t), links=_card_link()))
     return blocks
+
+
+def _latest_version(df: pd.DataFrame) -> pd.DataFrame:
+    if "version" in df.columns and len(df):
+        return df[df.version == df.version.max()]
+    return df
+
+
+def _churn_evaluation(reader, t: Translator) -> list[dict]:
+    """The churn score's check on a past period: calibration and lift by decile."""
+    out = []
+    if reader.has("churn_lift"):
+        lift = _latest_version(reader.df(reader.table("churn_lift"))).sort_values("decile")
+        if len(lift) and {"decile", "lift"} <= set(lift.columns):
+            series = {t.pick("lift over the average", "gain sur la moyenne"): lift.lift}
+            out.append(chart(
+                t.pick("Lift by decile of predicted risk (checked on a past period)",
+                       "Gain par décile de risque prédit (vérifié sur une période passée)"),
+                charts.bars(lift.decile.astype(str), series,
+                            t.pick("× average churn rate", "× taux moyen d'attrition"),
+                            t.pick("decile (1 = riskiest)", "décile (1 = plus risqués)")),
+                t.pick(f"The riskiest tenth churned {t.number(lift.lift.iloc[0], 1)}× as often as the "
+                       "average customer: call them first.",
+                       f"Le dixième le plus risqué est parti {t.number(lift.lift.iloc[0], 1)}× plus "
+                       "souvent que la moyenne : appelez-le en premier.")))
+    if reader.has("churn_calibration"):
+        cal = _latest_version(reader.df(reader.table("churn_calibration")))
+        if len(cal) and {"predicted", "observed"} <= set(cal.columns):
+            cal = cal.sort_values("predicted")
+            out.append(chart(
+                t.pick("Calibration: predicted vs observed churn",
+                       "Calibration : attrition prédite et observée"),
+                charts.lines(cal.predicted.round(3), {
+                    t.pick("observed", "observée"): cal.observed,
+                    t.pick("perfect calibration", "calibration parfaite"): cal.predicted},
+                    t.pick("observed churn rate (0–1)", "taux observé (0–1)"),
+                    t.pick("predicted probability (0–1)", "probabilité prédite (0–1)")),
+                t.pick("The closer the two lines, the more a 30% risk means 30 churners in "
+                       "100.", "Plus les deux courbes sont proches, plus un risque de 30 % "
+                       "signifie 30 départs sur 100.")))
+    if reader.has("churn_evaluation"):
+        ev = _latest_version(reader.df(reader.table("churn_evaluation")))
+        if len(ev):
+            out.append(table(t.pick("Churn score evaluation", "Évaluation du score d'attrition"),
+                             ev, t, {c: "number" for c in ev.columns if ev[c].dtype.kind == "f"}))
+    return out
 
 
 def _card_link():
@@ -388,7 +437,8 @@ def offers(reader, t: Translator) -> list[dict]:
     else:
         o = reader.df(c.filter(c.next_best_offers.notnull()).select("next_best_offers")
                       .limit(100_000))
-        counts = (o.next_best_offers.astype(str).str.split(r"[;|,]\s*").explode().str.strip()
+        counts = (o.next_best_offers.astype(str).str.split("|").explode()
+                  .str.replace(r"\s*\(.*\)\s*$", "", regex=True).str.strip()
                   .replace("", pd.NA).dropna().value_counts().head(15))
         blocks.append(chart(t.pick("Most offered next products", "Produits les plus proposés"),
                             charts.bars(list(counts.index), {t.pick("customers", "clients"): list(counts.values)},
@@ -398,7 +448,8 @@ def offers(reader, t: Translator) -> list[dict]:
                                    f"{t.number(n)} clients ont une prochaine meilleure offre ; la plus "
                                    f"fréquente est « {counts.index[0]} ».")))
     for name, title in (("mart_basket_rules", t.pick("Association rules", "Règles d'association")),
-                        ("mart_offers", t.pick("Offers", "Offres"))):
+                        ("offer_evaluation", t.pick("Offers checked on a past period",
+                                                    "Offres vérifiées sur une période passée"))):
         if reader.has(name) and reader.user.role != "advisor":
             df = reader.df(reader.table(name).limit(200))
             blocks.append(table(title, df, t, {c: "number" for c in df.columns
@@ -429,6 +480,21 @@ def _num_units(df: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+_CAMPAIGN_UNITS = {"contacted": "count", "control_size": "count", "responded": "count",
+                   "converted": "count", "conversion_rate": "ratio",
+                   "control_conversion_rate": "ratio", "response_rate": "ratio",
+                   "lift": "ratio", "lift_low": "ratio", "lift_high": "ratio",
+                   "p_value": "number", "p_adjusted": "number", "revenue": "money",
+                   "cost": "money", "incremental_revenue": "money", "roi": "ratio",
+                   "campaigns": "count", "started_at": "date"}
+_CHANNEL_COLUMNS = ["channel", "campaigns", "contacted", "conversion_rate",
+                    "control_conversion_rate", "lift", "lift_low", "lift_high", "p_adjusted",
+                    "incremental_revenue", "cost", "roi"]
+_CAMPAIGN_COLUMNS = ["campaign_id", "name", "channel", "started_at", "contacted",
+                     "conversion_rate", "control_conversion_rate", "lift", "p_adjusted",
+                     "revenue", "cost", "roi"]
+
+
 def campaigns(reader, t: Translator) -> list[dict]:
     blocks = [notice(t("company_wide"), "muted")]
     ch = _company_table(reader, t, "mart_channels", "campaigns")
@@ -444,16 +510,28 @@ def campaigns(reader, t: Translator) -> list[dict]:
             blocks.append(chart(t.pick("Lift over control by channel (95% interval)",
                                        "Gain sur le groupe témoin par canal (intervalle à 95 %)"),
                                 charts.bars(ch.channel, {t.pick("lift over control", "gain sur le groupe témoin"): ch.lift},
-                                            t.pick("lift (points of response)", "gain (points de réponse)"),
+                                            t.pick("lift (share of contacts converted, 0–1)",
+                                                   "gain (part des contacts convertis, 0–1)"),
                                             t.pick("channel", "canal"), errors=err),
                                 t.pick(f"{best.channel} has the largest lift over control.",
                                        f"{best.channel} a le plus fort gain sur le groupe témoin.")))
-        blocks.append(table(t.pick("Channels", "Canaux"), ch, t, _num_units(ch)))
+        if "sentence" in ch.columns:
+            blocks.append(sentences(t.pick("What the channels did", "Ce qu'ont donné les canaux"),
+                                    [x for x in ch.sentence.dropna()]))
+        cols = [c for c in _CHANNEL_COLUMNS if c in ch.columns] or list(ch.columns)
+        blocks.append(table(t.pick("Channels", "Canaux"), ch[cols], t,
+                            {**_num_units(ch[cols]), **_CAMPAIGN_UNITS}))
     ca = _company_table(reader, t, "mart_campaigns", "campaigns")
     if isinstance(ca, dict):
         blocks.append(ca)
     elif len(ca):
-        blocks.append(table(t.pick("Campaigns", "Campagnes"), ca, t, _num_units(ca)))
+        cols = [c for c in _CAMPAIGN_COLUMNS if c in ca.columns] or list(ca.columns)
+        blocks.append(table(t.pick("Campaigns", "Campagnes"), ca[cols], t,
+                            {**_num_units(ca[cols]), **_CAMPAIGN_UNITS},
+                            sentence=t.pick("p_adjusted: p-value corrected for testing many "
+                                            "campaigns (Holm).",
+                                            "p_adjusted : p-valeur corrigée pour les tests "
+                                            "multiples (Holm).")))
     return blocks
 
 
@@ -547,6 +625,11 @@ def quality(reader, t: Translator) -> list[dict]:
                                "fix it first.",
                                f"La liste la plus faible est {worst.source} "
                                f"({t.number(worst.total, 1)}/100) : à corriger en premier.")))
+    if tr.groupby("source").size().max() < 2:
+        blocks.append(notice(t.pick("One load per source so far: the trend shows from the "
+                                    "second load on.",
+                                    "Un seul chargement par source pour l'instant : la "
+                                    "tendance apparaîtra au deuxième."), "muted"))
     comp = last[["source", "total", *[c for c in q.WEIGHTS if c in last.columns]]]
     blocks.append(table(t.pick("Scores by component (latest load)",
                                "Scores par composante (dernier chargement)"),
@@ -565,7 +648,3 @@ PAGES = {
     "offers": offers, "campaigns": campaigns, "forecasts": forecasts, "branches": branches,
     "quality": quality,
 }
-
-
-def scope_sentence(user) -> str:
-    return scope_text(user)

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import os
+
 from prisme.access import users as users_mod
 
+#: how ``app_from_env`` finds its project (set by ``serve`` for its worker processes)
+PROJECT_ENV = "PRISME_SERVE_PROJECT"
+CACHE_ENV = "PRISME_SERVE_CACHE_SIZE"
 
-def serve(settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve until interrupted (uvicorn, one process; DuckDB reads run in its thread pool)."""
-    import uvicorn
 
+def app_from_env():
+    """The application of the project named by ``$PRISME_SERVE_PROJECT`` (a worker's)."""
+    from prisme.config import load_settings
     from prisme.serve.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    return create_app(load_settings(os.environ[PROJECT_ENV]),
+                      cache_size=int(os.environ.get(CACHE_ENV, "512")))
+
+
+def serve(settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve until interrupted (uvicorn). Each worker is a process with its own engines and
+    cache: rendering and query compilation are Python work, so a second core needs a second
+    worker; logins and the audit log are shared through ``access.sqlite3``."""
+    import uvicorn
+
+    os.environ[PROJECT_ENV] = str(settings.root)
+    if workers > 1:
+        uvicorn.run("prisme.serve.run:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+    else:
+        uvicorn.run(app_from_env(), host=host, port=port, log_level="warning")
 
 
 #: the demo's logins: (name, password, role, branch, advisor)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import ibis
 import pandas as pd
 
-from prisme.warehouse.schema import LOAD_BATCHES, LOAD_SUPERSESSIONS
+from prisme.warehouse.schema import LOAD_BATCHES, LOAD_MAPPINGS, LOAD_SUPERSESSIONS
 
 TABLE = "load_batches"
 
@@ -85,8 +85,10 @@ def previous_load(engine, source: str, sha256: str, *, file_name: str | None = N
 def counted_loads(engine):
     """The loads whose rows count: loaded, and not superseded by a ``--reload``."""
     t = engine.bound_table(TABLE, LOAD_BATCHES)
-    s = engine.bound_table("load_supersessions", LOAD_SUPERSESSIONS)
     ok = t.filter(t.status == "loaded")
+    if not engine.has_table("load_supersessions"):  # a warehouse no reload ever touched
+        return ok
+    s = engine.bound_table("load_supersessions", LOAD_SUPERSESSIONS)
     return ok.anti_join(s, ok.load_id == s.load_id)
 
 
@@ -132,6 +134,18 @@ def record(engine, result: LoadResult, started_at: datetime, *, watermark: str |
         "status": result.status,
         "message": result.message,
         "watermark": watermark,
-        "mapping_sha256": result.mapping_sha256 or None,
     }
     engine.insert(TABLE, ibis.memtable(pd.DataFrame([row]), schema=LOAD_BATCHES))
+    if result.mapping_sha256:
+        engine.insert("load_mappings", ibis.memtable(
+            pd.DataFrame([{"load_id": result.load_id, "mapping_sha256": result.mapping_sha256}]),
+            schema=LOAD_MAPPINGS))
+
+
+def mapping_of(engine, load_id: str) -> str | None:
+    """The mapping digest a load was made with (None for a load that recorded none)."""
+    if not engine.has_table("load_mappings"):
+        return None
+    t = engine.bound_table("load_mappings", LOAD_MAPPINGS)
+    df = engine.to_pandas(t.filter(t.load_id == load_id).limit(1))
+    return None if df.empty else str(df.mapping_sha256.iloc[0])

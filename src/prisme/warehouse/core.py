@@ -22,6 +22,7 @@ from prisme.warehouse.schema import (
     LINEAGE,
     LOAD_BATCHES,
     LOAD_ISSUES,
+    LOAD_MAPPINGS,
     LOAD_SUPERSESSIONS,
     QUARANTINE,
     Entity,
@@ -81,7 +82,8 @@ def _relations() -> tuple[dict[str, ibis.Schema], dict[str, ir.Table]]:
     versions table) of the warehouse: fixed by the code, built once per process."""
     tables: dict[str, ibis.Schema] = {"load_batches": LOAD_BATCHES, "quarantine": QUARANTINE,
                                       "load_issues": LOAD_ISSUES,
-                                      "load_supersessions": LOAD_SUPERSESSIONS}
+                                      "load_supersessions": LOAD_SUPERSESSIONS,
+                                      "load_mappings": LOAD_MAPPINGS}
     superseded = ibis.table(LOAD_SUPERSESSIONS, name="load_supersessions")
     views: dict[str, ir.Table] = {}
     for entity in ENTITIES.values():

@@ -272,9 +272,12 @@ LOAD_BATCHES = ibis.schema(
         "status": dt.string,  # loaded | unchanged | failed
         "message": dt.string,
         "watermark": dt.string,  # highest updated_at seen, for incremental database sources
-        "mapping_sha256": dt.string,  # of the source's mapping in prisme.toml at that load
     }
 )
+
+#: the mapping each load was made with (sha256 of the source's mapping in prisme.toml and
+#: of its joined files): a file loaded with another mapping is said, not silently skipped
+LOAD_MAPPINGS = ibis.schema({"load_id": dt.string, "mapping_sha256": dt.string})
 
 #: ``prisme ingest --reload SOURCE``: the earlier loads a reload supersedes (they stay in the
 #: warehouse — nothing is deleted — but the public tables no longer count their rows)

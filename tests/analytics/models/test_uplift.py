@@ -9,7 +9,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from prisme.analytics.models.uplift import LEARNERS
-from prisme.campaigns import qini
+from prisme.campaigns import qini, uplift_at_k
 from prisme.models import UpliftModel
 
 
@@ -61,3 +61,20 @@ def test_bad_input_gets_a_clear_message():
         UpliftModel().fit(X, y, np.where(t == 1, "yes", "maybe"))
     with pytest.raises(ValueError, match="not one of"):
         UpliftModel("magic").fit(X, y, t)
+
+
+def test_out_of_sample_on_hillstrom_the_top_third_gains_more_than_average(shared_data):
+    df = pd.read_csv(shared_data / "hillstrom_email" /
+                     "Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv")
+    df = df[df.segment.isin(["Mens E-Mail", "No E-Mail"])].reset_index(drop=True)
+    X = df[["recency", "history_segment", "history", "mens", "womens", "zip_code", "newbie",
+            "channel"]]
+    t = (df.segment == "Mens E-Mail").astype(int).to_numpy()
+    y = df.visit.to_numpy()
+    fit = np.random.default_rng(0).random(len(df)) < 0.5
+    m = UpliftModel().fit(X[fit], y[fit], t[fit])
+    pred = m.predict(X[~fit])
+    ate = y[~fit][t[~fit] == 1].mean() - y[~fit][t[~fit] == 0].mean()
+    assert uplift_at_k(y[~fit], t[~fit], pred, 0.3) > ate + 0.005
+    assert qini(y[~fit], t[~fit], pred).coefficient > 0.005
+    assert m.ate_ == pytest.approx(0.0766, abs=0.01)  # men's e-mail: +7.7 points of visits

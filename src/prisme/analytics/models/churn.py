@@ -306,22 +306,27 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             c = self.booster_.predict(M, pred_contrib=True)
         return pd.DataFrame(np.asarray(c)[:, :-1], columns=self.features_)
 
-    def explain(self, X, top: int = 3) -> pd.DataFrame:
+    def explain(self, X, top: int = 3, context: pd.DataFrame | None = None,
+                min_contribution: float = 0.0) -> pd.DataFrame:
         """The ``top`` features pushing each row's risk up, as sentences.
 
         One row per (row, rank): ``row`` (position in X), ``rank``, ``feature``, ``value``,
         ``contribution`` (log-odds), ``reason``. A row with nothing pushing its risk up gets
-        no reason.
+        no reason. ``context`` (same rows as X) holds extra columns the ``describe``
+        templates may read (the month of a survey…), not features. Contributions below
+        ``min_contribution`` (log-odds) are not reasons.
         """
         X = self._frame(X)
         contrib = self.contributions(X)
         values = contrib.to_numpy()
         order = np.argsort(-values, axis=1)[:, :top]
+        rows = X if context is None else pd.concat(
+            [X, self._frame(context).drop(columns=list(X.columns), errors="ignore")], axis=1)
         out = []
         for i in range(len(X)):
-            row = X.iloc[i]
+            row = rows.iloc[i]
             for rank, j in enumerate(order[i], start=1):
-                if values[i, j] <= 0:
+                if values[i, j] <= max(min_contribution, 0.0):
                     break
                 feature = self.features_[j]
                 out.append({"row": i, "rank": rank, "feature": feature,

@@ -1,0 +1,235 @@
+"""The application under load: p50/p95 latency of the pages and API users wait on.
+
+    python bench/serve.py --project DIR [--clients 1 20] [--seconds 20] [--workers 2] [--no-cache]
+
+DIR is a built project (``prisme demo --dir DIR --customers N --no-serve``). The server runs in
+its own process(es) (``prisme serve --workers W``; result cache on unless ``--no-cache``); the clients are threads of this process, each with its own
+connection, logged in as the admin (every customer: the widest scans). Scenarios, each run
+for ``--seconds`` per client count after a warm-up:
+
+* overview — the ``/`` page (six KPI tiles over customer_360, 24 months of trends via the cube);
+* card — the ``/customers/{party_id}`` page of a random customer (golden record with sources,
+  consent, value, timeline);
+* search — ``/api/v1/customers?q=`` a random surname (accent- and case-insensitive);
+* cube — ``/api/v1/cube`` revenue, orders and buying customers by quarter × channel × RFM
+  segment, sliced on a random (year, branch): distinct questions, so the cache helps only
+  when a question comes back.
+
+Side by side, what a user would otherwise run: the same card and cube questions as bare SQL on
+the published DuckDB file from one Python client (no HTTP, no rights, no rendering).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from prisme import engine as engine_mod  # noqa: E402
+from prisme.access import users as users_mod  # noqa: E402
+from prisme.config import load_settings  # noqa: E402
+
+USER, PASSWORD = "bench-admin", "bench-password"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(project: Path, port: int, cache: bool, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "PRISME_SERVE_CACHE_SIZE": "512" if cache else "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "prisme.cli", "serve", "--project",
+                             str(project), "--port", str(port), "--workers", str(workers)],
+                            env=env, stdout=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+def login(base: str) -> httpx.Client:
+    c = httpx.Client(base_url=base, timeout=120)
+    page = c.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = c.post("/login", data={"username": USER, "password": PASSWORD, "csrf": csrf,
+                               "next": "/"})
+    assert r.status_code == 303, r.status_code  # redirected to the overview
+    return c
+
+
+def sample(settings, n: int = 2000) -> dict:
+    with engine_mod.connect(settings, read_only=True) as eng:
+        c = eng.table("customer_360")
+        parties = eng.to_pandas(c.select("party_id", "last_name", "branch").limit(200_000))
+        years = sorted(eng.to_pandas(eng.table("mart_cube_sales").select(
+            y=lambda t: t.ordered_at.year().cast("string")).distinct()).y)
+    rng = random.Random(7)
+    rows = parties.sample(min(n, len(parties)), random_state=7)
+    names = [x for x in rows.last_name.dropna() if len(x) >= 3]
+    branches = sorted(parties.branch.dropna().unique())
+    return {"parties": list(rows.party_id), "names": names, "years": years,
+            "branches": branches, "rng": rng}
+
+
+def scenario_urls(kind: str, s: dict, rng: random.Random) -> str:
+    if kind == "overview":
+        return "/"
+    if kind == "card":
+        return f"/customers/{rng.choice(s['parties'])}"
+    if kind == "search":
+        return f"/api/v1/customers?q={rng.choice(s['names'])[:5].lower()}"
+    year, branch = rng.choice(s["years"]), rng.choice(s["branches"])
+    return ("/api/v1/cube?measures=revenue,orders,customers&dimensions=quarter,channel,"
+            f"rfm_segment&filters=year:{year};branch:{branch}")
+
+
+def run(base: str, kind: str, clients: int, seconds: float, s: dict) -> dict:
+    lat: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    sessions = [login(base) for _ in range(clients)]
+    for c in sessions[:1]:  # warm-up
+        for i in range(3):
+            c.get(scenario_urls(kind, s, random.Random(i)))
+    stop = time.perf_counter() + seconds
+
+    def worker(i: int) -> None:
+        rng = random.Random(1000 + i)
+        c = sessions[i]
+        while time.perf_counter() < stop:
+            url = scenario_urls(kind, s, rng)
+            t0 = time.perf_counter()
+            r = c.get(url)
+            dt = time.perf_counter() - t0
+            with lock:
+                lat.append(dt)
+                if r.status_code != 200:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    for c in sessions:
+        c.close()
+    q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [lat[0]] * 99
+    return {"scenario": kind, "clients": clients, "requests": len(lat), "errors": errors[0],
+            "p50_ms": 1000 * q[49], "p95_ms": 1000 * q[94], "rps": len(lat) / wall}
+
+
+def bare(settings, s: dict, n: int = 30) -> dict:
+    """The same card and cube questions as plain SQL on the published file (one client)."""
+    from prisme.engine import publish
+
+    cur = publish.current(settings.warehouse_path)
+    path = (publish.directory(settings.warehouse_path) / cur["file"]) if cur and \
+        cur.get("file") else settings.warehouse_path
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute(f"SET threads = {settings.engine.threads}")
+    rng = random.Random(3)
+    out = {}
+    card_sql = [
+        "SELECT * FROM customer_360 WHERE party_id = ?",
+        "SELECT * FROM dim_party WHERE party_id = ? AND is_current",
+        "SELECT source, source_customer_id FROM party_map WHERE party_id = ?",
+        'SELECT * FROM mart_timeline WHERE party_id = ? ORDER BY "at" DESC LIMIT 200',
+    ]
+    cols = {r[0] for r in con.execute("DESCRIBE dim_party").fetchall()}
+    if "is_current" not in cols:
+        card_sql[1] = "SELECT * FROM dim_party WHERE party_id = ?"
+    lat = []
+    for _ in range(n):
+        p = rng.choice(s["parties"])
+        t0 = time.perf_counter()
+        for q in card_sql:
+            con.execute(q, [p]).fetchall()
+        lat.append(time.perf_counter() - t0)
+    out["card"] = lat
+    lat = []
+    for _ in range(n):
+        year, branch = rng.choice(s["years"]), rng.choice(s["branches"])
+        t0 = time.perf_counter()
+        con.execute(
+            "SELECT year(ordered_at) || '-Q' || quarter(ordered_at) AS q, channel, rfm_segment, "
+            "sum(revenue), count(DISTINCT order_key), count(DISTINCT party_id) "
+            "FROM mart_cube_sales WHERE CAST(year(ordered_at) AS VARCHAR) = ? AND branch = ? "
+            "GROUP BY ALL", [year, branch]).fetchall()
+        lat.append(time.perf_counter() - t0)
+    out["cube"] = lat
+    con.close()
+    return {k: 1000 * statistics.median(v) for k, v in out.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--project", type=Path, required=True)
+    ap.add_argument("--clients", type=int, nargs="+", default=[1, 20])
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--scenarios", nargs="+", default=["overview", "card", "search", "cube"])
+    ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+    settings = load_settings(args.project)
+    users_mod.add_user(settings.root, USER, PASSWORD, "admin", replace=True)
+    with engine_mod.connect(settings, read_only=True) as eng:
+        customers = int(eng.scalar(eng.table("customer_360").count()))
+        lines = int(eng.scalar(eng.table("mart_cube_sales").count()))
+    s = sample(settings)
+    port = _free_port()
+    server = start_server(args.project, port, cache=not args.no_cache, workers=args.workers)
+    base = f"http://127.0.0.1:{port}"
+    rows = []
+    try:
+        for kind in args.scenarios:
+            for clients in args.clients:
+                r = run(base, kind, clients, args.seconds, s)
+                rows.append(r)
+                print(f"{kind:9s} {clients:3d} clients: p50 {r['p50_ms']:8.1f} ms  "
+                      f"p95 {r['p95_ms']:8.1f} ms  {r['rps']:7.1f} req/s  "
+                      f"({r['requests']} requests, {r['errors']} errors)", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    b = bare(settings, s)
+    print(f"\n{customers:,} customers, {lines:,} sale lines; {args.workers} worker(s); cache "
+          f"{'off' if args.no_cache else 'on'}; load average {os.getloadavg()[0]:.1f}")
+    print("| scenario | clients | p50 ms | p95 ms | req/s | errors | bare DuckDB p50 ms | "
+          "× bare (p50) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        ref = b.get(r["scenario"])
+        ratio = f"{r['p50_ms'] / ref:.1f}" if ref and r["clients"] == 1 else ""
+        print(f"| {r['scenario']} | {r['clients']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
+              f"{r['rps']:.1f} | {r['errors']} | {f'{ref:.1f}' if ref else ''} | {ratio} |")
+    if args.json:
+        args.json.write_text(json.dumps({"customers": customers, "lines": lines, "rows": rows,
+                                         "bare_p50_ms": b}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
