@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import ibis
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given
@@ -43,7 +44,7 @@ def _lines(baskets):
 def test_rules_by_hand(engine):
     baskets = {"o1": {"milk", "bread"}, "o2": {"milk", "bread", "butter"},
                "o3": {"milk"}, "o4": {"bread", "butter"}}
-    lines = engine.create_table("lines", _lines(baskets))
+    lines = engine.create_table("lines", ibis.memtable(_lines(baskets)))
     r = prisme.basket.rules(lines, basket="order_id", item="sku", min_support=0.5)
     got = {(tuple(a), tuple(c)): row for a, c, row in
            zip(r.antecedent, r.consequent, r.itertuples(), strict=True)}
@@ -101,7 +102,8 @@ def test_online_retail_gives_exactly_the_rules_of_mlxtend(engine, online_retail_
     from mlxtend.frequent_patterns import association_rules, fpgrowth
     from mlxtend.preprocessing import TransactionEncoder
 
-    lines = engine.create_table("retail_lines", online_retail_lines, overwrite=True)
+    lines = engine.create_table("retail_lines", ibis.memtable(online_retail_lines),
+                                overwrite=True)
     got = prisme.basket.rules(lines, basket="InvoiceNo", item="StockCode",
                               min_support=min_support, max_len=3)
     baskets = online_retail_lines.groupby("InvoiceNo").StockCode.apply(set).tolist()
