@@ -87,7 +87,8 @@ def main(argv=None) -> None:
             started = time.perf_counter()
             build_scores(eng, settings)
             stage_s = time.perf_counter() - started
-    with engine_mod.connect(settings, read_only=True) as eng:
+    # the working state (a scores stage re-run here is not a published build)
+    with engine_mod.connect(settings) as eng:
         ev = eng.to_pandas(eng.table("churn_evaluation"))
         version = ev.version.iloc[-1]
         ev = ev[ev.version == version]

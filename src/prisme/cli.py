@@ -461,6 +461,8 @@ def erase(
     except (EngineError, ValueError, OSError) as exc:
         _fail(escape(str(exc)))
     console.print(escape(result.sentence()))
+    for note in result.notes:
+        console.print(f"[yellow]warning:[/] {escape(note)}")
 
 
 @app.command()

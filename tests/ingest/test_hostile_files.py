@@ -163,3 +163,13 @@ def test_every_row_names_its_physical_line_whatever_the_line_ends(settings, engi
     assert {o: where[o] for o in got.order_id} == dict(zip(got.order_id, got["__line"],
                                                           strict=True))
     engine.drop_raw("raw_t_0")
+
+
+def test_a_header_naming_a_column_twice_is_read_and_said(settings, engine):
+    text = "order_id;customer;date;sku;qty;price;qty\no1;c1;2024-02-01;A;1;2.5;9\n"
+    (settings.root / "orders.csv").write_text(text, encoding="utf-8")
+    settings.sources["shop"] = _source("orders.csv")
+    (r,) = ingest(settings, engine=engine)
+    assert (r.status, r.rows_loaded) == ("loaded", 1)
+    assert "'qty' more than once" in r.message and "'qty_2'" in r.message
+    assert engine.to_pandas(engine.table("fact_sales")).quantity.tolist() == [1.0]

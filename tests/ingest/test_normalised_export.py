@@ -267,3 +267,10 @@ def test_a_reloaded_customer_source_is_not_audited_twice(olist, engine):
     ingest(olist, ["customers"], engine=engine, reload=["customers"])
     loads = engine.to_pandas(customer_loads(engine))
     assert len(loads) == 1  # the superseded load is no longer one of the source's loads
+
+
+def test_a_column_of_an_undeclared_join_is_said(olist, engine):
+    olist.sources["items"].columns["channel"] = "order.channel"
+    (r,) = ingest(olist, ["items"], engine=engine)
+    assert r.status == "failed" and "'order.channel'" in r.message
+    assert "[sources.items.join.NAME] (declared: orders)" in r.message

@@ -40,6 +40,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from prisme.engine import EngineError
 from prisme.warehouse import core, suppression
 from prisme.warehouse.schema import ATTRIBUTES, ENTITIES
 
@@ -91,6 +92,7 @@ class ErasureResult:
     suppressed: int = 0
     compacted: bool = False
     purged: int = 0  #: published copies of the warehouse deleted
+    notes: list[str] = field(default_factory=list)  #: what could not be done, and why
 
     def sentence(self) -> str:
         touched = ", ".join(f"{t} {n:,}" for t, n in sorted(self.rows.items()) if n)
@@ -189,7 +191,8 @@ def _rewrite(engine, name: str, expr: ir.Table) -> None:
 
 def _base_tables(engine) -> list[str]:
     """The warehouse's tables (not views) — those whose rows can be rewritten."""
-    views = {"dim_customer", "dim_product", "dim_campaign", *engine.list_views()}
+    # the public views over the stored rows (dim_customer, fact_sales…) are never rewritten
+    views = {e.table for e in ENTITIES.values()} | set(engine.list_views())
     return [t for t in engine.list_tables() if t not in views and not t.endswith("__building")
             and not t.startswith(("_", "ibis_"))]
 
@@ -404,8 +407,11 @@ def erase(engine, settings, *, email: str | None = None, party: str | None = Non
                 })
                 _mark_erased_parties(engine, person)
             if compact:
-                engine.compact()
-                result.compacted = True
+                try:
+                    engine.compact()
+                    result.compacted = True
+                except EngineError as exc:  # an engine that cannot rewrite its storage
+                    result.notes.append(str(exc))
         # the published copies made before the erasure hold the person: all deleted
         result.purged = len(engine.purge_published())
         overrides = _erase_overrides(settings, person)
@@ -415,7 +421,7 @@ def erase(engine, settings, *, email: str | None = None, party: str | None = Non
     audit.record(settings.root, actor, "erase", result.erasure_id, {
         "records": result.records, "parties": result.parties, "rows": result.rows,
         "audit_events": result.audit_events, "suppressed": result.suppressed,
-        "compacted": result.compacted, "purged": result.purged,
+        "compacted": result.compacted, "purged": result.purged, "notes": result.notes,
     })
     return result
 

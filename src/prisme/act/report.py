@@ -234,11 +234,18 @@ def _campaigns(engine, t: dict, lang: str) -> Section:
     if engine.has_table("mart_campaigns"):
         found = True
         cp = engine.to_pandas(engine.table("mart_campaigns"))
-        s.sentences.extend(_rows_with_sentences(cp)[:8])
-        show = [c for c in ("name", "campaign_id", "channel", "contacted", "converted",
-                            "revenue", "cost", "roi", "lift", "p_adjusted") if c in cp.columns]
+        if "p_adjusted" in cp.columns:  # the campaigns with the strongest evidence first
+            cp = cp.sort_values(["p_adjusted", "lift"], ascending=[True, False],
+                                na_position="last")
+        s.sentences.extend(_rows_with_sentences(cp)[:3])
+        show = [c for c in ("name", "channel", "contacted", "converted", "revenue", "cost",
+                            "lift", "p_adjusted", "roi") if c in cp.columns]
         if show:
-            s.tables.append(cp[show].head(15))
+            table = cp[show].head(15).copy()
+            for col in ("lift", "roi"):
+                if col in table.columns:
+                    table[col] = [fmt_pct(v, lang, signed=True) for v in table[col]]
+            s.tables.append(table)
     if not found:
         s.missing = t["missing"].format(table="mart_campaigns / mart_channels")
     if engine.has_table("mart_target_lists"):
@@ -256,11 +263,12 @@ def _forecasts(engine, t: dict, lang: str) -> Section:
     fc = _mart(engine, s, t, "mart_forecasts")
     if fc is None:
         return s
+    if "dimension" in fc.columns and (fc.dimension == "total").any():
+        fc = fc[fc.dimension == "total"]  # the company's totals; the breakdowns are online
     s.sentences.extend(dict.fromkeys(_rows_with_sentences(fc)))  # once each, in order
     when = next((c for c in fc.columns if pd.api.types.is_datetime64_any_dtype(fc[c])
-                 or c in ("date", "month", "period", "ds")), None)
-    value = next((c for c in ("mean", "forecast", "yhat", "value", "actual", "revenue")
-                  if c in fc.columns), None)
+                 or c in ("month", "date", "period", "ds")), None)
+    value = next((c for c in ("value", "mean", "forecast", "yhat") if c in fc.columns), None)
     series = next((c for c in ("series", "measure", "metric", "target") if c in fc.columns),
                   None)
     if when is None or value is None:
@@ -269,22 +277,22 @@ def _forecasts(engine, t: dict, lang: str) -> Section:
     groups = fc.groupby(series) if series else [(t["forecasts"], fc)]
     for name, g in groups:
         g = g.sort_values(when)
-        fig = _fig(str(name))
-        low, high = (next((c for c in ("lower", "low", "yhat_lower", "mean_lower")
-                           if c in g.columns), None),
-                     next((c for c in ("upper", "high", "yhat_upper", "mean_upper")
-                           if c in g.columns), None))
-        if "actual" in g.columns and value != "actual":
-            fig.add_scatter(x=g[when], y=g["actual"], mode="lines", name=t["actual"],
+        if "kind" in g.columns:
+            past, ahead = g[g.kind != "forecast"], g[g.kind == "forecast"]
+        else:
+            past, ahead = g.iloc[:0], g
+        fig = _fig(f"{t['forecasts']} — {name}")
+        if len(past):
+            fig.add_scatter(x=past[when], y=past[value], mode="lines", name=t["actual"],
                             line=dict(color=PALETTE[9]))
-        if low and high:
-            fig.add_scatter(x=g[when], y=g[high], mode="lines", line=dict(width=0),
+        if {"lower", "upper"} <= set(ahead.columns) and ahead.lower.notna().any():
+            fig.add_scatter(x=ahead[when], y=ahead.upper, mode="lines", line=dict(width=0),
                             showlegend=False, hoverinfo="skip")
-            fig.add_scatter(x=g[when], y=g[low], mode="lines", line=dict(width=0),
+            fig.add_scatter(x=ahead[when], y=ahead.lower, mode="lines", line=dict(width=0),
                             fill="tonexty", fillcolor="rgba(47,109,181,0.2)",
                             name=t["interval"])
-        fig.add_scatter(x=g[when], y=g[value], mode="lines", name=t["forecast"],
-                        line=dict(color=PALETTE[0]))
+        fig.add_scatter(x=ahead[when], y=ahead[value], mode="lines+markers",
+                        name=t["forecast"], line=dict(color=PALETTE[0]))
         s.figures.append(fig)
     return s
 

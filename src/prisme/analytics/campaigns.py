@@ -394,7 +394,9 @@ def margin_rate(engine) -> float | None:
     (None when no cost is known: margins are then not stated)."""
     if not engine.has_table("fact_sales"):
         return None
-    s = engine.table("fact_sales")
+    from prisme.warehouse.core import active_sales
+
+    s = active_sales(engine)  # cancelled lines left out
     s = s.filter(s.cost.notnull() & ~s.is_return.fill_null(False))
     r = engine.to_pandas(s.aggregate(revenue=s.revenue.cast("float64").sum(),
                                      cost=s.cost.cast("float64").sum()))

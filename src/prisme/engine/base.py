@@ -52,6 +52,8 @@ class LineLayout:
     #: carriage returns not followed by a line feed (old Mac line ends, or a CR mixed into a
     #: CRLF file): a reader that splits lines on LF alone would merge or lose rows
     lone_cr: int = 0
+    #: NUL bytes in the text (a damaged file): identifiers are checked for them only then
+    nul: int = 0
 
 
 @dataclass

@@ -402,6 +402,11 @@ class SparkEngine(Engine):
         return sorted(set(self._manifest["tables"]) | set(self._manifest["views"])
                       | set(self._temp) | self._temp_views)
 
+    def list_views(self) -> list[str]:
+        """The views among :meth:`list_tables` (an erasure rewrites tables, never views)."""
+        self._refresh()
+        return sorted(set(self._manifest["views"]) | self._temp_views)
+
     def table(self, name: str) -> ir.Table:
         self._refresh()
         if name not in self.list_tables():

@@ -257,6 +257,7 @@ def read_plain_csv(engine, name: str, source: SourceSettings, path: Path, *,
                     layout=layout or (lambda: digest.result()[1]), columns=names,
                 )
                 lines = layout or digest.result()[1]
+                nul = lines.nul
                 if lines.lone_cr:
                     # CR line ends (alone, or mixed with CRLF): the fast reader splits on LF
                     # and would merge lines; the forgiving reader splits on every line end
@@ -264,6 +265,7 @@ def read_plain_csv(engine, name: str, source: SourceSettings, path: Path, *,
             except EngineError:
                 # the fast reader gave up on the whole file (mixed line endings, a stray quote
                 # that derails its state machine…): read it line by line instead
+                nul = None
                 rows, found = read_csv_python(engine, read_path, table, fmt, source.skip_rows,
                                               gzipped=compression == "gzip")
             sha = digest.result()[0]
@@ -272,7 +274,10 @@ def read_plain_csv(engine, name: str, source: SourceSettings, path: Path, *,
                 shutil.rmtree(workdir, ignore_errors=True)
     rejects = [_csv_reject(r, path, fmt) for r in _one_per_line(found)]
     out = fmt.fmt()
-    out["warnings"] = encoding_warnings(path, fmt, source)
+    if nul == 0:
+        out["no_nul"] = True  # the scan saw none: validation skips the NUL checks
+    out["warnings"] = encoding_warnings(path, fmt, source) + [
+        n for n in fmt.notes if "more than once" in n]
     return RawInput(
         source=name, file_name=str(path), sha256=sha, table=engine.table(table),
         rows_read=rows + len(rejects), rejects=rejects, fmt=out,
@@ -384,7 +389,15 @@ def header_names(path: Path, compression: str, fmt: FormatGuess, skip: int) -> l
     first = [c.replace("\x00", "") for c in first]
     if not fmt.header:
         return [f"column{i}" for i in range(len(first))]
-    return unique_names(first)
+    names = unique_names(first)
+    twice = sorted({c.strip() for c in first if c.strip() and
+                    sum(x.strip() == c.strip() for x in first) > 1})
+    if twice:
+        fmt.notes.append(
+            f"{path.name}: the header names {', '.join(repr(c) for c in twice)} more than once; "
+            "the first is read under its name, the others as " + ", ".join(
+                repr(n) for n, c in zip(names, first, strict=True) if n != c.strip() and c.strip()))
+    return names
 
 
 def _has_text(path: Path, compression: str) -> bool:
@@ -490,6 +503,7 @@ class BlankLines:
         self.breaks: list[int] = []
         self.tail = False  # bytes after the last newline (a last line without one)
         self.lone_cr = 0  # '\r' not followed by '\n'
+        self.nul = 0  # NUL bytes (a damaged file; never kept in an identifier)
         self._pending_cr = False  # the chunk ended with '\r': depends on the next byte
 
     def feed(self, chunk: bytes) -> None:
@@ -497,6 +511,7 @@ class BlankLines:
 
         arr = np.frombuffer(chunk, dtype=np.uint8)
         nl = np.flatnonzero(arr == 10)
+        self.nul += len(chunk) - np.count_nonzero(arr)
         if self._pending_cr and len(arr):
             self.lone_cr += int(arr[0] != 10)
             self._pending_cr = False
@@ -545,7 +560,7 @@ class BlankLines:
         records = None if self.in_quote else lines - len(self.breaks) - len(blank)
         lone = self.lone_cr + int(self._pending_cr)
         return LineLayout(blank=list(self.found), breaks=list(self.breaks), records=records,
-                          lone_cr=lone)
+                          lone_cr=lone, nul=self.nul)
 
 
 def transcode(src: Path, dst: Path, encoding: str, *, gzipped: bool,

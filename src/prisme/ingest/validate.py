@@ -95,9 +95,15 @@ def plan_for(source_name: str, source: SourceSettings, raw: RawInput) -> Plan:
             missing.append((name, src))
     if missing:
         what = ", ".join(f"{src!r} (mapped to {name})" for name, src in missing)
+        joins = [j[0] for j in (getattr(raw, "joins", None) or [])]
+        hint = ""
+        dotted = [src.split(".", 1)[0] for _, src in missing if "." in src]
+        if any(p not in joins for p in dotted):
+            hint = (f"; a NAME.column refers to a file joined under [sources.{source_name}.join."
+                    f"NAME] (declared: {', '.join(joins) or 'none'})")
         raise MappingError(
             f"{raw.file_name}: the header has no column {what}; the file's columns are: "
-            f"{', '.join(repr(c) for c in columns)}"
+            f"{', '.join(repr(c) for c in columns if not c.startswith(JOIN_COUNT))}{hint}"
         )
     derive = dict(source.derive)
     provided = set(resolved) | set(source.constants) | set(derive)
@@ -207,7 +213,7 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
         label = name if name == src else f"{name} ({src})"
         text = _text(t[src])
         c = parsed[name] = _parse(engine, text, kind, dtype, label, fmt, settings, src)
-        if kind == "text" and c.bad is None and name in _IDENTIFIERS:
+        if kind == "text" and c.bad is None and name in _IDENTIFIERS and not fmt.get("no_nul"):
             c.bad, c.label, c.raw_col = text.contains("\x00"), label, src
             c.what = "contains a NUL byte (\\x00), which an identifier cannot hold"
         c.soft = _is_soft(plan, name, kind)
@@ -215,6 +221,8 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
             c.placeholder = None
         elif c.placeholder is not None:
             c.bad = c.placeholder if c.bad is None else c.bad | c.placeholder
+    derived_from = set().union(*(derive_mod.names_used(x) for x in plan.derive.values())) \
+        if plan.derive else set()
     # stage 1: parse every mapped column once
     slots = {name: f"__v{i}" for i, name in enumerate(parsed)}
     stage1 = _barrier(engine, scratch, t.mutate(
@@ -236,7 +244,8 @@ def validated(engine, raw: RawInput, plan: Plan, settings: Settings,
                     "in absolute value)")
             checks.append((n, _Checked(values[n], stage1[f"{slots[n]}_oor"], c.label, what,
                                        c.raw_col)))
-        if c.bad is not None:  # loaded as empty (soft), or never used in a derivation (strict)
+        if c.bad is not None and (c.soft or n in derived_from):
+            # loaded as empty (soft); a rejected value never enters a derivation (strict)
             values[n] = ibis.ifelse(c.bad, ibis.null().cast(values[n].type()), values[n])
     checks.extend(_window_checks(plan, parsed, values))
     checks.extend(_join_checks(plan, stage1))
