@@ -20,18 +20,19 @@ ADVISOR = User("v", "advisor", advisor="Léa")
 
 
 def _warehouse(engine, customers: pd.DataFrame) -> None:
-    customers = customers.astype({"branch": "string", "advisor": "string"})
-    engine.create_table("customer_360", customers, overwrite=True)
+    schema = {c: "string" for c in customers.columns}  # branch/advisor may be all empty
+    engine.create_table("customer_360", ibis.memtable(customers.astype(object),
+                                                      schema=schema), overwrite=True)
     pm = pd.DataFrame({"source": "crm", "source_customer_id": "C" + customers.party_id,
                        "party_id": customers.party_id})
-    engine.create_table("party_map", pm, overwrite=True)
+    engine.create_table("party_map", ibis.memtable(pm), overwrite=True)
     sales = pd.DataFrame({"source": "crm", "source_customer_id": list(pm.source_customer_id) * 2,
                           "order_id": [f"O{i}" for i in range(2 * len(pm))],
                           "revenue": 10.0})
-    engine.create_table("fact_sales", sales, overwrite=True)
-    engine.create_table("mart_campaigns", pd.DataFrame({"campaign_id": ["K1"], "roi": [0.2]}),
-                        overwrite=True)
-    engine.create_table("mystery", pd.DataFrame({"x": [1]}), overwrite=True)
+    engine.create_table("fact_sales", ibis.memtable(sales), overwrite=True)
+    engine.create_table("mart_campaigns", ibis.memtable(
+        pd.DataFrame({"campaign_id": ["K1"], "roi": [0.2]})), overwrite=True)
+    engine.create_table("mystery", ibis.memtable(pd.DataFrame({"x": [1]})), overwrite=True)
 
 
 CUSTOMERS = pd.DataFrame({

@@ -4,6 +4,7 @@ analysis is said plainly."""
 
 from __future__ import annotations
 
+import ibis
 import pandas as pd
 
 from prisme.access.users import User
@@ -14,7 +15,7 @@ from prisme.serve.i18n import Translator
 N = 40
 
 
-def _c360(churn: bool) -> pd.DataFrame:
+def _c360(churn: bool) -> ibis.Table:
     df = pd.DataFrame({
         "party_id": [f"P{i:03d}" for i in range(N)],
         "first_name": "Ann", "last_name": "Lee",
@@ -28,8 +29,15 @@ def _c360(churn: bool) -> pd.DataFrame:
     df["churn_probability"] = [1 - i / N for i in range(N)] if churn else None
     df["churn_reasons"] = (["no purchase for 9 months; two complaints"] * N) if churn else None
     df["next_best_offers"] = (["Cuisine (bought with Linge) | Déco"] * N) if churn else None
-    return df.astype({"churn_probability": "float64", "churn_reasons": "string",
-                      "next_best_offers": "string"})
+    df = df.astype({"churn_probability": "float64", "churn_reasons": "object",
+                    "next_best_offers": "object"})
+    schema = ibis.schema({
+        **{c: "string" for c in ("party_id", "first_name", "last_name", "branch", "advisor",
+                                 "rfm_segment", "cluster_label", "churn_reasons",
+                                 "next_best_offers")},
+        "cluster": "int64", "p_alive": "float64", "clv_12m": "float64", "revenue": "float64",
+        "margin": "float64", "churn_probability": "float64"})
+    return ibis.memtable(df[list(schema.names)], schema=schema)  # columns by position
 
 
 def _reader(engine, user=User("a", "admin")):
@@ -53,16 +61,22 @@ def test_churn_page_without_the_churn_stage_says_so(engine):
 
 def test_churn_page_with_scores_and_evaluation(engine):
     engine.create_table("customer_360", _c360(True))
-    engine.create_table("churn_lift", pd.DataFrame({
-        "decile": range(1, 11), "lift": [3.0, 2, 1.5, 1, 1, .8, .6, .5, .3, .3],
-        "cumulative_gain": [.3, .5, .6, .7, .8, .85, .9, .95, .98, 1.0], "version": "v1"}))
-    engine.create_table("churn_calibration", pd.DataFrame({
-        "bin": [1, 2], "predicted": [.1, .6], "observed": [.12, .55], "customers": [30, 10],
-        "version": "v1"}))
+    import numpy as np
+
+    from prisme.analytics.churn import evaluate
+
+    rng = np.random.default_rng(0)
+    p = rng.random(500)
+    metrics, calib, lift = evaluate((rng.random(500) < p).astype(int), p)
+    meta = {"version": "v1", "evaluated_as_of": "2025-12-31", "horizon_days": 180}
+    engine.create_table("churn_lift", ibis.memtable(lift.assign(**meta)))
+    engine.create_table("churn_calibration", ibis.memtable(calib.assign(**meta)))
+    engine.create_table("churn_evaluation", ibis.memtable(pd.DataFrame(
+        [{**meta, "metric": m, "value": v} for m, v in metrics.items()])))
     blocks = pages.churn(_reader(engine), Translator("fr"))
     text = _texts(blocks)
-    assert "no purchase for 9 months" in text and "3,0×" in text
-    assert "Gain par décile" in text and "Calibration" in text
+    assert "no purchase for 9 months" in text and "ROC-AUC" in text
+    assert "Gain par décile" in text and "Calibration" in text and "180 jours" in text
     # an advisor gets their customers' risk, not the company-wide evaluation
     adv = pages.churn(_reader(engine, User("v", "advisor", advisor="Léa")), Translator("en"))
     assert "Lift by decile" not in _texts(adv)

@@ -384,43 +384,44 @@ def _latest_version(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _churn_evaluation(reader, t: Translator) -> list[dict]:
-    """The churn score's check on a past period: calibration and lift by decile."""
-    out = []
-    if reader.has("churn_lift"):
-        lift = _latest_version(reader.df(reader.table("churn_lift"))).sort_values("decile")
-        if len(lift) and {"decile", "lift"} <= set(lift.columns):
-            series = {t.pick("lift over the average", "gain sur la moyenne"): lift.lift}
-            out.append(chart(
-                t.pick("Lift by decile of predicted risk (checked on a past period)",
-                       "Gain par décile de risque prédit (vérifié sur une période passée)"),
-                charts.bars(lift.decile.astype(str), series,
-                            t.pick("× average churn rate", "× taux moyen d'attrition"),
-                            t.pick("decile (1 = riskiest)", "décile (1 = plus risqués)")),
-                t.pick(f"The riskiest tenth churned {t.number(lift.lift.iloc[0], 1)}× as often as the "
-                       "average customer: call them first.",
-                       f"Le dixième le plus risqué est parti {t.number(lift.lift.iloc[0], 1)}× plus "
-                       "souvent que la moyenne : appelez-le en premier.")))
-    if reader.has("churn_calibration"):
-        cal = _latest_version(reader.df(reader.table("churn_calibration")))
-        if len(cal) and {"predicted", "observed"} <= set(cal.columns):
-            cal = cal.sort_values("predicted")
-            out.append(chart(
-                t.pick("Calibration: predicted vs observed churn",
-                       "Calibration : attrition prédite et observée"),
-                charts.lines(cal.predicted.round(3), {
-                    t.pick("observed", "observée"): cal.observed,
-                    t.pick("perfect calibration", "calibration parfaite"): cal.predicted},
-                    t.pick("observed churn rate (0–1)", "taux observé (0–1)"),
-                    t.pick("predicted probability (0–1)", "probabilité prédite (0–1)")),
-                t.pick("The closer the two lines, the more a 30% risk means 30 churners in "
-                       "100.", "Plus les deux courbes sont proches, plus un risque de 30 % "
-                       "signifie 30 départs sur 100.")))
-    if reader.has("churn_evaluation"):
-        ev = _latest_version(reader.df(reader.table("churn_evaluation")))
-        if len(ev):
-            out.append(table(t.pick("Churn score evaluation", "Évaluation du score d'attrition"),
-                             ev, t, {c: "number" for c in ev.columns if ev[c].dtype.kind == "f"}))
-    return out
+    """The churn score's check on a past period (the churn stage's evaluation tables, latest
+    version): calibration, lift and gain by decile, and the metrics."""
+    from prisme.serve import churn_charts
+
+    names = ("churn_evaluation", "churn_calibration", "churn_lift")
+    if not all(reader.has(n) for n in names):
+        return []
+    ev, cal, lift = (_latest_version(reader.df(reader.table(n))) for n in names)
+    if ev.empty or cal.empty or lift.empty:
+        return []
+    metrics = {str(m): float(v) for m, v in zip(ev.metric, ev.value, strict=True)}
+    horizon = int(ev.horizon_days.iloc[0]) if "horizon_days" in ev else 180
+    when = ev.evaluated_as_of.iloc[0] if "evaluated_as_of" in ev else None
+    caps = churn_charts.captions(metrics, horizon, when)
+    if t.lang == "fr":
+        caps = {
+            "calibration": f"Sur les {horizon} jours suivant le {t.date(when)}, inconnus du "
+                           "modèle à l'entraînement, un risque prédit de x % s'est réalisé "
+                           f"environ x % du temps (écart moyen "
+                           f"{t.percent(metrics.get('calibration_error'), 1)}).",
+            "lift": f"Les 10 % de clients les plus risqués sont partis "
+                    f"{t.number(metrics.get('top_decile_lift'), 1)}× plus souvent que la "
+                    "moyenne : commencez les appels de fidélisation par eux.",
+            "gain": f"ROC-AUC {t.number(metrics.get('roc_auc'), 2)}, PR-AUC "
+                    f"{t.number(metrics.get('pr_auc'), 2)} (taux d'attrition "
+                    f"{t.percent(metrics.get('base_rate'))}).",
+        }
+    return [
+        chart(t.pick("Lift by decile of predicted risk (checked on a past period)",
+                     "Gain par décile de risque prédit (vérifié sur une période passée)"),
+              churn_charts.lift_figure(lift), caps["lift"]),
+        chart(t.pick("Cumulative gain: leavers found by calling the riskiest first",
+                     "Gain cumulé : départs trouvés en appelant d'abord les plus risqués"),
+              churn_charts.gain_figure(lift), caps["gain"]),
+        chart(t.pick("Calibration: predicted vs observed churn",
+                     "Calibration : attrition prédite et observée"),
+              churn_charts.calibration_figure(cal), caps["calibration"]),
+    ]
 
 
 def _card_link():
