@@ -334,13 +334,11 @@ def py_phone_e164_fast(value: str | None, default_country: str) -> str | None:
 @ibis.udf.scalar.pyarrow
 def _phone_e164_udf(value: str, country: str) -> str:
     """Vectorised: each batch is dictionary-encoded so a number is parsed once per batch
-    (and once overall, thanks to the cache of :func:`py_phone_e164`). Spark calls a pyarrow
-    UDF one value at a time (its Arrow-optimised row UDF): then a value is a str, or None /
-    NaN for NULL."""
-    if not isinstance(value, (pa.Array, pa.ChunkedArray)):
-        if not isinstance(value, str):
-            return ""
-        return py_phone_e164(value, country if isinstance(country, str) else "") or ""
+    (and once overall, thanks to the cache of :func:`py_phone_e164`). A backend that calls
+    it one value at a time (Spark's row-wise Python UDFs) gets the same answer per value."""
+    if not isinstance(value, pa.Array | pa.ChunkedArray):
+        text = value if isinstance(value, str) else None
+        return py_phone_e164(text, country if isinstance(country, str) else "") or ""
     encoded = pa.chunked_array([value]).combine_chunks().dictionary_encode() \
         if isinstance(value, pa.ChunkedArray) else value.dictionary_encode()
     default = country[0].as_py() if len(country) else ""
