@@ -2,7 +2,7 @@ import ibis
 import pytest
 
 from prisme import engine as engine_mod
-from prisme.engine import EngineBusy
+from prisme.engine import EngineBusy, publish
 from prisme.engine import functions as F
 
 
@@ -51,7 +51,7 @@ def test_second_loader_is_refused_with_a_clear_message(settings):
         # a second process-level lock on the same file cannot be taken
         import fcntl
 
-        lock = eng.lock_path
+        lock = publish.lock_path(settings.warehouse_path)  # beside the file or directory
         with open(lock, "a+") as fh, pytest.raises(BlockingIOError):
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     # once released, the lock can be taken again
