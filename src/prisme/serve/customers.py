@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 import ibis
 import pandas as pd
 
 from prisme.access.rights import Forbidden, may_search_personal
+from prisme.warehouse.conform import py_fold as fold
 
 #: fields of the golden record shown on the card, in order
 CARD_FIELDS = ("kind", "first_name", "last_name", "company", "email", "phone", "address_line",
@@ -27,12 +26,6 @@ FIELD_LABELS = {
 }
 SEARCH_COLUMNS = ("party_id", "first_name", "last_name", "company", "email", "phone", "city",
                   "branch", "advisor", "rfm_segment", "clv_12m")
-def fold(text: str) -> str:
-    """Lower case without accents: the Python side of :func:`prisme.serve.marts.fold`."""
-    return "".join(ch for ch in unicodedata.normalize("NFD", text)
-                   if unicodedata.category(ch)[0] != "M").lower()
-
-
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 

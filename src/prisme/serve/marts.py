@@ -129,18 +129,13 @@ def card_sources(engine) -> ibis.Table:
     return d.select("party_id", *cols)
 
 
-def fold(expr):
-    """Accents off, lower case (in the engine)."""
-    from prisme.engine.functions import strip_accents
-
-    return strip_accents(expr).lower()
-
-
 def search_index(engine) -> ibis.Table:
     """``party_id``, the customer's branch and advisor (for the rights) and the search keys."""
     c = engine.table("customer_360")
     text = c.first_name.fill_null("").concat(" ", c.last_name.fill_null(""), " ",
                                              c.company.fill_null(""))
+    from prisme.warehouse.conform import fold
+
     return c.select("party_id", "branch", "advisor", search_text=fold(text),
                     email_key=c.email.lower(), phone_key=c.phone)
 
