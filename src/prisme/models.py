@@ -10,6 +10,7 @@ from prisme.analytics.models import (
     ConvergenceWarning,
     GammaGamma,
     ParetoNBD,
+    RepeatRate,
     ShiftedBetaGeo,
     summary_data_from_transactions,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "ConvergenceWarning",
     "GammaGamma",
     "ParetoNBD",
+    "RepeatRate",
     "ShiftedBetaGeo",
     "summary_data_from_transactions",
 ]

@@ -1,6 +1,8 @@
 """Customer-base probability models (numpy/scipy maximum likelihood, each citing its paper).
 
 - :class:`BetaGeo` (BG/NBD), :class:`ParetoNBD`: repeat purchasing and dropout, continuous time.
+- :class:`RepeatRate`: one purchase rate and one dropout rate (the fallback when the above
+  are not identified).
 - :class:`GammaGamma`: average spend per transaction.
 - :class:`BetaGeoBetaBinom` (BG/BB): discrete transaction opportunities.
 - :class:`ShiftedBetaGeo` (sBG): contractual retention from survivors per period.
@@ -14,6 +16,7 @@ from prisme.analytics.models.bgnbd import BetaGeo
 from prisme.analytics.models.data import summary_data_from_transactions
 from prisme.analytics.models.gammagamma import GammaGamma
 from prisme.analytics.models.paretonbd import ParetoNBD
+from prisme.analytics.models.repeat_rate import RepeatRate
 from prisme.analytics.models.sbg import ShiftedBetaGeo
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "GammaGamma",
     "ParetoNBD",
     "ProbabilityModel",
+    "RepeatRate",
     "ShiftedBetaGeo",
     "summary_data_from_transactions",
 ]
