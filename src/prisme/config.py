@@ -206,6 +206,14 @@ class AnalyticsSettings(_Strict):
     annual_discount_rate: float = 0.10
     #: use margin (revenue - cost) for CLV when cost is known
     use_margin: bool = True
+    #: the purchase model behind P(alive) and CLV: "auto" fits Pareto/NBD and the repeat-rate
+    #: model (both let a one-time buyer's P(alive) fall with time) and keeps the usable one
+    #: with the lowest BIC; "paretonbd", "bgnbd" or "repeat_rate" ask for one (if it cannot be
+    #: used the build says why and chooses as "auto" does). See prisme.analytics.clv.
+    purchase_model: Literal["auto", "paretonbd", "bgnbd", "repeat_rate", "pareto_nbd",
+                            "bg_nbd"] = "auto"
+    #: L2 penalty on the purchase and spend models' parameters (0: plain maximum likelihood)
+    penalizer_coef: float = Field(default=0.0, ge=0.0)
     clusters_max_k: int = 8
     #: parameter draws behind the CLV interval (clv_12m_low / clv_12m_high)
     clv_interval_draws: int = 200

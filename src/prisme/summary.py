@@ -9,7 +9,7 @@ from rich.table import Table
 
 
 def _fmt(v) -> str:
-    if v is None:
+    if v is None or (isinstance(v, float) and v != v):  # NULL (or NaN: never printed as such)
         return "—"
     if isinstance(v, float):
         return f"{v:,.2f}"

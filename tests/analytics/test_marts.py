@@ -261,3 +261,39 @@ def test_a_column_claimed_by_two_contributors_is_an_error(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "stage_c", types.ModuleType("stage_c"))
     with pytest.raises(TypeError, match="does not expose CUSTOMER_360_COLUMNS"):
         marts_mod.contributors(["stage_c"])
+def one_time_company(engine, n: int = 800, repeaters: int = 8, seed: int = 5) -> None:
+    """An Olist-shaped base: n customers over two years, 1 % of whom bought again."""
+    rng = np.random.default_rng(seed)
+    rows, pmap = [], []
+    for i in range(n):
+        pmap.append({"source": "shop", "source_customer_id": f"s{i}", "party_id": f"P{i:04d}"})
+        first = rng.uniform(0, 700)
+        days = [first] + ([first + rng.uniform(5, 700 - first + 5)] if i < repeaters else [])
+        for k, d in enumerate(days):
+            rows.append({"source": "shop", "order_id": f"o{i}-{k}", "source_customer_id": f"s{i}",
+                         "ordered_at": _at(min(d, 729)), "sku": "K0", "quantity": 1.0,
+                         "revenue": float(round(rng.gamma(2.0, 40.0) + 1, 2))})
+    write_core(engine, "transaction", rows)
+    write_party_map(engine, pmap)
+
+
+def test_one_time_buyers_get_a_value_not_nan_and_the_reason_is_stored(engine, settings):
+    """Issue #9 item 1 at the mart level: customer_360 holds no NaN value, P(alive) of the
+    one-time buyers falls with the time since their purchase, and mart_notes says which
+    purchase model was used and why."""
+    one_time_company(engine)
+    settings.analytics.purchase_model = "bgnbd"
+    settings.analytics.clv_interval_draws = 20
+    settings.analytics.clusters_max_k = 3
+    summary = build_marts(engine, settings, as_of="2024-12-31")
+    c = engine.to_pandas(engine.table("customer_360"))
+    for col in ("p_alive", "expected_purchases_12m", "clv_12m", "clv_12m_low", "clv_12m_high"):
+        assert c[col].notna().all() and np.isfinite(c[col].astype(float)).all(), col
+    once = c[c.frequency == 0].sort_values("T")
+    assert once.p_alive.iloc[:50].mean() > once.p_alive.iloc[-50:].mean() + 0.1
+    assert summary.purchase_model in ("paretonbd", "repeat_rate")
+    notes = engine.to_pandas(engine.table("mart_notes"))
+    assert set(notes.topic) == {"customer value"}
+    text = " ".join(notes.note)
+    assert "BG/NBD (configured) cannot be used" in text and "bought again" in text
+    assert any("bought again" in line for line in summary.lines())

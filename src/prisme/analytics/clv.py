@@ -37,19 +37,37 @@ import pandas as pd
 
 from prisme.analytics.features import TIME_UNITS
 
-#: purchase models selectable by name
-PURCHASE_MODELS = ("bg_nbd", "pareto_nbd")
+#: purchase models selectable by name (``[analytics] purchase_model``); "auto" chooses
+PURCHASE_MODELS = ("auto", "paretonbd", "bgnbd", "repeat_rate")
+_ALIASES = {"pareto_nbd": "paretonbd", "bg_nbd": "bgnbd", "repeatrate": "repeat_rate"}
+_CLASSES = {"bgnbd": "BetaGeo", "paretonbd": "ParetoNBD", "repeat_rate": "RepeatRate"}
+#: what each model is called in sentences
+MODEL_NAMES = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD", "repeat_rate": "repeat-rate model",
+               "none": "no purchase model"}
+#: the models "auto" chooses from: those in which a one-time buyer's P(alive) falls with the
+#: time since their purchase (BG/NBD holds every customer without a repeat purchase alive for
+#: sure, so it is used only when asked for by name)
+AUTO_CANDIDATES = ("paretonbd", "repeat_rate")
 DAYS_PER_MONTH = 365.25 / 12
 _KEY = ["frequency", "recency", "T"]
+
+
+def model_key(name: str) -> str:
+    """The canonical key of a purchase model name (``bg_nbd`` → ``bgnbd``)."""
+    key = _ALIASES.get(str(name).lower(), str(name).lower())
+    if key not in PURCHASE_MODELS:
+        raise ValueError(f"purchase model must be one of {PURCHASE_MODELS} "
+                         f"(or pareto_nbd, bg_nbd), not {name!r}")
+    return key
 
 
 def _purchase_model_class(name: str):
     from prisme.analytics import models
 
-    classes = {"bg_nbd": "BetaGeo", "pareto_nbd": "ParetoNBD"}
-    if name not in classes:
-        raise ValueError(f"purchase model must be one of {PURCHASE_MODELS}, not {name!r}")
-    return getattr(models, classes[name])
+    key = model_key(name)
+    if key == "auto":
+        raise ValueError("'auto' is a choice among models, not a model: see CustomerValue")
+    return getattr(models, _CLASSES[key])
 
 
 def unique_histories(summary: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -69,7 +87,7 @@ class CustomerValue:
 
     def __init__(
         self,
-        model: str = "bg_nbd",
+        model: str = "auto",
         horizon_months: int = 12,
         annual_discount_rate: float = 0.10,
         time_unit: str = "week",
@@ -94,33 +112,149 @@ class CustomerValue:
             time_unit=analytics.time_unit,
             seed=analytics.seed,
             n_draws=analytics.clv_interval_draws,
+            model=getattr(analytics, "purchase_model", "auto"),
+            penalizer_coef=getattr(analytics, "penalizer_coef", 0.0),
         )
         kw.update(overrides)
         return cls(**kw)
 
     # ------------------------------------------------------------------ fit
     def fit(self, summary: pd.DataFrame) -> CustomerValue:
-        from prisme.analytics.models import GammaGamma
+        """Choose and fit the purchase model (see :meth:`_choose`) and the spend model.
 
+        Learns ``purchase_model_`` (None when nobody bought twice), ``purchase_model_key_``,
+        ``candidates_`` (per model tried: its BIC, or why it was not usable), ``spend_model_``
+        and ``notes_`` — sentences saying what was done and why, for the build summary.
+        """
         buyers = _buyers(summary)
         buyers = buyers[buyers["T"] > 0]
         if buyers.empty:
             raise ValueError("no party has a purchase before as_of: there is nothing to fit")
         table, _ = unique_histories(buyers)
-        cls = _purchase_model_class(self.model)
-        self.purchase_model_ = cls(penalizer_coef=self.penalizer_coef).fit(table, weights="weights")
-        repeat = buyers[(buyers.frequency > 0) & (buyers.monetary_value > 0)]
-        if len(repeat) < 3:
-            raise ValueError(
-                f"only {len(repeat)} parties bought more than once with a positive value: "
-                "the spend model (Gamma-Gamma) needs repeat buyers"
-            )
-        self.spend_model_ = GammaGamma(penalizer_coef=self.penalizer_coef).fit(
-            repeat[["frequency", "monetary_value"]].reset_index(drop=True)
-        )
-        self.n_parties_ = len(buyers)
+        self.notes_: list[str] = []
+        n = len(buyers)
+        repeaters = int((buyers.frequency > 0).sum())
+        self.repeat_share_ = repeaters / n
+        self._choose(table, n, repeaters)
+        self._fit_spend(buyers)
+        self.n_parties_ = n
         self.n_unique_histories_ = len(table)
         return self
+
+    def _usable(self, model, table: pd.DataFrame) -> str | None:
+        """Why a fitted purchase model cannot be used (None when it can): its predictions
+        must be finite for every history over the horizon, and its parameters must have a
+        covariance to draw the CLV interval from."""
+        try:
+            alive = np.asarray(model.probability_alive(table), dtype=float)
+            disc = self._discounted_purchases(model, table)
+        except (ValueError, FloatingPointError, OverflowError) as exc:
+            return f"its predictions fail ({exc})"
+        bad = ~np.isfinite(alive) | ~np.isfinite(disc)
+        if bad.any():
+            return (f"its predictions are not finite for {int(bad.sum())} of {len(table)} "
+                    "purchase histories (the parameters run to extreme values)")
+        if not np.all(np.isfinite(model.log_covariance_)):
+            return "its parameters' uncertainty cannot be computed (flat likelihood)"
+        return None
+
+    def _try(self, key: str, table: pd.DataFrame, n: int):
+        """Fit one model; returns (model, BIC) or (None, reason)."""
+        import warnings
+
+        from prisme.analytics.models import ConvergenceWarning
+
+        cls = _purchase_model_class(key)
+        kwargs = {} if key == "repeat_rate" else {"penalizer_coef": self.penalizer_coef}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                with np.errstate(all="ignore"):
+                    model = cls(**kwargs).fit(table, weights="weights")
+        except (ValueError, RuntimeError) as exc:
+            return None, str(exc).split(": ", 1)[-1]
+        with np.errstate(all="ignore"):
+            why = self._usable(model, table)
+        if why is not None:
+            return None, why
+        k = len(model.param_names)
+        return model, float(k * np.log(n) - 2.0 * model.log_likelihood_)
+
+    def _choose(self, table: pd.DataFrame, n: int, repeaters: int) -> None:
+        """The purchase model, by a stated criterion.
+
+        * A model asked for by name is used when it fits and is usable (:meth:`_usable`);
+          otherwise the note says why and "auto" chooses.
+        * "auto" fits the models in which a one-time buyer's P(alive) falls with time
+          (Pareto/NBD and the repeat-rate model) and keeps, among the usable ones, the one
+          with the lowest BIC (k log n − 2 log L: the likelihood, less a charge for each
+          parameter; Pareto/NBD's four parameters must buy more likelihood than the
+          repeat-rate model's two).
+        * Nobody bought twice: no model can tell the purchase rate from dropout; expected
+          purchases and CLV are 0 (value = the first order) and P(alive) is left empty.
+        """
+        share = f"{repeaters / n:.1%} of the {n:,} buyers ({repeaters:,}) bought again"
+        self.candidates_: dict[str, object] = {}
+        asked = model_key(self.model)
+        if repeaters == 0:
+            self.purchase_model_ = None
+            self.purchase_model_key_ = "none"
+            self.notes_.append(
+                f"nobody of the {n:,} buyers bought twice: no purchase model can tell how often "
+                "customers buy from how soon they leave; expected purchases and CLV are 0 "
+                "(value = the first order, already earned) and P(alive) is left empty")
+            return
+        if asked != "auto":
+            model, result = self._try(asked, table, n)
+            self.candidates_[asked] = result
+            if model is not None:
+                self.purchase_model_, self.purchase_model_key_ = model, asked
+                self.notes_.append(f"{share}; purchase model {MODEL_NAMES[asked]} (as configured)")
+                return
+            self.notes_.append(f"{MODEL_NAMES[asked]} (configured) cannot be used: {result}")
+        fitted = {}
+        for key in AUTO_CANDIDATES:
+            if key == asked:
+                continue
+            model, result = self._try(key, table, n)
+            self.candidates_[key] = result
+            if model is not None:
+                fitted[key] = (model, result)
+        if not fitted:
+            raise ValueError("no purchase model could be fitted: " + "; ".join(
+                f"{MODEL_NAMES[k]}: {v}" for k, v in self.candidates_.items()))
+        key = min(fitted, key=lambda k: fitted[k][1])
+        self.purchase_model_, self.purchase_model_key_ = fitted[key][0], key
+        others = [f"{MODEL_NAMES[k]} " + (f"BIC {v:,.0f}" if isinstance(v, float) else
+                                          f"not usable: {v}")
+                  for k, v in self.candidates_.items() if k not in (key, asked)]
+        self.notes_.append(
+            f"{share}; purchase model {MODEL_NAMES[key]} (auto: lowest BIC "
+            f"{fitted[key][1]:,.0f} among the models where a one-time buyer's P(alive) falls "
+            f"with time{'; ' + '; '.join(others) if others else ''})")
+        if repeaters / n < 0.05:
+            self.notes_.append("so few repeat purchases: a customer's value is close to their "
+                               "first order; expected purchases are small and uncertain")
+
+    def _fit_spend(self, buyers: pd.DataFrame) -> None:
+        """Gamma-Gamma on the repeat buyers with a positive mean value; with fewer than 20 of
+        them, or a fit that fails, the mean value of an order over all buyers (the first
+        order counts: it is all a one-time buyer shows), said in a note."""
+        from prisme.analytics.models import GammaGamma
+
+        repeat = buyers[(buyers.frequency > 0) & (buyers.monetary_value > 0)]
+        reason = f"only {len(repeat)} repeat buyer(s) with a positive value"
+        if len(repeat) >= 20:
+            try:
+                with np.errstate(all="ignore"):
+                    self.spend_model_ = GammaGamma(penalizer_coef=self.penalizer_coef).fit(
+                        repeat[["frequency", "monetary_value"]].reset_index(drop=True))
+                return
+            except (ValueError, RuntimeError) as exc:
+                reason = f"Gamma-Gamma cannot be fitted ({exc})"
+        self.spend_model_ = MeanOrderValue().fit(buyers)
+        self.notes_.append(f"spend per order: {reason}; the mean order value of all buyers "
+                           f"({self.spend_model_.params_['mean_order_value']:,.2f}) is used")
 
     # ------------------------------------------------------------------ predict
     def month_length(self) -> float:
@@ -164,6 +298,15 @@ class CustomerValue:
         pm, sm = self.purchase_model_, self.spend_model_
         spend_in = self._spend_input(buyers)
         spend = np.asarray(sm.expected_spend(spend_in), dtype=float)
+        if pm is None:  # nobody bought twice (see _choose): no repeat purchase expected
+            zero = np.zeros(len(buyers))
+            self.interval_note_ = None
+            return pd.DataFrame({
+                "party_id": buyers["party_id"].to_numpy(), "p_alive": np.full(len(buyers), None,
+                                                                              dtype=object),
+                "expected_purchases_12m": zero, "expected_purchases": zero,
+                "expected_spend": spend, "clv": zero, "clv_low": zero, "clv_high": zero,
+            }).astype({"p_alive": float})
         disc = self._discounted_purchases(pm, table)
         out = pd.DataFrame(
             {
@@ -202,7 +345,10 @@ class CustomerValue:
         """
         pm, sm = self.purchase_model_, self.spend_model_
         p_draws = pm.sample_params(self.n_draws, seed=self.seed)
-        s_draws = sm.sample_params(self.n_draws, seed=self.seed + 1)
+        try:  # a spend model without usable covariance (or none: mean order value) is fixed
+            s_draws = sm.sample_params(self.n_draws, seed=self.seed + 1)
+        except (AttributeError, ValueError):
+            s_draws = None
         horizon = self.horizon_months * self.month_length()
         point = np.asarray(pm.expected_purchases(table, horizon), dtype=float)
         delta = np.divide(disc, point, out=np.ones_like(disc), where=point > 0)
@@ -212,7 +358,8 @@ class CustomerValue:
             level[:, k] = pm.with_params(**p_draws.iloc[k].to_dict()).expected_purchases(
                 table, horizon
             )
-            spend[:, k] = sm.with_params(**s_draws.iloc[k].to_dict()).expected_spend(spend_in)
+            spend[:, k] = (sm.expected_spend(spend_in) if s_draws is None else
+                           sm.with_params(**s_draws.iloc[k].to_dict()).expected_spend(spend_in))
         level *= delta[:, None]
         low = np.empty(len(codes))
         high = np.empty(len(codes))
@@ -222,6 +369,33 @@ class CustomerValue:
             clv = level[codes[sl]] * spend[sl]
             low[sl], high[sl] = np.percentile(clv, [5.0, 95.0], axis=1)
         return low, high
+
+
+class MeanOrderValue:
+    """The spend per order when Gamma-Gamma cannot be fitted (too few repeat buyers): the
+    mean value of an order over all buyers, first orders included — the same for every
+    customer. ``fit(buyers)`` reads ``revenue`` (or ``margin`` when ``monetary_basis`` says
+    so) and ``orders`` when present, else the repeat buyers' ``monetary_value``."""
+
+    def fit(self, buyers: pd.DataFrame) -> MeanOrderValue:
+        basis = (str(buyers.monetary_basis.iloc[0]) if "monetary_basis" in buyers.columns
+                 and len(buyers) else "revenue")
+        column = "margin" if basis == "margin" and "margin" in buyers.columns else "revenue"
+        if column in buyers.columns and "orders" in buyers.columns:
+            orders = pd.to_numeric(buyers.orders, errors="coerce").to_numpy(dtype=float)
+            total = pd.to_numeric(buyers[column], errors="coerce").to_numpy(dtype=float)
+            ok = np.isfinite(orders) & np.isfinite(total) & (orders > 0)
+            value = float(total[ok].sum() / orders[ok].sum()) if ok.any() else 0.0
+        else:
+            m = buyers.monetary_value.to_numpy(dtype=float)
+            value = float(m[m > 0].mean()) if (m > 0).any() else 0.0
+        self.params_ = {"mean_order_value": max(value, 0.0) if np.isfinite(value) else 0.0}
+        return self
+
+    def expected_spend(self, df: pd.DataFrame) -> np.ndarray:
+        if not hasattr(self, "params_"):
+            raise RuntimeError("MeanOrderValue is not fitted yet: call fit(buyers) first")
+        return np.full(len(df), self.params_["mean_order_value"])
 
 
 def _buyers(summary: pd.DataFrame) -> pd.DataFrame:

@@ -77,7 +77,10 @@ _SCORE_COLUMNS = {
     "cluster_label": dt.string,
 }
 _GOLDEN = [c for c in ENTITIES["customer"].names if c not in ("source", "source_customer_id")]
-MARTS = ("customer_360", "mart_rfm_segments", "mart_clusters")
+MARTS = ("customer_360", "mart_rfm_segments", "mart_clusters", "mart_notes")
+#: ``mart_notes``: what a build did and why, in sentences (topic "customer value": the
+#: purchase model chosen, the fallbacks taken); replaced with the marts at every build
+MART_NOTES = ibis.schema({"as_of": dt.date, "topic": dt.string, "note": dt.string})
 
 
 def contributors(names: list[str] | None = None) -> list:
@@ -162,7 +165,7 @@ class MartSummary:
     parties: int = 0
     buyers: int = 0
     value_basis: str = "revenue"
-    purchase_model: str = "bg_nbd"
+    purchase_model: str = "auto"
     purchase_params: dict = field(default_factory=dict)
     spend_params: dict = field(default_factory=dict)
     clusters: dict[int, str] = field(default_factory=dict)
@@ -170,6 +173,8 @@ class MartSummary:
     score_rows: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: what was done for customer value and why (stored in ``mart_notes``)
+    value_notes: list[str] = field(default_factory=list)
     #: the segment tables in sentences (see ``segments.describe_segments``)
     sentences: list[str] = field(default_factory=list)
 
@@ -207,18 +212,24 @@ def _value_scores(summary: pd.DataFrame, settings, result: MartSummary) -> pd.Da
     empty = pd.DataFrame({"party_id": pd.Series([], dtype=str)})
     if summary.frequency.notna().sum() == 0:
         result.notes.append("no purchase before as_of: customer value not computed")
+        result.value_notes.append(result.notes[-1])
         return empty
     cv = CustomerValue.from_settings(settings.analytics)
     try:
         cv.fit(summary)
     except (ValueError, RuntimeError) as exc:  # degenerate base: say so, build the rest
         result.notes.append(f"customer value not computed: {exc}")
+        result.value_notes.append(result.notes[-1])
         return empty
-    result.purchase_params = dict(cv.purchase_model_.params_)
+    result.purchase_model = cv.purchase_model_key_
+    result.purchase_params = dict(getattr(cv.purchase_model_, "params_", {}))
     result.spend_params = dict(cv.spend_model_.params_)
+    result.notes.extend(cv.notes_)
+    result.value_notes.extend(cv.notes_)
     scores = cv.predict(summary)
     if cv.interval_note_:
         result.notes.append(cv.interval_note_)
+        result.value_notes.append(cv.interval_note_)
     return scores.rename(columns={"clv": "clv_12m", "clv_low": "clv_12m_low",
                                   "clv_high": "clv_12m_high"}).drop(columns="expected_purchases")
 
@@ -376,6 +387,11 @@ def _build(engine, settings, day: _dt.date, result: MartSummary, progress) -> No
     built = engine.table("customer_360__building")
     engine.create_table("mart_rfm_segments__building", rfm_segments_mart(built), overwrite=True)
     engine.create_table("mart_clusters__building", clusters_mart(built), overwrite=True)
+    notes = pd.DataFrame({"as_of": [day] * len(result.value_notes),
+                          "topic": ["customer value"] * len(result.value_notes),
+                          "note": result.value_notes})
+    engine.create_table("mart_notes__building", ibis.memtable(notes).cast(MART_NOTES),
+                        overwrite=True)
     _step(progress, "swap", 4)
     version = f"{result.purchase_model}/prisme-{prisme.__version__}"
     with engine.transaction():

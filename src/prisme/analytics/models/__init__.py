@@ -1,6 +1,8 @@
 """Customer-base probability models (numpy/scipy maximum likelihood, each citing its paper).
 
 - :class:`BetaGeo` (BG/NBD), :class:`ParetoNBD`: repeat purchasing and dropout, continuous time.
+- :class:`RepeatRate`: one purchase rate and one dropout rate (the fallback when the above
+  are not identified).
 - :class:`GammaGamma`: average spend per transaction.
 - :class:`BetaGeoBetaBinom` (BG/BB): discrete transaction opportunities.
 - :class:`ShiftedBetaGeo` (sBG): contractual retention from survivors per period.
@@ -16,6 +18,7 @@ from prisme.analytics.models.churn import ChurnModel
 from prisme.analytics.models.data import summary_data_from_transactions
 from prisme.analytics.models.gammagamma import GammaGamma
 from prisme.analytics.models.paretonbd import ParetoNBD
+from prisme.analytics.models.repeat_rate import RepeatRate
 from prisme.analytics.models.sbg import ShiftedBetaGeo
 from prisme.analytics.models.uplift import UpliftModel
 
@@ -28,6 +31,7 @@ __all__ = [
     "GammaGamma",
     "ParetoNBD",
     "ProbabilityModel",
+    "RepeatRate",
     "ShiftedBetaGeo",
     "UpliftModel",
     "summary_data_from_transactions",

@@ -435,6 +435,11 @@ class ProbabilityModel(abc.ABC):
                 best = res
             if np.max(np.abs(g(best.x))) < 1e-7:
                 break
+            if np.any(np.abs(best.x) > _LOG_BOUND) or np.max(np.abs(g(best.x))) < 1e-4:
+                # near a maximum the Newton polish below finishes the job; a parameter that
+                # ran off has no interior maximum for Nelder-Mead to find (and far out the
+                # likelihood can be slow to evaluate): the check below says so
+                break
         theta, H = self._newton_polish(f, analytic, g, best.x)
         self._check_converged(theta, f, g, names)
         self._set_fit(theta, data, names, H)
