@@ -177,8 +177,6 @@ def _one_time_base(n: int = 3_000, repeat_share: float = 0.01, seed: int = 3) ->
     })
 
 
-@pytest.mark.xfail(strict=True, reason="open: on this base some clv_12m_low/high draws come "
-                   "out NaN (point values are finite); to fix in CustomerValue._interval")
 def test_a_base_of_one_time_buyers_gets_values_never_nan():
     """Issue #9 item 1: BG/NBD is not identified when 99 % bought once (its expected purchases
     came out NaN for everybody). Asked for, it is refused with the reason and auto chooses;

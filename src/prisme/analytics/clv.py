@@ -27,7 +27,9 @@ draws from the asymptotic normal of both models' estimates (``sample_params``): 
 uncertainty of the parameters, not the randomness of the customer's future purchases (see
 ``CustomerValue._interval`` for how a draw is evaluated). When the draws' 5–95 % range does not
 contain the point estimate (a skewed, nearly degenerate case) it is widened to contain it, so
-``clv_low ≤ clv ≤ clv_high`` always holds.
+``clv_low ≤ clv ≤ clv_high`` always holds. Draws outside the parameters' domain or with
+non-finite predictions are left out; when they are more than 10 % (a barely identified purchase
+model), the interval carries the spend's sampling error only and ``interval_note_`` says so.
 """
 
 from __future__ import annotations
@@ -324,8 +326,8 @@ class CustomerValue:
             }
         )
         try:
-            low, high = self._interval(table, codes, spend_in, disc)
             self.interval_note_ = None
+            low, high = self._interval(table, codes, spend_in, disc)
         except ValueError as exc:  # no usable covariance: say so rather than invent a width
             low = high = np.full(len(codes), np.nan)
             self.interval_note_ = f"CLV interval not computed: {exc}"
@@ -342,10 +344,17 @@ class CustomerValue:
         expected purchases of the point estimate. The draws move the level of a customer's
         expected purchases much more than their timing within the horizon, so δ is kept, and
         the interval costs one model evaluation per draw instead of one per month.
+
+        A draw of the purchase model whose parameters leave the domain (0 or infinity once
+        exponentiated: a nearly flat likelihood gives log-parameter variances of thousands) or
+        whose predictions are not finite is unusable. When fewer than 90 % of the draws are
+        usable the purchase parameters' uncertainty cannot be propagated: the level is held at
+        the point estimate and the interval carries the spend's sampling error only; either
+        way ``interval_note_`` says so. Never NaN.
         """
         pm, sm = self.purchase_model_, self.spend_model_
         p_draws = pm.sample_params(self.n_draws, seed=self.seed)
-        try:  # a spend model without usable covariance (or none: mean order value) is fixed
+        try:  # a spend model without usable covariance is fixed
             s_draws = sm.sample_params(self.n_draws, seed=self.seed + 1)
         except (AttributeError, ValueError):
             s_draws = None
@@ -354,12 +363,33 @@ class CustomerValue:
         delta = np.divide(disc, point, out=np.ones_like(disc), where=point > 0)
         level = np.empty((len(table), self.n_draws))
         spend = np.empty((len(spend_in), self.n_draws))
+        usable = np.zeros(self.n_draws, dtype=bool)
         for k in range(self.n_draws):
-            level[:, k] = pm.with_params(**p_draws.iloc[k].to_dict()).expected_purchases(
-                table, horizon
-            )
+            params = p_draws.iloc[k].to_numpy(dtype=float)
+            if np.all(np.isfinite(params)) and np.all(params > 0):
+                with np.errstate(all="ignore"):
+                    level[:, k] = pm.with_params(**p_draws.iloc[k].to_dict()).expected_purchases(
+                        table, horizon
+                    )
+                usable[k] = np.all(np.isfinite(level[:, k]))
             spend[:, k] = (sm.expected_spend(spend_in) if s_draws is None else
                            sm.with_params(**s_draws.iloc[k].to_dict()).expected_spend(spend_in))
+        name = MODEL_NAMES.get(getattr(self, "purchase_model_key_", ""), type(pm).__name__)
+        n_bad = int((~usable).sum())
+        spend_kind = ("no spend uncertainty" if s_draws is None else
+                      "the uncertainty of the spend per order only")
+        if n_bad and usable.sum() < 0.9 * self.n_draws:
+            level[:] = point[:, None]
+            self.interval_note_ = (
+                f"CLV interval: {n_bad} of {self.n_draws} parameter draws of the {name} fall "
+                "outside its domain or give non-finite predictions (its parameters are barely "
+                f"identified by these data), so the interval carries {spend_kind}, not the "
+                "uncertainty of the expected purchases")
+        elif n_bad:
+            level[:, ~usable] = np.nan
+            self.interval_note_ = (
+                f"CLV interval: {n_bad} of {self.n_draws} parameter draws of the {name} fall "
+                "outside its domain or give non-finite predictions and are left out")
         level *= delta[:, None]
         low = np.empty(len(codes))
         high = np.empty(len(codes))
@@ -367,7 +397,7 @@ class CustomerValue:
         for start in range(0, len(codes), step):
             sl = slice(start, start + step)
             clv = level[codes[sl]] * spend[sl]
-            low[sl], high[sl] = np.percentile(clv, [5.0, 95.0], axis=1)
+            low[sl], high[sl] = np.nanpercentile(clv, [5.0, 95.0], axis=1)
         return low, high
 
 
@@ -386,16 +416,48 @@ class MeanOrderValue:
             total = pd.to_numeric(buyers[column], errors="coerce").to_numpy(dtype=float)
             ok = np.isfinite(orders) & np.isfinite(total) & (orders > 0)
             value = float(total[ok].sum() / orders[ok].sum()) if ok.any() else 0.0
+            se = _ratio_standard_error(total[ok], orders[ok])
         else:
             m = buyers.monetary_value.to_numpy(dtype=float)
-            value = float(m[m > 0].mean()) if (m > 0).any() else 0.0
+            m = m[m > 0]
+            value = float(m.mean()) if len(m) else 0.0
+            se = float(m.std(ddof=1) / np.sqrt(len(m))) if len(m) > 1 else 0.0
         self.params_ = {"mean_order_value": max(value, 0.0) if np.isfinite(value) else 0.0}
+        #: sampling error of the mean order value (0 when it cannot be estimated)
+        self.standard_error_ = se if np.isfinite(se) else 0.0
         return self
+
+    def sample_params(self, n: int, seed: int | None = None) -> pd.DataFrame:
+        """``n`` draws of the mean order value from the normal of its sampling error (held at
+        >= 0), for the CLV interval."""
+        if not hasattr(self, "params_"):
+            raise RuntimeError("MeanOrderValue is not fitted yet: call fit(buyers) first")
+        rng = np.random.default_rng(seed)
+        draws = rng.normal(self.params_["mean_order_value"], self.standard_error_, size=n)
+        return pd.DataFrame({"mean_order_value": np.maximum(draws, 0.0)})
+
+    def with_params(self, **params: float) -> MeanOrderValue:
+        """A copy carrying another mean order value (one ``sample_params`` draw)."""
+        other = MeanOrderValue()
+        other.params_ = {"mean_order_value": float(params["mean_order_value"])}
+        other.standard_error_ = self.standard_error_
+        return other
 
     def expected_spend(self, df: pd.DataFrame) -> np.ndarray:
         if not hasattr(self, "params_"):
             raise RuntimeError("MeanOrderValue is not fitted yet: call fit(buyers) first")
         return np.full(len(df), self.params_["mean_order_value"])
+
+
+def _ratio_standard_error(total: np.ndarray, orders: np.ndarray) -> float:
+    """Standard error of the ratio estimator sum(total) / sum(orders) over customers."""
+    n = len(total)
+    if n < 2 or orders.sum() <= 0:
+        return 0.0
+    ratio = total.sum() / orders.sum()
+    resid = total - ratio * orders
+    se = float(np.sqrt(np.sum(resid**2) / (n * (n - 1))) / orders.mean())
+    return se if np.isfinite(se) else 0.0
 
 
 def _buyers(summary: pd.DataFrame) -> pd.DataFrame:

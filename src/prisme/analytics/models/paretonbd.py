@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, gammaln, hyp2f1, psi
+from scipy.special import betaln, gammaln, hyp2f1, logsumexp, psi
 
 from prisme.analytics.models.base import (
     FitData,
@@ -50,7 +50,38 @@ def _log_a0(r, alpha, s, beta, x, t_x, T):
     h = _log_hyp_term(r, alpha, s, beta, x, T)
     with np.errstate(divide="ignore", invalid="ignore"):
         diff = np.minimum(h - g, 0.0)
-        return np.where(h >= g, -np.inf, g + np.log(-np.expm1(diff)))
+        out = np.where(h >= g, -np.inf, g + np.log(-np.expm1(diff)))
+    x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
+    out = np.broadcast_to(out, x.shape).copy()
+    # scipy's hyp2f1 returns NaN for large s (or r + x) with z close to 1 (beta >> alpha or
+    # alpha >> beta), parameters that are valid and that draws from a flat likelihood reach:
+    # there A_0 is computed from its defining integral instead
+    bad = ~np.isfinite(out) & (out != -np.inf) & (T > t_x)
+    if bad.any():
+        out[bad] = _log_a0_quad(r, alpha, s, beta, x[bad], t_x[bad], T[bad])
+    return out
+
+
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
+
+
+def _log_a0_quad(r, alpha, s, beta, x, t_x, T, panels: int = 48):
+    """log A_0 = log[(r+s+x) * integral from t_x to T of (alpha+u)^-(r+x) (beta+u)^-(s+1) du]
+    (the dropout term of note eq. 18), by 16-point Gauss-Legendre on panels whose lengths
+    double from 2^-panels of T - t_x: the integrand's log is convex and decreasing, so where
+    a panel is too coarse for it, it has already fallen by a factor e^-(decay of the panels
+    before), and the sum is exact to a relative ~1e-10. Summed in log space."""
+    x, t_x, T = (np.asarray(v, dtype=float)[:, None] for v in (x, t_x, T))
+    edges = np.concatenate([[0.0], 2.0 ** np.arange(-panels, 1)])  # fractions of T - t_x
+    lo, hi = edges[:-1], edges[1:]
+    mid, half = (lo + hi) / 2, (hi - lo) / 2
+    frac = (mid[:, None] + half[:, None] * _GL_NODES[None, :]).ravel()
+    log_w = (np.log(half)[:, None] + np.log(_GL_WEIGHTS)[None, :]).ravel()
+    span = T - t_x
+    u = t_x + span * frac[None, :]
+    log_f = -(r + x) * np.log(alpha + u) - (s + 1.0) * np.log(beta + u)
+    return (np.log(r + s + x[:, 0]) + np.log(span[:, 0])
+            + logsumexp(log_f + log_w[None, :], axis=1))
 
 
 def _log_first_term(r, alpha, s, beta, x, T):
