@@ -312,10 +312,10 @@ def score_offers(engine, settings, *, as_of=None, level: str = "category") -> Of
     offers, rules = offers_as_of(engine, now, level=level)
     result.rules = len(rules)
     result.basket_rules = _rules_mart(engine, now)
-    text = offers.groupby("party_id").apply(
-        lambda g: " | ".join(f"{lab} ({why})" for lab, why in zip(g.label, g.reason,
-                                                                  strict=True)),
-        include_groups=False)
+    # one text per party: "label (reason) | label (reason) …" (no offer: no row)
+    lines = offers.assign(line=offers["label"].astype(str) + " (" + offers["reason"].astype(str)
+                          + ")")
+    text = lines.groupby("party_id", sort=True)["line"].agg(" | ".join)
     scores = pd.DataFrame({"party_id": text.index.astype(str), "as_of": now,
                            "next_best_offers": text.to_numpy(dtype=object)})
     result.parties = len(scores)
