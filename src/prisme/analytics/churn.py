@@ -49,6 +49,7 @@ from prisme.analytics.features import (
     events_until,
     party_keys,
     party_orders,
+    scores_as_of,
 )
 from prisme.analytics.rfm import rfm_table
 
@@ -66,11 +67,7 @@ MONTHS = ["January", "February", "March", "April", "May", "June", "July", "Augus
 
 def customer_360_part(engine, settings, as_of) -> ibis.Table | None:
     """churn_probability and churn_reasons per party scored as of ``as_of`` (None if none)."""
-    if not engine.has_table(SCORES_TABLE):
-        return None
-    t = engine.table(SCORES_TABLE)
-    t = t.filter(t.as_of == ibis.literal(as_of_day(as_of)))
-    return t.select("party_id", *CUSTOMER_360_COLUMNS)
+    return scores_as_of(engine, SCORES_TABLE, CUSTOMER_360_COLUMNS, as_of)
 
 
 # ------------------------------------------------------------------------- features

@@ -359,3 +359,13 @@ def customer_summary(
     if fills:
         out = out.mutate(**{c: out[c].fill_null(0).cast("int64") for c in fills})
     return out.mutate(monetary_basis=ibis.literal(basis))
+
+
+def scores_as_of(engine, table: str, columns, as_of):
+    """The rows of a stored score table (``party_id``, ``as_of``, ``columns``…) scored as of
+    ``as_of``, keyed by ``party_id`` — a stage's ``customer_360_part`` (None when the stage
+    has not run yet)."""
+    if not engine.has_table(table):
+        return None
+    t = engine.table(table)
+    return t.filter(t.as_of == ibis.literal(as_of_day(as_of))).select("party_id", *columns)

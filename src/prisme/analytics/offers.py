@@ -31,7 +31,7 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from prisme.analytics.basket import association_rules
-from prisme.analytics.features import as_of_day, party_sales
+from prisme.analytics.features import as_of_day, party_sales, scores_as_of
 from prisme.analytics.rfm import rfm_table
 
 #: the customer_360 columns this module contributes
@@ -46,11 +46,7 @@ MIN_OWNERS = 20
 
 def customer_360_part(engine, settings, as_of) -> ibis.Table | None:
     """next_best_offers per party as of ``as_of`` (None when the offers stage has not run)."""
-    if not engine.has_table(SCORES_TABLE):
-        return None
-    t = engine.table(SCORES_TABLE)
-    t = t.filter(t.as_of == ibis.literal(as_of_day(as_of)))
-    return t.select("party_id", *CUSTOMER_360_COLUMNS)
+    return scores_as_of(engine, SCORES_TABLE, CUSTOMER_360_COLUMNS, as_of)
 
 
 # ------------------------------------------------------------------------ ownership
