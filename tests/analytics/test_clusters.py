@@ -93,3 +93,29 @@ def test_constant_or_missing_features_are_dropped_and_too_few_rows_refused(three
         BehaviourClusters().fit(three_groups.iloc[:2])
     with pytest.raises(ValueError, match="no behavioural feature varies"):
         BehaviourClusters().fit(pd.DataFrame({"party_id": list("abcd"), "orders": [1] * 4}))
+
+
+def test_the_same_customers_in_another_row_order_keep_their_clusters(monkeypatch):
+    """Issue #9 item 11: the engine returns rows in any order; two builds of the same data
+    must give every customer the same cluster (a sample drawn by position must not move).
+    Samples smaller than the base, as on a real base larger than ``fit_sample``."""
+    from types import SimpleNamespace
+
+    from prisme.analytics import marts
+    from prisme.analytics.marts import MartSummary, _cluster_scores
+    from prisme.config import AnalyticsSettings
+
+    small = classmethod(lambda cls, a: cls(max_k=a.clusters_max_k, seed=a.seed,
+                                           fit_sample=300, sample_size=200))
+    monkeypatch.setattr(marts.BehaviourClusters, "from_settings", small)
+    settings = SimpleNamespace(analytics=AnalyticsSettings())
+    rng = np.random.default_rng(4)  # no clear groups: boundary customers move if the fit does
+    data = _group(rng, 1500, "p", orders=3, revenue=300, returns=0.1, web=5, calls=1,
+                  recency=90, web_share=0.5).drop(columns="truth")
+    first = _cluster_scores(data, settings, MartSummary(as_of=None))
+    shuffled = data.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    again = _cluster_scores(shuffled, settings, MartSummary(as_of=None))
+    a = first.set_index("party_id").sort_index()
+    b = again.set_index("party_id").sort_index()
+    assert len(a) == len(data)
+    pd.testing.assert_frame_equal(a, b)

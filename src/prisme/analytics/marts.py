@@ -235,7 +235,11 @@ def _value_scores(summary: pd.DataFrame, settings, result: MartSummary) -> pd.Da
 
 
 def _cluster_scores(summary: pd.DataFrame, settings, result: MartSummary) -> pd.DataFrame:
-    buyers = summary[summary.orders.fillna(0) > 0].reset_index(drop=True)
+    # in party_id order: the engine returns rows in any order, and the fit sample, k-means'
+    # initial centres and the silhouette sample are drawn by position — the same data must
+    # give every customer the same cluster at every build (issue #9 item 11)
+    buyers = summary[summary.orders.fillna(0) > 0].sort_values("party_id", kind="stable")
+    buyers = buyers.reset_index(drop=True)
     try:
         model = BehaviourClusters.from_settings(settings.analytics).fit(buyers)
     except ValueError as exc:
