@@ -103,16 +103,28 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _data_time(engine) -> datetime | None:
+    """When the last load that wrote rows (any source) finished: the warehouse's "now"."""
+    if not engine.has_table("load_batches"):
+        return None
+    lb = engine.table("load_batches")
+    lb = lb.filter(lb.status.isnull() | ~lb.status.isin(NOT_LOADED))
+    last = engine.scalar(lb.finished_at.coalesce(lb.started_at).max())
+    return None if last is None or pd.isna(last) else pd.Timestamp(last).to_pydatetime()
+
+
 # ------------------------------------------------------------------------------- entry point
 def audit(engine, settings, *, load_id: str | None = None, as_of: datetime | None = None,
           write: bool = True) -> pd.DataFrame:
     """Audit every customer load (or one), write ``quality_audit`` and return its rows.
 
-    ``as_of`` (default now, UTC) is the audit time: freshness is measured up to it.
+    ``as_of`` is the audit time: freshness is measured up to it. By default it is the
+    data's own time — when the last load that wrote rows finished — not the wall clock: a
+    list loaded today is fresh today, and auditing the same data again gives the same rows.
     """
-    as_of = as_of or _now()
     if not engine.has_table("dim_customer"):
         return _empty()
+    as_of = as_of or _data_time(engine) or _now()
     loads = customer_loads(engine, load_id)
     if engine.scalar(loads.count()) == 0:
         return _empty()
@@ -163,6 +175,10 @@ def _write(engine, rows: pd.DataFrame) -> None:
 
 
 # ---------------------------------------------------------------------------- the records
+#: load_batches statuses of journaled loads that wrote no rows
+NOT_LOADED = ("failed", "unchanged", "stale")
+
+
 def customer_loads(engine, load_id: str | None = None) -> ibis.Table:
     """``load_id, source, load_time`` of every customer load (from ``load_batches``, and any
     load of ``dim_customer`` the journal does not know)."""
@@ -170,7 +186,10 @@ def customer_loads(engine, load_id: str | None = None) -> ibis.Table:
     seen = v.group_by("load_id").aggregate(source=v.source.min(), load_time=v.loaded_at.max())
     if engine.has_table("load_batches"):
         lb = engine.table("load_batches")
-        lb = lb.filter((lb.entity == "customer") & (lb.status.isnull() | (lb.status != "failed")))
+        # a load that wrote nothing (failed, or an unchanged / stale file: journaled, not
+        # loaded) is not a state of the list; auditing it again would grow the trend
+        lb = lb.filter((lb.entity == "customer")
+                       & (lb.status.isnull() | ~lb.status.isin(NOT_LOADED)))
         if engine.has_table("load_supersessions"):  # a --reload replaced them: not audited twice
             gone = engine.table("load_supersessions")
             lb = lb.anti_join(gone, lb.load_id == gone.load_id)
