@@ -14,9 +14,12 @@ ROWS = pd.DataFrame({
 
 
 def _held(engine, rows=ROWS):
+    """The rows after the hold-back, in the order of ``rows`` (an engine returns rows in any
+    order: Spark does)."""
+    rows = rows.assign(row=range(len(rows)))
     t = engine.create_table("rows", ibis.memtable(rows), overwrite=True)
     out = suppression.hold_back(engine, t, "reject_reason", ["raw_record"])
-    return engine.to_pandas(out)
+    return engine.to_pandas(out).sort_values("row", ignore_index=True).drop(columns="row")
 
 
 def test_nothing_happens_before_anybody_is_erased(engine):

@@ -46,6 +46,27 @@ import pandas as pd
 from prisme.engine import publish as _pub
 from prisme.engine.base import Engine, EngineBusy, EngineError, LineLayout, register
 
+
+def _fix_strip_on_spark() -> None:
+    """Ibis 12 compiles ``strip()`` to ``TRIM(' \\t\\n\\r\\v\\f' FROM x)``; Spark SQL reads
+    ``\\v`` and ``\\f`` in a literal as the letters v and f, so ``'F'.strip()`` became ''
+    (every value starting or ending with v/f lost those letters). Strip white space with a
+    regular expression instead (same result as DuckDB's and Python's strip)."""
+    import sqlglot.expressions as sge
+    from ibis.backends.sql.compilers.pyspark import PySparkCompiler
+
+    def regex(pattern):
+        def visit(self, op, *, arg):
+            return self.f.regexp_replace(arg, sge.convert(pattern), sge.convert(""))
+        return visit
+
+    PySparkCompiler.visit_Strip = regex(r"^\s+|\s+$")
+    PySparkCompiler.visit_LStrip = regex(r"^\s+")
+    PySparkCompiler.visit_RStrip = regex(r"\s+$")
+
+
+_fix_strip_on_spark()
+
 MANIFEST = "_prisme_manifest.json"
 #: a table with more parts than this is compacted into one part at its next write
 MAX_PARTS = 24
