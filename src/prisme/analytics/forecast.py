@@ -22,6 +22,7 @@ too short for a model raises :class:`SeriesTooShort` saying how many observation
 
 from __future__ import annotations
 
+import abc
 import warnings
 from dataclasses import dataclass, field
 
@@ -59,14 +60,15 @@ def _future_index(s: pd.Series, h: int):
     return pd.RangeIndex(start, start + h)
 
 
-class Forecaster(BaseEstimator):
+class Forecaster(BaseEstimator, abc.ABC):
     """Shared shape: ``fit(y)``, ``predict(h)`` → ``mean, lower, upper``; ``min_length``."""
 
     alpha: float = 0.05
     log: bool = False
 
-    def min_length(self) -> int:  # pragma: no cover - every model overrides it
-        raise NotImplementedError
+    @abc.abstractmethod
+    def min_length(self) -> int:
+        """The shortest series the model can be fitted on."""
 
     def _check(self, s: pd.Series) -> None:
         need = self.min_length()
@@ -106,11 +108,13 @@ class Forecaster(BaseEstimator):
                            index=_future_index(self.y_, int(h)))
         return np.exp(out) if self.log else out
 
-    def _fit(self, z: pd.Series) -> None:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _fit(self, z: pd.Series) -> None:
+        """Fit on the (transformed) series."""
 
-    def _predict(self, h: int):  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _predict(self, h: int):
+        """Mean, lower and upper for the next ``h`` periods (transformed scale)."""
 
 
 class SeasonalARIMA(Forecaster):
