@@ -87,6 +87,21 @@ def test_no_duckdb_sql_or_private_engine_state_outside_the_engine():
     assert not found, "\n".join(found)
 
 
+def test_a_plain_grep_finds_no_duckdb_name_outside_the_engine():
+    """The issue's own check, as blunt as ``grep -w``: no DuckDB function name, no engine
+    internal, anywhere in a business module — not in code, a string, a comment or a docstring."""
+    word = re.compile(r"\b(" + "|".join(DUCKDB_FUNCTIONS + FORBIDDEN_NAMES) + r")\b")
+    found = [f"{path.relative_to(ROOT)}:{number}: {m.group(1)}"
+             for path in _business_files()
+             for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             for m in word.finditer(text)]
+    found += [f"{path.relative_to(ROOT)}:{number}: linker._"
+              for path in _business_files()
+              for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+              if re.search(r"\blinker\._", text)]
+    assert not found, "\n".join(found)
+
+
 @pytest.mark.parametrize("snippet", [
     'eng.execute_sql("SELECT jaro_winkler_similarity(a, b) FROM t")',
     "x = linker._settings_obj",

@@ -233,8 +233,8 @@ def _typos_and_styles(rng, s, cols, truth):
     first[sw], last[sw] = last[sw].copy(), first[sw].copy()
     if s == "shop":
         plain = rng.random(m) < 0.3
-        first[plain] = V.strip_accents(first[plain])
-        last[plain] = V.strip_accents(last[plain])
+        first[plain] = V.fold_accents(first[plain])
+        last[plain] = V.fold_accents(last[plain])
         low = rng.random(m) < 0.05
         first[low] = [x.lower() for x in first[low]]
         last[low] = [x.lower() for x in last[low]]

@@ -35,7 +35,7 @@ def typo(word: str, rng: np.random.Generator) -> str:
     return word[:i] + (r.upper() if word[i].isupper() else r) + word[i + 1:]
 
 
-def strip_accents(values: np.ndarray) -> np.ndarray:
+def fold_accents(values: np.ndarray) -> np.ndarray:
     """Names typed without accents (``Hélène`` → ``Helene``), case kept."""
     cache: dict[str, str] = {}
     out = values.copy()

@@ -88,7 +88,9 @@ class Dialect:
     def levenshtein(self, a: ir.StringValue, b: ir.StringValue) -> ir.IntegerValue:
         return self.call("levenshtein", a, b, returns=dt.int64)
 
-    def damerau_levenshtein(self, a: ir.StringValue, b: ir.StringValue) -> ir.IntegerValue:
+    def swap_edit_distance(self, a: ir.StringValue, b: ir.StringValue) -> ir.IntegerValue:
+        """Edits from ``a`` to ``b``, a swap of two neighbouring characters counting as one
+        (the Damerau–Levenshtein distance, under each backend's own function name)."""
         return self.call("damerau_levenshtein", a, b, returns=dt.int64)
 
     def split(self, value: ir.StringValue, separator: str) -> ir.ArrayValue:

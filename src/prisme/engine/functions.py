@@ -30,7 +30,7 @@ def try_number(value: ir.StringValue, *, decimal: str = ".", thousands: str | No
 
 
 @ibis.udf.scalar.builtin(name="strip_accents")
-def strip_accents(s: str) -> str:
+def fold_accents(s: str) -> str:
     """Text without accents ('Besançon' → 'Besancon'); DuckDB's ``strip_accents``.
 
     (A backend without it needs a translation of this name in its own engine module.)"""

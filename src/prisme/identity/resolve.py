@@ -327,7 +327,7 @@ class _Guard:
         scrambled = ((common >= 0.8 * ibis.least(nx, ny))
                      & (common >= 0.6 * ibis.greatest(nx, ny))
                      & ((common == ibis.least(nx, ny))
-                        | (self.d.damerau_levenshtein(x, y) <= 2)))
+                        | (self.d.swap_edit_distance(x, y) <= 2)))
         return ((x != y) & (self.d.jaro_winkler(x, y) < 0.8)
                 & ~x.startswith(y) & ~y.startswith(x) & ~scrambled).fill_null(False)
 
@@ -365,7 +365,7 @@ class _Guard:
                     & (t.first_name_a.isnull() | t.first_name_b.isnull()))
         genders = (t.gender_a != t.gender_b) & ~t.first_name_a.identical_to(t.first_name_b)
         births = (t.birth_date_a.notnull() & t.birth_date_b.notnull()
-                  & (self.d.damerau_levenshtein(t.birth_date_a, t.birth_date_b) > 1)
+                  & (self.d.swap_edit_distance(t.birth_date_a, t.birth_date_b) > 1)
                   & ((t.birth_day_a - t.birth_day_b).abs() > 366))
         return ~same_identifier & (
             (~self.swapped(t) & (first_differ | initials)).fill_null(False)

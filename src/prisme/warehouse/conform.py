@@ -38,7 +38,7 @@ Decisions:
   e-mail" (``noemail@…``, ``…@example.com``) or whose user is one character repeated or only
   digits; phones without a digit, one digit repeated or counting up or down (``123456789``),
   after the calling code.
-* **Folding**: accents off (Unicode NFD, combining marks dropped: DuckDB's ``strip_accents``),
+* **Folding**: accents off (Unicode NFD, combining marks dropped, by the engine's own accent-folding function),
   then lower case; ``ß`` → ``ss``.
 
 Calling codes come from ``phonenumbers`` (:func:`calling_code`); none is written here by hand.
@@ -56,13 +56,13 @@ import ibis.expr.types as ir
 import phonenumbers
 import pyarrow as pa
 
-from prisme.engine.functions import strip_accents as _strip_accents
+from prisme.engine.functions import fold_accents as _fold_accents
 
 
 # ====================================================================== folding
 def fold(expr: ir.StringValue) -> ir.StringValue:
     """Accents off, then lower case: ``'Hélène'`` → ``'helene'``."""
-    return _strip_accents(expr.replace("ß", "ss").replace("ẞ", "ss")).lower()
+    return _fold_accents(expr.replace("ß", "ss").replace("ẞ", "ss")).lower()
 
 
 def py_fold(value: str) -> str:
