@@ -388,11 +388,11 @@ def _usable(frame: pd.DataFrame, notes: list[str]) -> list[str]:
     return cols
 
 
-def _fit(train: pd.DataFrame, notes: list[str], seed: int):
+def _fit(train: pd.DataFrame, notes: list[str], seed: int, threads: int | None = None):
     from prisme.analytics.models import ChurnModel
 
     cols = _usable(train, notes)
-    model = ChurnModel(describe=DESCRIBE, random_state=seed).fit(
+    model = ChurnModel(describe=DESCRIBE, random_state=seed, n_jobs=threads).fit(
         train[["party_id", *cols]], train.churned.astype(int))
     return model, cols
 
@@ -414,14 +414,19 @@ ADVERSE = {
 }
 
 
-def _adverse(feature: str, value) -> bool:
-    test = ADVERSE.get(feature)
-    if test is None or value is None or pd.isna(value):
-        return False
-    try:
-        return bool(test(float(value)))
-    except (TypeError, ValueError):
-        return False
+def _adverse(features: pd.Series, values: pd.Series) -> np.ndarray:
+    """Per candidate reason: is its value a reason at all (``ADVERSE``; a feature without a
+    test never is)."""
+    out = np.zeros(len(features), dtype=bool)
+    f = features.to_numpy()
+    for feature, test in ADVERSE.items():
+        sel = f == feature
+        if sel.any():
+            v = pd.to_numeric(pd.Series(values.to_numpy()[sel]), errors="coerce").to_numpy(
+                dtype=float)
+            with np.errstate(invalid="ignore"):
+                out[sel] = ~np.isnan(v) & np.asarray(test(v), dtype=bool)
+    return out
 
 
 def _reasons(model, frame: pd.DataFrame, cols: list[str], *, symptoms: int = 1,
@@ -429,17 +434,29 @@ def _reasons(model, frame: pd.DataFrame, cols: list[str], *, symptoms: int = 1,
     """Per customer: the strongest symptom and the strongest drivers pushing the risk up
     (each at least ``min_contribution`` in log-odds), in words, drivers after the symptom.
     An advisor needs the *why* even when the buying rhythm weighs more in the score."""
+
+    def pick(ex: pd.DataFrame) -> np.ndarray:
+        symptom = ex.feature.isin(SYMPTOMS).to_numpy()
+        eligible = symptom | _adverse(ex.feature, ex.value)
+        # candidates come in rank order per row: the first `symptoms` symptoms and the first
+        # `drivers` drivers of each row are kept
+        nth = (pd.DataFrame({"row": ex.row.to_numpy(), "symptom": symptom})[eligible]
+               .groupby(["row", "symptom"], sort=False).cumcount().to_numpy())
+        keep = np.zeros(len(ex), dtype=bool)
+        keep[np.flatnonzero(eligible)] = nth < np.where(symptom[eligible], symptoms, drivers)
+        return keep
+
     ctx = frame[[c for c in CONTEXT if c in frame.columns]]
     ex = model.explain(frame[["party_id", *cols]], top=len(cols), context=ctx,
-                       min_contribution=min_contribution)
+                       min_contribution=min_contribution, keep=pick)
     ex = ex.assign(symptom=ex.feature.isin(SYMPTOMS))
-    keep = ex.symptom.to_numpy() | np.array([_adverse(f, v) for f, v in zip(
-        ex.feature, ex.value, strict=True)], dtype=bool)
-    ex = ex[keep]
+    # symptom first, then the drivers, each in rank order
+    ex = ex.sort_values(["row", "symptom", "rank"], ascending=[True, False, True], kind="stable")
+    ex = ex[ex.reason.notna() & (ex.reason != "")].drop_duplicates(["row", "reason"])
+    joined = ex.groupby("row", sort=False).reason.agg("; ".join)
     out: list[str | None] = [None] * len(frame)
-    for row, g in ex.groupby("row", sort=False):
-        picked = pd.concat([g[g.symptom].head(symptoms), g[~g.symptom].head(drivers)])
-        out[int(row)] = "; ".join(dict.fromkeys(picked.reason)) or None
+    for row, text in zip(joined.index.tolist(), joined.tolist(), strict=True):
+        out[int(row)] = text
     return out
 
 
@@ -489,7 +506,7 @@ def score_churn(engine, settings, *, as_of=None, progress=None) -> ChurnSummary:
     try:
         train = training_frame(engine, train_eval, horizon_days=horizon,
                                active_days=a.churn_active_days, notes=notes, cache=frames)
-        model, cols = _fit(train, notes, a.seed)
+        model, cols = _fit(train, notes, a.seed, settings.engine.threads)
         test = training_frame(engine, [evaluation_day], horizon_days=horizon,
                               active_days=a.churn_active_days, notes=notes, cache=frames)
         p = model.predict_proba(test[["party_id", *cols]])[:, 1]
@@ -498,7 +515,7 @@ def score_churn(engine, settings, *, as_of=None, progress=None) -> ChurnSummary:
             progress("churn: training", 1, 3)
         train = training_frame(engine, train_now, horizon_days=horizon,
                                active_days=a.churn_active_days, notes=notes, cache=frames)
-        model, cols = _fit(train, notes, a.seed)
+        model, cols = _fit(train, notes, a.seed, settings.engine.threads)
     except ValueError as exc:
         notes.append(f"churn not scored: {exc}")
         return result
