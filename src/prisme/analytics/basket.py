@@ -7,7 +7,8 @@ frequent when its support — the share of baskets holding all its items — rea
 1. single items are counted once and the infrequent ones are dropped from every basket;
 2. items and baskets get integer codes (items numbered in label order), so the joins below
    compare integers, not text;
-3. pairs are counted by a self-join of the pruned baskets (``a < b``);
+3. pairs are counted by a self-join of the pruned baskets (``a < b``), grouped on the two
+   codes (DuckDB: by direct address, ``engine.small_group_keys``);
 4. triples are counted only from pairs that are frequent: two frequent pairs of one basket
    sharing their first item, ``(a, b)`` and ``(a, c)`` with ``b < c``, whose ``(b, c)`` is
    frequent too.
@@ -110,7 +111,10 @@ def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
             in_basket = p1.join(p2, (p1.bk == p2.bk) & (p1.code < p2.code)).select(
                 bk=p1.bk, a=p1.code, b=p2.code)
             pc = in_basket.group_by(["a", "b"]).aggregate(n=in_basket.count())
-            pairs = scratch.keep("pairs", pc.filter(pc.n >= need))
+            # two item codes: 2 × bits(items) of key range (a direct-address table if the
+            # engine has one)
+            with engine.small_group_keys(2 * max(int(len(items) - 1).bit_length(), 1)):
+                pairs = scratch.keep("pairs", pc.filter(pc.n >= need))
             parts.append(pairs.select("a", "b", c=ibis.literal(_NONE, "int64"),
                                       size=ibis.literal(2, "int64"), n=pairs.n.cast("int64")))
             if max_len >= 3:
