@@ -13,8 +13,7 @@ Prisme) and end with the rule table:
   ``fpgrowth(max_len=3)`` → ``association_rules(metric="confidence", min_threshold=0)``;
 * **prisme** — ``prisme.basket.rules(lines, basket="InvoiceNo", item="StockCode")``, counted in
   DuckDB (frequent items, pairs on pruned baskets with integer codes grouped by direct address,
-  triples only from frequent
-  pairs);
+  triples only from frequent pairs);
 * **SQL self-join** — the plain three-way self-join of the lines a SQL user would write (no
   pruning, text items), for reference.
 
