@@ -97,9 +97,12 @@ def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
         if items.empty:
             return scratch.keep("itemsets", empty), items, n_baskets
         codes = ibis.memtable(items[["label", "code"]])
-        bcode = ibis.dense_rank().over(order_by=lines_t.bk)
-        pruned = lines_t.join(codes, lines_t.it == codes.label).select(
-            bk=bcode.cast("int64"), code=codes.code.cast("int64"))
+        # baskets numbered on the distinct baskets (a sort of baskets, not of lines)
+        bks = lines_t.select("bk").distinct()
+        bks = bks.mutate(bcode=ibis.row_number().over(ibis.window(order_by="bk")))
+        kept = lines_t.join(codes, lines_t.it == codes.label).select(lines_t.bk, codes.code)
+        pruned = kept.join(bks, kept.bk == bks.bk).select(
+            bk=bks.bcode.cast("int64"), code=kept.code.cast("int64"))
         parts = [
             ibis.memtable(items[["code", "n"]]).select(
                 a=ibis._.code, b=ibis.literal(_NONE, "int64"), c=ibis.literal(_NONE, "int64"),
@@ -149,8 +152,12 @@ def _triples(scratch: _Scratch, pruned: ibis.Table, pairs: ibis.Table, need: int
         return cand.select("a", "b", "c", size=ibis.literal(3, "int64"),
                            n=ibis.literal(0, "int64")).limit(0)
     used = cand.select(a=cand.x, b=cand.y).distinct()
-    # the baskets of each pair some candidate counts from
-    p1, p2 = pruned.view(), pruned.view()
+    # the baskets of each pair some candidate counts from (lines of items that start or end
+    # such a pair only)
+    firsts, seconds = used.select(i=used.a).distinct(), used.select(i=used.b).distinct()
+    p1 = pruned.semi_join(firsts, pruned.code == firsts.i)
+    p2 = pruned.view()
+    p2 = p2.semi_join(seconds, p2.code == seconds.i)
     bp = p1.join(p2, (p1.bk == p2.bk) & (p1.code < p2.code)).select(
         bk=p1.bk, a=p1.code, b=p2.code)
     bp = scratch.keep("basket_pairs", bp.semi_join(used, (bp.a == used.a) & (bp.b == used.b)))
