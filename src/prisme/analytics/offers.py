@@ -13,7 +13,7 @@ As of a day, in the engine:
    customer's last order: what people buy right after what this customer just bought.
 4. **Propensity on the profile** — the share of the customers of the same RFM segment who own
    the item (what customers like this one buy).
-5. **Score** of an item not owned: items a next-order rule (lift above 1) fires for come
+5. **Score** of an item not owned: items a next-order rule (lift 1.2 or more) fires for come
    first, by that rule's confidence; the others follow, by the larger of the best firing
    ownership rule's confidence (lift above 1) and the segment propensity. The reason names
    the rule that placed the item, else the segment; items sold at no margin (unit cost ≥
@@ -48,6 +48,9 @@ EVALUATION_TABLE = "offer_evaluation"
 TOP = 3
 #: rules need this many customers owning both items
 MIN_OWNERS = 20
+#: a next-order rule fires when it raises the chance of the item in the next order by a fifth
+#: (a rule at lift 1.0x would put a near-random item before every ownership rule)
+MIN_NEXT_LIFT = 1.2
 
 
 def customer_360_part(engine, settings, as_of) -> ibis.Table | None:
@@ -253,7 +256,7 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
     cand = cand.anti_join(mine, [cand.party_id == mine.party_id, cand.item == mine.item])
     # next-order rules fired by the customer's last order
     seq = next_order_rules(engine, day, level)
-    seq = seq.filter(seq.lift > 1.0)
+    seq = seq.filter(seq.lift >= MIN_NEXT_LIFT)
     if excluded:
         seq = seq.filter(~seq.cons.isin(list(excluded)))
     last = last_order_items(engine, day, level)
