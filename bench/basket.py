@@ -2,6 +2,7 @@
 
     python bench/basket.py                 # min_support 0.01 and 0.005, 3 runs each
     python bench/basket.py --runs 1
+    python bench/basket.py --steps         # also the time of each step of prisme's count
 
 Baskets are the invoices without cancellations (InvoiceNo C…) and without returned lines
 (Quantity ≤ 0); items are StockCodes; rules of up to three items, every confidence. Both sides
@@ -11,8 +12,8 @@ Prisme) and end with the rule table:
 * **mlxtend** — what a user would otherwise run: baskets → ``TransactionEncoder`` one-hot →
   ``fpgrowth(max_len=3)`` → ``association_rules(metric="confidence", min_threshold=0)``;
 * **prisme** — ``prisme.basket.rules(lines, basket="InvoiceNo", item="StockCode")``, counted in
-  DuckDB (frequent items, pairs on pruned baskets with integer codes, triples only from frequent
-  pairs);
+  DuckDB (frequent items, pairs on pruned baskets with integer codes grouped by direct address,
+  triples only from frequent pairs);
 * **SQL self-join** — the plain three-way self-join of the lines a SQL user would write (no
   pruning, text items), for reference.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 import warnings
@@ -35,6 +37,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import prisme.basket  # noqa: E402
 from prisme import engine as engine_mod  # noqa: E402
+from prisme.analytics import basket as basket_mod  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "online_retail" / "Online_Retail.csv.gz"
 
@@ -86,6 +89,33 @@ def check_same(ours: pd.DataFrame, ref: pd.DataFrame) -> None:
     assert worst < 1e-9, f"measures differ (relative {worst:.2g})"
 
 
+class StepTimes:
+    """The time to each intermediate table of prisme's count (``_Scratch.keep``), in order."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, float]] = []
+        self._keep = basket_mod._Scratch.keep
+        self._last = 0.0
+
+    def __enter__(self):
+        outer = self
+
+        def keep(scratch, name, expr):
+            out = outer._keep(scratch, name, expr)
+            now = time.perf_counter()
+            outer.steps.append((name, now - outer._last))
+            outer._last = now
+            return out
+
+        basket_mod._Scratch.keep = keep
+        self._last = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        basket_mod._Scratch.keep = self._keep
+        self.steps.append(("rule table and decoding", time.perf_counter() - self._last))
+
+
 def timed(fn, runs: int):
     best, out = math.inf, None
     for _ in range(runs):
@@ -100,8 +130,11 @@ def main(argv=None) -> None:
     ap.add_argument("--runs", type=int, default=3, help="runs per variant (best is shown)")
     ap.add_argument("--supports", default="0.01,0.005")
     ap.add_argument("--self-join", action="store_true", help="also time the plain self-join")
+    ap.add_argument("--steps", action="store_true",
+                    help="also time each step of one more prisme run")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
+    print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     lines = load_lines()
     print(f"Online Retail: {len(lines):,} lines, {lines.InvoiceNo.nunique():,} baskets, "
           f"{lines.StockCode.nunique():,} items")
@@ -121,6 +154,13 @@ def main(argv=None) -> None:
                 row["self-join × faster than mlxtend"] = round(t_ml / t_sj, 1)
             rows.append(row)
             print(row, flush=True)
+            if args.steps:
+                with StepTimes() as st:
+                    prisme.basket.rules(table, basket="InvoiceNo", item="StockCode",
+                                        min_support=ms)
+                print("  steps: " + ", ".join(f"{n} {t:.2f} s" for n, t in st.steps),
+                      flush=True)
+    print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print()
     print(markdown(rows))
 

@@ -136,7 +136,7 @@ def main(argv=None) -> None:
     print()
     print(markdown(out))
     print()
-    print(markdown([{"next best offers (top 3, categories)": "prisme (rules + segment propensity)",
+    print(markdown([{"next best offers (top 3, categories)": "prisme (next-order rules, ownership rules, segment propensity)",
                      "hit rate": f"{offers['hit_rate']:.1%}",
                      "customers who bought something new": int(offers["customers"])},
                     {"next best offers (top 3, categories)": "3 most popular not owned",

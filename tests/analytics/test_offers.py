@@ -47,10 +47,33 @@ def test_offers_follow_the_rules_and_never_repeat_what_is_owned(engine):
     assert "GIFT" not in set(got.item)  # no margin, never offered
     assert "P003" not in set(got.party_id)  # refused every channel
     assert got.groupby("party_id")["rank"].max().le(3).all()
-    # an espresso owner without the descaler: the descaler, because of the espresso machine
+    # an espresso owner without the descaler whose last order held the machine: the
+    # descaler, because the order after one with the machine holds it (48 of 52 orders)
     row = got[(got.party_id == "P010") & (got.item == "DESCALER")].iloc[0]
     assert row["rank"] == 1
+    assert row.reason.startswith("last bought espresso machine; 92% of the orders after one "
+                                 "with it hold descaler")
+    # one whose last order was the gift (no next-order rule fires): the descaler, because
+    # of the machine they own
+    row = got[(got.party_id == "P030") & (got.item == "DESCALER")].iloc[0]
+    assert row["rank"] == 1
     assert row.reason.startswith("bought espresso machine; 80% of its buyers also buy descaler")
+
+
+def test_next_order_rules(engine):
+    _shop(engine)
+    r = engine.to_pandas(offers.next_order_rules(engine, "2023-12-31", level="product",
+                                                 min_orders=1))
+    got = {(a, c): (n, conf) for a, c, n, conf in zip(r.ante, r.cons, r.orders, r.confidence,
+                                                     strict=True)}
+    # orders after an espresso order: the descaler 48 times, the gift 4 times (i = 0, 30,
+    # 60, 90); after a mug order: the machine 60 times, the gift 20 times
+    assert got[("ESPRESSO", "DESCALER")] == (48, 48 / 52)
+    assert got[("ESPRESSO", "GIFT")] == (4, 4 / 52)
+    assert got[("MUG", "ESPRESSO")] == (60, 60 / 80)
+    assert ("DESCALER", "ESPRESSO") not in got  # the order, not ownership
+    last = engine.to_pandas(offers.last_order_items(engine, "2023-12-31", level="product"))
+    assert dict(zip(last.party_id, last.item, strict=True))["P030"] == "GIFT"
 
 
 def test_hit_rate_against_popularity(engine):

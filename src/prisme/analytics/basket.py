@@ -7,10 +7,11 @@ frequent when its support — the share of baskets holding all its items — rea
 1. single items are counted once and the infrequent ones are dropped from every basket;
 2. items and baskets get integer codes (items numbered in label order), so the joins below
    compare integers, not text;
-3. pairs are counted by a self-join of the pruned baskets (``a < b``);
-4. triples are counted only from pairs that are frequent: two frequent pairs of one basket
-   sharing their first item, ``(a, b)`` and ``(a, c)`` with ``b < c``, whose ``(b, c)`` is
-   frequent too.
+3. pairs are counted by a self-join of the pruned baskets (``a < b``), grouped on the two
+   codes (DuckDB: by direct address, ``engine.small_group_keys``);
+4. triples are counted only when their three pairs are frequent (the candidates, built from
+   the frequent pairs alone), each from the baskets of its least frequent pair: those that
+   also hold the third item.
 
 The threshold is the count ``ceil(min_support × baskets)`` (as mlxtend's fpgrowth). Rules
 ``A → C`` are every split of a frequent itemset into two non-empty parts, with (Brin et al.
@@ -96,9 +97,12 @@ def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
         if items.empty:
             return scratch.keep("itemsets", empty), items, n_baskets
         codes = ibis.memtable(items[["label", "code"]])
-        bcode = ibis.dense_rank().over(order_by=lines_t.bk)
-        pruned = lines_t.join(codes, lines_t.it == codes.label).select(
-            bk=bcode.cast("int64"), code=codes.code.cast("int64"))
+        # baskets numbered on the distinct baskets (a sort of baskets, not of lines)
+        bks = lines_t.select("bk").distinct()
+        bks = bks.mutate(bcode=ibis.row_number().over(ibis.window(order_by="bk")))
+        kept = lines_t.join(codes, lines_t.it == codes.label).select(lines_t.bk, codes.code)
+        pruned = kept.join(bks, kept.bk == bks.bk).select(
+            bk=bks.bcode.cast("int64"), code=kept.code.cast("int64"))
         parts = [
             ibis.memtable(items[["code", "n"]]).select(
                 a=ibis._.code, b=ibis.literal(_NONE, "int64"), c=ibis.literal(_NONE, "int64"),
@@ -110,7 +114,10 @@ def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
             in_basket = p1.join(p2, (p1.bk == p2.bk) & (p1.code < p2.code)).select(
                 bk=p1.bk, a=p1.code, b=p2.code)
             pc = in_basket.group_by(["a", "b"]).aggregate(n=in_basket.count())
-            pairs = scratch.keep("pairs", pc.filter(pc.n >= need))
+            # two item codes: 2 × bits(items) of key range (a direct-address table if the
+            # engine has one)
+            with engine.small_group_keys(2 * max(int(len(items) - 1).bit_length(), 1)):
+                pairs = scratch.keep("pairs", pc.filter(pc.n >= need))
             parts.append(pairs.select("a", "b", c=ibis.literal(_NONE, "int64"),
                                       size=ibis.literal(2, "int64"), n=pairs.n.cast("int64")))
             if max_len >= 3:
@@ -124,26 +131,44 @@ def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
 
 def _triples(scratch: _Scratch, pruned: ibis.Table, pairs: ibis.Table, need: int) -> ibis.Table:
     """Triples (a < b < c) whose three pairs are frequent (apriori's candidates, built from
-    the frequent pairs alone), counted from the baskets of the pairs (a, b) and (a, c) that
-    start a candidate."""
-    fp = pairs.select("a", "b")
+    the frequent pairs alone), each counted from the baskets of its least frequent pair
+    (x, y): those baskets that also hold the third item z."""
+    fp = pairs.select("a", "b", "n")
     x, y, z = fp.view(), fp.view(), fp.view()
-    cand = x.join(y, (x.a == y.a) & (x.b < y.b)).select(a=x.a, b=x.b, c=y.b)
-    cand = scratch.keep("candidates", cand.semi_join(z, (cand.b == z.a) & (cand.c == z.b)))
-    used = cand.select("a", "b").union(cand.select("a", b=cand.c)).distinct()
-    p1, p2 = pruned.view(), pruned.view()
-    first = p1.join(used, p1.code == used.a).select(bk=p1.bk, a=used.a, b=used.b)
-    # the baskets of each such pair: look its second item up in the same basket
-    in_basket = first.join(p2, (p2.bk == first.bk) & (p2.code == first.b)).select(
-        bk=first.bk, a=first.a, b=first.b)
-    bp = scratch.keep("basket_pairs", in_basket)
-    u, v = bp.view(), bp.view()
-    found = u.join(v, (u.bk == v.bk) & (u.a == v.a) & (u.b < v.b)).select(a=u.a, b=u.b, c=v.b)
-    found = found.semi_join(cand, (found.a == cand.a) & (found.b == cand.b)
-                            & (found.c == cand.c))
-    tc = found.group_by(["a", "b", "c"]).aggregate(n=found.count())
-    tc = tc.filter(tc.n >= need)
-    return tc.select("a", "b", "c", size=ibis.literal(3, "int64"), n=tc.n.cast("int64"))
+    cand = x.join(y, (x.a == y.a) & (x.b < y.b)).select(a=x.a, b=x.b, c=y.b, nab=x.n,
+                                                        nac=y.n)
+    cand = cand.join(z, (cand.b == z.a) & (cand.c == z.b)).select(
+        cand.a, cand.b, cand.c, cand.nab, cand.nac, nbc=z.n)
+    ab = (cand.nab <= cand.nac) & (cand.nab <= cand.nbc)
+    ac = ~ab & (cand.nac <= cand.nbc)
+    cand = scratch.keep("candidates", cand.select(
+        "a", "b", "c",
+        x=ibis.cases((ab | ac, cand.a), else_=cand.b),
+        y=ibis.cases((ab, cand.b), else_=cand.c),
+        z=ibis.cases((ab, cand.c), (ac, cand.b), else_=cand.a),
+        cid=ibis.row_number().over(ibis.window(order_by=["a", "b", "c"])).cast("int64")))
+    n_cand = int(scratch.engine.scalar(cand.count()))
+    if n_cand == 0:
+        return cand.select("a", "b", "c", size=ibis.literal(3, "int64"),
+                           n=ibis.literal(0, "int64")).limit(0)
+    used = cand.select(a=cand.x, b=cand.y).distinct()
+    # the baskets of each pair some candidate counts from (lines of items that start or end
+    # such a pair only)
+    firsts, seconds = used.select(i=used.a).distinct(), used.select(i=used.b).distinct()
+    p1 = pruned.semi_join(firsts, pruned.code == firsts.i)
+    p2 = pruned.view()
+    p2 = p2.semi_join(seconds, p2.code == seconds.i)
+    bp = p1.join(p2, (p1.bk == p2.bk) & (p1.code < p2.code)).select(
+        bk=p1.bk, a=p1.code, b=p2.code)
+    bp = scratch.keep("basket_pairs", bp.semi_join(used, (bp.a == used.a) & (bp.b == used.b)))
+    occ = bp.join(cand, (bp.a == cand.x) & (bp.b == cand.y)).select(bp.bk, cand.z, cand.cid)
+    occ = occ.semi_join(pruned, (occ.bk == pruned.bk) & (occ.z == pruned.code))
+    tc = occ.group_by("cid").aggregate(n=occ.count())
+    with scratch.engine.small_group_keys(max(n_cand.bit_length(), 1)):
+        tc = scratch.keep("triples", tc.filter(tc.n >= need))
+    out = tc.join(cand, tc.cid == cand.cid)
+    return out.select(cand.a, cand.b, cand.c, size=ibis.literal(3, "int64"),
+                      n=tc.n.cast("int64"))
 
 
 def _rule_shapes(s: ibis.Table) -> ibis.Table:

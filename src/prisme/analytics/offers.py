@@ -7,11 +7,17 @@ As of a day, in the engine:
 2. **Rules** — association rules between items *owned by the same customer* (a customer's
    purchases are one basket: :func:`prisme.analytics.basket.association_rules`), one item → one
    item, with confidence and lift.
-3. **Propensity on the profile** — the share of the customers of the same RFM segment who own
+3. **Next-order rules** — what customers buy in the order *after* an order holding an item:
+   for items a, b, the share of the orders holding a whose customer's next order holds b
+   (confidence), against the share of all next orders holding b (lift). They fire on the
+   customer's last order: what people buy right after what this customer just bought.
+4. **Propensity on the profile** — the share of the customers of the same RFM segment who own
    the item (what customers like this one buy).
-4. **Score** of an item not owned = the larger of the best firing rule's confidence (rules
-   with a lift above 1 only) and the segment propensity; the reason names the rule when one
-   fires, else the segment; items sold at no margin (unit cost ≥ price) are never offered; a
+5. **Score** of an item not owned: items a next-order rule (lift 1.2 or more) fires for come
+   first, by that rule's confidence; the others follow, by the larger of the best firing
+   ownership rule's confidence (lift above 1) and the segment propensity. The reason names
+   the rule that placed the item, else the segment; items sold at no margin (unit cost ≥
+   price) are never offered; a
    customer who refused every channel (consent_email, consent_phone and consent_post all
    false) gets no offer. The top 3 go to ``customer_360.next_best_offers`` with the reason in
    words ("bought Cuisine; 38% of its buyers also buy Literie, 1.4× the usual rate").
@@ -42,6 +48,9 @@ EVALUATION_TABLE = "offer_evaluation"
 TOP = 3
 #: rules need this many customers owning both items
 MIN_OWNERS = 20
+#: a next-order rule fires when it raises the chance of the item in the next order by a fifth
+#: (a rule at lift 1.0x would put a near-random item before every ownership rule)
+MIN_NEXT_LIFT = 1.2
 
 
 def customer_360_part(engine, settings, as_of) -> ibis.Table | None:
@@ -121,6 +130,56 @@ def _rules_mart(engine, as_of) -> int:
     return len(df)
 
 
+def next_order_rules(engine, as_of, level: str = "category", *,
+                     min_orders: int = MIN_OWNERS) -> ibis.Table:
+    """Item → item rules between an order and the same customer's next order, until
+    ``as_of``: ``ante``, ``cons``, ``confidence`` (share of the orders holding ``ante``,
+    followed by another order, whose next order holds ``cons``), ``lift`` (confidence over
+    the share of all such next orders holding ``cons``) and ``orders`` (pairs of orders
+    behind the rule, at least ``min_orders``)."""
+    s = party_sales(engine, as_of=as_of)
+    s = s.filter(~s.is_return & (s.revenue > 0) & (s.quantity > 0))
+    key = s.category if level == "category" else s.sku
+    s = s.filter(key.notnull())
+    lines = s.select("party_id", order=s.source.concat(":", s.order_id), at=s.ordered_at,
+                     item=key).distinct()
+    orders = lines.group_by(["party_id", "order"]).aggregate(at=lines.at.min())
+    w = ibis.window(group_by="party_id", order_by=["at", "order"])
+    orders = orders.mutate(next_order=orders.order.lead().over(w))
+    orders = orders.filter(orders.next_order.notnull())
+    n_pairs = orders.count()
+    items = lines.select("order", "item").distinct()
+    before = orders.join(items, orders.order == items.order).select(
+        orders.order, orders.next_order, ante=items.item)
+    after = items.view()
+    pairs = before.join(after, before.next_order == after.order).select(
+        before.ante, cons=after.item)
+    counts = pairs.group_by(["ante", "cons"]).aggregate(orders=pairs.count())
+    ante_n = before.group_by("ante").aggregate(ante_orders=before.count())
+    nxt = orders.join(items, orders.next_order == items.order)
+    cons_n = nxt.group_by(cons=nxt.item).aggregate(cons_orders=nxt.count())
+    r = counts.join(ante_n, "ante").join(cons_n, "cons")
+    confidence = r.orders.cast("float64") / r.ante_orders.cast("float64")
+    r = r.select("ante", "cons", "orders", confidence=confidence,
+                 lift=confidence / (r.cons_orders.cast("float64")
+                                    / n_pairs.as_scalar().cast("float64")))
+    return r.filter(r.orders >= min_orders)
+
+
+def last_order_items(engine, as_of, level: str = "category") -> ibis.Table:
+    """(party_id, item) of each customer's last order until ``as_of``."""
+    s = party_sales(engine, as_of=as_of)
+    s = s.filter(~s.is_return & (s.revenue > 0) & (s.quantity > 0))
+    key = s.category if level == "category" else s.sku
+    s = s.filter(key.notnull())
+    lines = s.select("party_id", order=s.source.concat(":", s.order_id), at=s.ordered_at,
+                     item=key)
+    w = ibis.window(group_by="party_id", order_by=[ibis.desc("at"), ibis.desc("order")])
+    last = lines.mutate(_r=ibis.dense_rank().over(w))
+    last = last.filter(last._r == 0)
+    return last.select("party_id", "item").distinct()
+
+
 def owned_items(engine, as_of, level: str = "category") -> ibis.Table:
     """Distinct (party_id, item) owned as of a day."""
     return _items(engine, as_of, level).select("party_id", "item").distinct()
@@ -195,21 +254,45 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
     cand = seg.join(share, "rfm_segment").select("party_id", "item", "propensity")
     mine = owned.view()
     cand = cand.anti_join(mine, [cand.party_id == mine.party_id, cand.item == mine.item])
-    # every item a rule fires for, or the segment owns: both scores where they exist
-    keys = cand.select("party_id", "item").union(best.select("party_id", "item")).distinct()
+    # next-order rules fired by the customer's last order
+    seq = next_order_rules(engine, day, level)
+    seq = seq.filter(seq.lift >= MIN_NEXT_LIFT)
+    if excluded:
+        seq = seq.filter(~seq.cons.isin(list(excluded)))
+    last = last_order_items(engine, day, level)
+    nfired = last.join(seq, last.item == seq.ante).select(
+        last.party_id, item=seq.cons, next_confidence=seq.confidence, next_lift=seq.lift,
+        after=seq.ante)
+    mine = owned.view()
+    nfired = nfired.anti_join(mine, [nfired.party_id == mine.party_id,
+                                     nfired.item == mine.item])
+    w = ibis.window(group_by=["party_id", "item"],
+                    order_by=[ibis.desc("next_confidence"), "after"])
+    nbest = nfired.mutate(_n=ibis.row_number().over(w))
+    nbest = nbest.filter(nbest._n == 0).drop("_n")
+    # every item a rule fires for, or the segment owns: every score where it exists
+    keys = cand.select("party_id", "item").union(best.select("party_id", "item")).union(
+        nbest.select("party_id", "item")).distinct()
     both = keys.left_join(cand, [keys.party_id == cand.party_id, keys.item == cand.item]).select(
         keys.party_id, keys.item, propensity=cand.propensity.fill_null(0.0))
     both = both.left_join(best, [both.party_id == best.party_id, both.item == best.item]).select(
         both.party_id, both.item, both.propensity, best.confidence, best.lift, best.because)
-    score = ibis.greatest(both.propensity, both.confidence.fill_null(0.0))
-    both = both.mutate(score=score)
+    both = both.left_join(nbest, [both.party_id == nbest.party_id,
+                                  both.item == nbest.item]).select(
+        *[both[c] for c in both.columns], nbest.next_confidence, nbest.next_lift, nbest.after)
+    # a next-order rule places the item first (its confidence); else the larger of the
+    # ownership rule's confidence and the segment propensity
+    score = both.next_confidence.coalesce(
+        ibis.greatest(both.propensity, both.confidence.fill_null(0.0)))
+    both = both.mutate(score=score, _first=both.next_confidence.notnull().cast("int64"))
     if respect_consent:
         refused = _refused_everything(engine)
         if refused is not None:
             both = both.anti_join(refused, both.party_id == refused.party_id)
-    rank_w = ibis.window(group_by="party_id", order_by=[ibis.desc("score"), "item"])
+    rank_w = ibis.window(group_by="party_id",
+                         order_by=[ibis.desc("_first"), ibis.desc("score"), "item"])
     ranked = both.mutate(rank=ibis.row_number().over(rank_w) + 1)
-    ranked = ranked.filter(ranked["rank"] <= top)
+    ranked = ranked.filter(ranked["rank"] <= top).drop("_first")
     out = engine.to_pandas(ranked).sort_values(["party_id", "rank"]).reset_index(drop=True)
     names = dict(zip(labels.item, labels.label, strict=True))
     out["label"] = out["item"].map(names)
@@ -218,6 +301,10 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
 
 
 def _reason(row, names: dict) -> str:
+    if row.next_confidence is not None and not pd.isna(row.next_confidence):
+        return (f"last bought {names.get(row.after, row.after)}; {row.next_confidence:.0%} of "
+                f"the orders after one with it hold {names.get(row.item, row.item)}, "
+                f"{row.next_lift:.1f}× the usual rate")
     if row.confidence is not None and not pd.isna(row.confidence):
         return (f"bought {names.get(row.because, row.because)}; {row.confidence:.0%} of its "
                 f"buyers also buy {names.get(row.item, row.item)}, {row.lift:.1f}× the usual "

@@ -47,7 +47,7 @@ from prisme.demo.sales import (
     make_products,
     payment_days,
 )
-from prisme.demo.truth import write_truth
+from prisme.demo.truth import write_affinity_truth, write_truth
 
 DEFAULT_TODAY = dt.date(2026, 6, 30)
 STEPS = ["persons", "purchases", "customer records", "campaigns", "orders", "customer files",
@@ -124,7 +124,9 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
                          ids["shop"] != None, pd.concat([extra, ad_extra], ignore_index=True),  # noqa: E711
                          start_day, end_day)
     orders.loc[orders["campaign"] == C.AD_ORDER, "channel"] = WEB
-    lines = make_lines(rng, orders, products, customers, people["uk"], end_day)
+    # cross-category affinity from its own stream (the main stream is unchanged)
+    lines = make_lines(rng, orders, products, customers, people["uk"], end_day,
+                       affinity_rng=np.random.default_rng([seed, 2]))
     sale = ~lines["is_return"].to_numpy()
     eur = np.where(lines["gbp"].to_numpy(), GBP_RATE, 1.0)
     revenue = np.bincount(lines["order"].to_numpy()[sale],
@@ -207,6 +209,7 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
                          duplicate_lines=dup_df,
                          meta={"customers": customers, "seed": seed, "today": today})
     files += C.write_truth(root, effects, buys, people["person_id"], orders, revenue, ad_truth)
+    files += write_affinity_truth(root)
     step("truth")
     return DemoManifest(
         directory=root, customers=customers, persons=customers,

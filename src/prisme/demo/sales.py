@@ -6,6 +6,12 @@ loyalty card, guest check-outs on the web). Each order has 1–5 lines; some ord
 partly or wholly returned (a credit note, "AVOIR" in the CRM, "RETURN" on the web shop), with
 negative quantities. Customer sales are invoiced: due 30 days after the order, paid on time
 or late according to the customer's payment lateness (:func:`payment_days`).
+
+Purchases carry cross-category affinity (:data:`FOLLOW_ON`): the first line of a customer's
+next order is, with probability :data:`FOLLOW_PROBABILITY`, in the category that follows the
+first line of their previous order (the coffee machine, then the cups and the teapot; the
+mattress, then the sheets), so the rules and the next best offers have something to find
+(``truth/category_affinity.csv``).
 """
 
 from __future__ import annotations
@@ -36,6 +42,21 @@ CHANNELS = np.array(["store", "web", "phone"], dtype=object)
 STORE, WEB, PHONE = 0, 1, 2
 #: days between an order and its invoice's due date
 PAYMENT_TERMS_DAYS = 30
+#: category of a customer's order → the category their next order starts with (with
+#: probability FOLLOW_PROBABILITY), and why (truth/category_affinity.csv)
+FOLLOW_ON = {
+    "Cuisine": ("Électroménager", "the pans, then the kettle or the mixer"),
+    "Électroménager": ("Cuisine", "the coffee machine, then the cups and the teapot"),
+    "Literie": ("Linge de maison", "the mattress, then the sheets and the duvet cover"),
+    "Linge de maison": ("Salle de bain", "the towels, then the bath mat"),
+    "Salle de bain": ("Rangement", "the bathroom, then its baskets and shelves"),
+    "Décoration": ("Luminaire", "the frames and vases, then the lamps"),
+    "Luminaire": ("Décoration", "the lamp, then the candles and the mirror"),
+    "Jardin": ("Luminaire", "the garden furniture, then the lanterns and the garlands"),
+    "Enfants": ("Rangement", "the toys, then the toy boxes"),
+    "Rangement": ("Décoration", "the shelves, then what goes on them"),
+}
+FOLLOW_PROBABILITY = 0.6
 
 
 def payment_days(rng: np.random.Generator, orders: pd.DataFrame, lateness: np.ndarray,
@@ -116,9 +137,38 @@ def make_orders(rng, buys: Purchases, in_crm, in_shop, extra: pd.DataFrame, star
     return orders.sort_values(["day", "person"], kind="stable").reset_index(drop=True)
 
 
+def follow_on(rng: np.random.Generator, orders: pd.DataFrame, order: np.ndarray,
+              cat: np.ndarray) -> np.ndarray:
+    """Line categories with the cross-category affinity: walking each customer's orders in
+    time order, the first line of an order is, with probability FOLLOW_PROBABILITY, the
+    category FOLLOW_ON gives for the (final) category of the previous order's first line.
+    ``order`` is each line's order (orders sorted by time, lines grouped by order)."""
+    names = [c[0] for c in CATEGORIES]
+    nxt = np.array([names.index(FOLLOW_ON[c][0]) for c in names])
+    cat = cat.copy()
+    person = orders["person"].to_numpy()
+    first_line = np.r_[0, np.flatnonzero(np.diff(order)) + 1]  # first line of each order
+    first_cat = cat[first_line]
+    known = np.flatnonzero(person >= 0)
+    by_person = known[np.argsort(person[known], kind="stable")]  # time order within person
+    p = person[by_person]
+    new_person = np.r_[True, p[1:] != p[:-1]]
+    rank = np.arange(len(p)) - np.maximum.accumulate(np.where(new_person, np.arange(len(p)), 0))
+    follows = rng.random(len(by_person)) < FOLLOW_PROBABILITY
+    for r in range(1, int(rank.max()) + 1 if len(rank) else 0):
+        at = np.flatnonzero((rank == r) & follows)
+        cur, prev = by_person[at], by_person[at - 1]
+        first_cat[cur] = nxt[first_cat[prev]]
+    cat[first_line] = first_cat
+    return cat
+
+
 def make_lines(rng, orders: pd.DataFrame, products: pd.DataFrame, n_persons: int,
-               uk: np.ndarray, end_day: float) -> pd.DataFrame:
-    """Order lines (sales then returns), with prices in the order's currency."""
+               uk: np.ndarray, end_day: float,
+               affinity_rng: np.random.Generator | None = None) -> pd.DataFrame:
+    """Order lines (sales then returns), with prices in the order's currency; with
+    ``affinity_rng``, the categories follow each other (:func:`follow_on`, drawn from that
+    stream so the main stream is unchanged)."""
     n_lines = rng.choice(5, size=len(orders), p=LINES_PER_ORDER) + 1
     order = np.repeat(np.arange(len(orders)), n_lines)
     person = orders["person"].to_numpy()[order]
@@ -127,6 +177,8 @@ def make_lines(rng, orders: pd.DataFrame, products: pd.DataFrame, n_persons: int
     fav = rng.choice(len(CATEGORIES), size=n_persons + 1, p=cat_pop)
     cat = np.where(rng.random(len(order)) < 0.45, fav[person],
                    rng.choice(len(CATEGORIES), size=len(order), p=cat_pop))
+    if affinity_rng is not None:
+        cat = follow_on(affinity_rng, orders, order, cat)
     prod_cat = products["category"].map({c[0]: i for i, c in enumerate(CATEGORIES)}).to_numpy()
     start_of = np.searchsorted(prod_cat, np.arange(len(CATEGORIES)))
     size_of = np.bincount(prod_cat, minlength=len(CATEGORIES))

@@ -153,3 +153,31 @@ def write_truth(root: Path, *, records, people, buys, effects: pd.DataFrame,
     (t / "README.md").write_text(README.format(**meta), encoding="utf-8")
     files.append(t / "README.md")
     return files
+
+
+AFFINITY_README = """
+## category_affinity.csv — what customers buy next
+Purchases carry cross-category affinity: walking each customer's orders in time order, the
+first line of an order is, with probability `probability`, in the category `followed_by` of
+the category of the first line of their previous order (`category`); otherwise (and for every
+other line) the category is the customer's favourite (45 %) or drawn by popularity. `why`
+says it in words. Association rules between the categories a customer owns, and next best
+offers, should find these pairs (lift above 1); anonymous orders carry no affinity.
+"""
+
+
+def write_affinity_truth(root: Path) -> list[Path]:
+    """``truth/category_affinity.csv`` and its section of ``truth/README.md``."""
+    from prisme.demo.sales import FOLLOW_ON, FOLLOW_PROBABILITY
+
+    t = Path(root) / "truth"
+    cats = list(FOLLOW_ON)
+    path = W.write_csv({"category": np.array(cats, dtype=object),
+                        "followed_by": np.array([FOLLOW_ON[c][0] for c in cats], dtype=object),
+                        "probability": np.array([str(FOLLOW_PROBABILITY)] * len(cats),
+                                                dtype=object),
+                        "why": np.array([FOLLOW_ON[c][1] for c in cats], dtype=object)},
+                       t / "category_affinity.csv")
+    with (t / "README.md").open("a", encoding="utf-8") as f:
+        f.write(AFFINITY_README)
+    return [path]

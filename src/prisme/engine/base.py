@@ -232,6 +232,13 @@ class Engine(abc.ABC):
         (``source_line``). The default does nothing."""
         yield
 
+    @contextlib.contextmanager
+    def small_group_keys(self, bits: int):
+        """Inside, a GROUP BY on integer keys whose ranges together span at most ``bits`` bits
+        (item codes of a basket count) may use a direct-address table instead of a hash table.
+        The default does nothing."""
+        yield
+
     def register_functions(self, expr: ibis.Expr) -> None:
         """Create in the backend the Python functions (UDFs) ``expr`` calls, so that a view can
         name them before the expression is run. The default does nothing (a backend that

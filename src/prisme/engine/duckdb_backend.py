@@ -170,6 +170,19 @@ class DuckDBEngine(Engine):
         finally:
             self.execute_sql(f"SET preserve_insertion_order = {'true' if before else 'false'}")
 
+    @contextlib.contextmanager
+    def small_group_keys(self, bits: int) -> Iterator[None]:
+        """``perfect_ht_threshold`` raised to ``bits`` (at most 24: a 16M-entry table) for the
+        block: DuckDB then aggregates integer keys of known small range by direct address
+        (its default stops at 12 bits; 2× on the pair counts of prisme.basket)."""
+        before = self.execute_sql("SELECT current_setting('perfect_ht_threshold')")[0][0]
+        bits = min(max(int(bits), int(before)), 24)
+        self.execute_sql(f"SET perfect_ht_threshold = {bits}")
+        try:
+            yield
+        finally:
+            self.execute_sql(f"SET perfect_ht_threshold = {int(before)}")
+
     def compact(self) -> None:
         """Copy the whole database (tables, views, macros) into a fresh file and swap it in:
         DuckDB keeps deleted rows in free blocks of the file and in its WAL until they are
