@@ -20,10 +20,12 @@ import pandas as pd
 
 from prisme.access.rights import check_slice
 
+from prisme.serve.marts import UNKNOWN
+from prisme.serve.marts import _time_label as _time_label
+
 TIME_LEVELS = ("year", "quarter", "month", "day")
 MAX_DIMENSIONS = 3
 MAX_CELLS = 5000
-UNKNOWN = "(unknown)"
 
 
 class CubeError(ValueError):
@@ -38,6 +40,10 @@ class Measure:
     unit: str  # money | count | ratio
     label_en: str
     label_fr: str
+    #: on sales: the stored column of ``mart_cube_rollup`` and whether it is a distinct count
+    #: (which adds up only across the buyer's attributes)
+    rollup: str | None = None
+    distinct: bool = False
 
 
 def _num(x):
@@ -46,13 +52,13 @@ def _num(x):
 
 MEASURES: dict[str, Measure] = {m.name: m for m in [
     Measure("revenue", "sales", lambda t: _num(t.revenue).sum(), "money", "Revenue",
-            "Chiffre d'affaires"),
+            "Chiffre d'affaires", rollup="revenue"),
     Measure("margin", "sales", lambda t: (_num(t.revenue) - _num(t.cost).fill_null(0)).sum(),
-            "money", "Margin", "Marge"),
+            "money", "Margin", "Marge", rollup="margin"),
     Measure("orders", "sales", lambda t: t.order_key.nunique(), "count", "Orders",
-            "Commandes"),
+            "Commandes", rollup="orders", distinct=True),
     Measure("customers", "sales", lambda t: t.party_id.nunique(), "count", "Buying customers",
-            "Clients acheteurs"),
+            "Clients acheteurs", rollup="customers", distinct=True),
     Measure("clv", "customers", lambda t: t.clv_12m.sum(), "money", "CLV (12 months)",
             "Valeur client (12 mois)"),
     Measure("churn_risk", "customers", lambda t: t.risk.mean(), "ratio", "Churn risk",
@@ -168,16 +174,6 @@ def parse(measures, dimensions, filters=None) -> CubeQuery:
     return CubeQuery(ms, ds, fs)
 
 
-def _time_label(ts, level: str):
-    if level == "year":
-        return ts.year().cast("string")
-    if level == "quarter":
-        return ts.year().cast("string").concat(ibis.literal("-Q"), ts.quarter().cast("string"))
-    if level == "month":
-        return ts.strftime("%Y-%m")
-    return ts.strftime("%Y-%m-%d")
-
-
 def _fact_table(reader, fact: str, needed: set[str]) -> ibis.Table:
     """The fact's rows (restricted to the user) with one string column per needed dimension."""
     party_dims = needed & set(_PARTY_COLUMNS)
@@ -222,12 +218,72 @@ def _fact_table(reader, fact: str, needed: set[str]) -> ibis.Table:
     return t.mutate(**cols)
 
 
+def rollup_plan(q: CubeQuery, measures: list[str]) -> dict | None:
+    """How ``mart_cube_rollup`` answers the sales ``measures`` of ``q`` exactly, or None (the
+    sale lines must be read).
+
+    The rows used are those of one grouping set: the finest time level the query names
+    (``all`` when none), with the channel if it names the channel, with the category if it
+    names the category; they are then grouped by the query's dimensions. Sums (revenue,
+    margin) add up across anything. A distinct count (orders, customers) adds up only across
+    the buyer's attributes (each customer and each order has one RFM segment, branch…): it
+    is exact only when each answer row gathers one label of the grouping set's time level,
+    channel and category — the dimension itself, or a filter on a single value."""
+    named = set(q.dimensions) | set(q.filters)
+    if "day" in named:
+        return None
+    times = [lvl for lvl in TIME_LEVELS if lvl in named]
+    level = times[-1] if times else "all"
+    if any(MEASURES[m].distinct for m in measures):
+        for axis in ({level} - {"all"}) | ({"channel", "category"} & named):
+            if axis not in q.dimensions and len(set(q.filters.get(axis, []))) != 1:
+                return None
+    return {"level": level, "by_channel": "channel" in named,
+            "by_category": "category" in named}
+
+
+def _from_rollup(reader, q: CubeQuery, measures: list[str], plan: dict):
+    from prisme.serve.marts import CUBE_ROLLUP
+
+    t = reader.table(CUBE_ROLLUP)
+    t = t.filter((t.level == plan["level"]) & (t.by_channel == plan["by_channel"]) &
+                 (t.by_category == plan["by_category"]))
+    for dim, values in q.filters.items():
+        t = t.filter(t[dim].fill_null(UNKNOWN).isin(
+            [ibis.literal(v) for v in values]))
+    aggs = {}
+    for m in measures:
+        total = t[MEASURES[m].rollup].sum()
+        aggs[m] = total.fill_null(0) if MEASURES[m].distinct else total
+    if not q.dimensions:
+        return t.aggregate(**aggs)
+    t = t.mutate(**{d: t[d].fill_null(UNKNOWN) for d in q.dimensions})
+    return t.group_by(q.dimensions).aggregate(**aggs)
+
+
 def run(reader, q: CubeQuery) -> pd.DataFrame:
-    """The answer: one row per combination of the dimensions' labels, one column per measure."""
+    """The answer: one row per combination of the dimensions' labels, one column per measure.
+
+    Sales measures are read from ``mart_cube_rollup`` when it answers the question exactly
+    (:func:`rollup_plan`), else from the sale lines (``mart_cube_sales``)."""
+    from prisme.serve.marts import CUBE_ROLLUP
+
     check_slice(reader.user, q.filters)
     parts = []
     for fact in dict.fromkeys(MEASURES[m].fact for m in q.measures):
         needed = set(q.dimensions) | set(q.filters)
+        mine = [m for m in q.measures if MEASURES[m].fact == fact]
+        plan = rollup_plan(q, mine) if fact == "sales" and reader.has(CUBE_ROLLUP) else None
+        if plan is not None:
+            expr = _from_rollup(reader, q, mine, plan)
+            if q.dimensions:
+                expr = expr.order_by(q.dimensions).limit(MAX_CELLS + 1)
+            part = reader.df(expr)
+            if len(part) > MAX_CELLS:
+                raise CubeError(f"more than {MAX_CELLS:,} cells: add a filter or use a coarser "
+                                "level (roll up)")
+            parts.append(part)
+            continue
         t = _fact_table(reader, fact, needed)
         for dim, values in q.filters.items():
             col = t[dim].fill_null(UNKNOWN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
 
 from prisme.access.rights import Forbidden, may_search_personal
@@ -94,28 +95,59 @@ class NotFound(LookupError):
     pass
 
 
+def _lookup(build):
+    """``build(table, party_id)`` as a prepared query of one ``party_id`` param."""
+    def make(reader):
+        def built():
+            pid = ibis.param(dt.string)
+            return build(reader, pid), [pid]
+        return built
+    return make
+
+
+@_lookup
+def _customer_row(reader, pid):
+    c = reader.table("customer_360")
+    return c.filter(c.party_id == pid).limit(1)
+
+
+@_lookup
+def _exists(reader, pid):  # unrestricted on purpose: refuse (403) rather than hide (404)
+    raw = reader.engine.table("customer_360")
+    return raw.filter(raw.party_id == pid).select("party_id").limit(1)
+
+
+@_lookup
+def _sources_row(reader, pid):
+    from prisme.serve.marts import CARD_SOURCES, card_sources
+
+    dp = reader.derived(CARD_SOURCES, card_sources)
+    return dp.filter(dp.party_id == pid).limit(1)
+
+
+@_lookup
+def _source_records(reader, pid):
+    return reader.party_records(pid)
+
+
 def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
     """The 360° card of one customer, or :class:`Forbidden` / :class:`NotFound`.
 
     A party outside the user's rights is refused (not reported as missing) only when it exists,
-    so an advisor cannot probe ids; the refusal is audited by the caller.
+    so an advisor cannot probe ids; the refusal is audited by the caller. Each part is a
+    prepared point lookup (:meth:`prisme.serve.data.Reader.fetch`): compiled once per engine
+    and user scope, the party id bound at each request.
     """
-    c = reader.table("customer_360")
-    rows = reader.records(c.filter(c.party_id == party_id).limit(1))
+    rows = reader.fetch("card.customer", _customer_row(reader), party_id)
     if not rows:
-        raw = reader.engine.table("customer_360")
-        exists = int(reader.engine.scalar(raw.filter(raw.party_id == party_id).count()) or 0)
-        if exists:
+        if reader.fetch("card.exists", _exists(reader), party_id):
             raise Forbidden(f"customer {party_id} is outside your portfolio "
                             f"({_scope(reader.user)})")
         raise NotFound(f"no customer {party_id}")
     r = {k: _plain(v) for k, v in rows[0].items()}
     sources = {}
     if reader.has("dim_party"):
-        from prisme.serve.marts import CARD_SOURCES, card_sources
-
-        dp = reader.derived(CARD_SOURCES, card_sources)
-        s = reader.records(dp.filter(dp.party_id == party_id).limit(1))
+        s = reader.fetch("card.sources", _sources_row(reader), party_id)
         if s:
             sources = {k[:-7]: _plain(v) for k, v in s[0].items() if k.endswith("_source")}
             r["record_count"] = _plain(s[0].get("record_count"))
@@ -123,7 +155,7 @@ def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
               if f in r]
     consent = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CONSENTS
                if f in r]
-    records = reader.records(reader.party_records(party_id))
+    records = reader.fetch("card.records", _source_records(reader), party_id)
     return {
         "party_id": party_id,
         "golden_record": golden,
@@ -167,10 +199,14 @@ KINDS = {"purchase": ("purchase", "achat"), "call": ("call", "appel"),
 def timeline(reader, party_id: str, limit: int = 200) -> list[dict]:
     """Purchases (one line per order), calls, web visits, campaign contacts and surveys,
     newest first (``mart_timeline``, or the same expression on the fly)."""
-    from prisme.serve.marts import TIMELINE
-    from prisme.serve.marts import timeline as live
+    def build():
+        from prisme.serve.marts import TIMELINE
+        from prisme.serve.marts import timeline as live
 
-    t = reader.derived(TIMELINE, live)
-    rows = reader.records(t.filter(t.party_id == party_id)
-                          .order_by(ibis.desc("at"), "kind", "ref").limit(limit))
+        pid = ibis.param(dt.string)
+        t = reader.derived(TIMELINE, live)
+        return (t.filter(t.party_id == pid).order_by(ibis.desc("at"), "kind", "ref")
+                .limit(int(limit))), [pid]
+
+    rows = reader.fetch(f"card.timeline.{int(limit)}", build, party_id)
     return [{k: _plain(v) for k, v in rec.items() if k != "party_id"} for rec in rows]

@@ -245,13 +245,30 @@ class Reader:
         """A small result as a list of dicts (through Arrow, without pandas)."""
         return self.engine.to_arrow(expr).to_pylist()
 
+    def prepared(self, name: str, build) -> list[dict]:
+        """The query ``build()`` (over this reader's restricted tables, with ``ibis.param``
+        placeholders) compiled once per engine and user scope, under ``name``: a pooled engine
+        keeps it for as long as it serves its published version, so a point lookup pays no
+        expression building nor compilation per request (see ``Engine.prepare``)."""
+        cache = self._memo.setdefault("prepared", {})
+        key = (name, self.scope_key())
+        p = cache.get(key)
+        if p is None:
+            expr, params = build()
+            p = cache[key] = self.engine.prepare(expr, params)
+        return p
+
+    def fetch(self, name: str, build, *values) -> list[dict]:
+        """Run the prepared query ``name`` (see :meth:`prepared`) with ``values``."""
+        return self.engine.fetch(self.prepared(name, build), values)
+
     def scalar(self, expr):
         v = self.engine.scalar(expr)
         return None if v is None or (isinstance(v, float) and v != v) else v
 
     def scope_key(self) -> tuple:
         u = self.user
-        return (u.role, u.branch, u.advisor, u.sees_personal_data)
+        return (u.role, u.branch, u.advisor, u.sees_personal_data, u.disabled)
 
     def cached(self, what, compute):
         if self.warehouse is None:

@@ -1,0 +1,72 @@
+"""The 360° card from prepared point lookups: compiled once per engine and user scope, the
+same answer as the expressions compiled at each request, rights included."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from prisme import engine as engine_mod
+from prisme.access.rights import Forbidden
+from prisme.access.users import User
+from prisme.engine.base import Engine
+from prisme.serve import customers
+from prisme.serve.data import Reader
+
+
+def _users(served):
+    return {"admin": User("a", "admin"), "analyst": User("n", "analyst"),
+            "manager": User("m", "manager", branch=served.branch),
+            "advisor": User("v", "advisor", advisor=served.advisor)}
+
+
+def _answer(reader, party_id):
+    try:
+        return customers.card(reader, party_id)
+    except (Forbidden, customers.NotFound) as exc:
+        return type(exc).__name__
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "manager", "advisor"])
+def test_prepared_card_equals_the_card_compiled_per_request(served, role):
+    user = _users(served)[role]
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        c = eng.table("customer_360")
+        ids = list(eng.to_pandas(c.select("party_id").order_by("party_id").limit(5)).party_id)
+    ids += [served.inside, served.outside, "NO-SUCH-PARTY"]
+    with engine_mod.connect(served.settings, read_only=True) as fast, \
+            engine_mod.connect(served.settings, read_only=True) as slow:
+        # the engine's generic path: the expression compiled with the value at each run
+        slow.prepare = types.MethodType(Engine.prepare, slow)
+        slow.fetch = types.MethodType(Engine.fetch, slow)
+        for party_id in ids:
+            got = _answer(Reader(fast, user, "t"), party_id)
+            want = _answer(Reader(slow, user, "t"), party_id)
+            assert got == want, (role, party_id)
+
+
+def test_card_lookups_are_compiled_once_per_scope(served):
+    """A pooled engine keeps its prepared lookups: the second card of the same scope compiles
+    nothing; another scope compiles its own (the rights are part of the query)."""
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        memo_holder = types.SimpleNamespace(publishes=True)
+        compiled = []
+        real = eng.con.compile
+        eng.con.compile = lambda *a, **k: compiled.append(1) or real(*a, **k)
+        admin, advisor = User("a", "admin"), User("v", "advisor", advisor=served.advisor)
+        customers.card(Reader(eng, admin, "v1", memo_holder), served.inside)
+        first = len(compiled)
+        assert first >= 4  # customer row, sources, source records, timeline
+        customers.card(Reader(eng, admin, "v1", memo_holder), served.outside)
+        assert len(compiled) == first
+        customers.card(Reader(eng, advisor, "v1", memo_holder), served.inside)
+        assert len(compiled) > first
+        n = len(compiled)
+        with pytest.raises(Forbidden):
+            customers.card(Reader(eng, advisor, "v1", memo_holder), served.outside)
+        with pytest.raises(Forbidden):
+            customers.card(Reader(eng, advisor, "v1", memo_holder), served.outside)
+        assert len(compiled) == n + 1  # the existence check, once
+        p = Reader(eng, admin, "v1", memo_holder).prepared("card.customer", None)
+        assert p.sql is not None and "$1" in p.sql
