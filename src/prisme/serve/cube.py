@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
 
 from prisme.access.rights import check_slice
@@ -242,23 +243,43 @@ def rollup_plan(q: CubeQuery, measures: list[str]) -> dict | None:
             "by_category": "category" in named}
 
 
-def _from_rollup(reader, q: CubeQuery, measures: list[str], plan: dict):
+def _from_rollup(reader, dimensions: list[str], measures: list[str], plan: dict,
+                 filters: dict[str, list]) -> ibis.Table:
+    """The answer from ``mart_cube_rollup`` (restricted to the user); ``filters`` maps a
+    dimension to the values (or ``ibis.param`` placeholders) it keeps."""
     from prisme.serve.marts import CUBE_ROLLUP
 
     t = reader.table(CUBE_ROLLUP)
     t = t.filter((t.level == plan["level"]) & (t.by_channel == plan["by_channel"]) &
                  (t.by_category == plan["by_category"]))
-    for dim, values in q.filters.items():
-        t = t.filter(t[dim].fill_null(UNKNOWN).isin(
-            [ibis.literal(v) for v in values]))
+    for dim, values in filters.items():
+        t = t.filter(t[dim].fill_null(UNKNOWN).isin(list(values)))
     aggs = {}
     for m in measures:
         total = t[MEASURES[m].rollup].sum()
         aggs[m] = total.fill_null(0) if MEASURES[m].distinct else total
-    if not q.dimensions:
+    if not dimensions:
         return t.aggregate(**aggs)
-    t = t.mutate(**{d: t[d].fill_null(UNKNOWN) for d in q.dimensions})
-    return t.group_by(q.dimensions).aggregate(**aggs)
+    t = t.mutate(**{d: t[d].fill_null(UNKNOWN) for d in dimensions})
+    return (t.group_by(dimensions).aggregate(**aggs).order_by(dimensions)
+            .limit(MAX_CELLS + 1))
+
+
+def _rollup_part(reader, q: CubeQuery, measures: list[str], plan: dict) -> pd.DataFrame:
+    """A prepared query per question *shape* (measures, dimensions, grouping set, filtered
+    dimensions and their number of values) and user scope: the filter values are bound at
+    each request, so a slice or a dice of a shape asked before compiles nothing."""
+    fs = sorted((d, list(dict.fromkeys(v))) for d, v in q.filters.items())
+    shape = ("cube.rollup", tuple(measures), tuple(q.dimensions),
+             tuple((d, len(v)) for d, v in fs), tuple(sorted(plan.items())))
+
+    def build():
+        params = {d: [ibis.param(dt.string) for _ in v] for d, v in fs}
+        expr = _from_rollup(reader, q.dimensions, measures, plan, params)
+        return expr, [p for d, _ in fs for p in params[d]]
+
+    rows = reader.fetch(shape, build, *[x for _, v in fs for x in v])
+    return pd.DataFrame.from_records(rows, columns=[*q.dimensions, *measures])
 
 
 def run(reader, q: CubeQuery) -> pd.DataFrame:
@@ -275,10 +296,7 @@ def run(reader, q: CubeQuery) -> pd.DataFrame:
         mine = [m for m in q.measures if MEASURES[m].fact == fact]
         plan = rollup_plan(q, mine) if fact == "sales" and reader.has(CUBE_ROLLUP) else None
         if plan is not None:
-            expr = _from_rollup(reader, q, mine, plan)
-            if q.dimensions:
-                expr = expr.order_by(q.dimensions).limit(MAX_CELLS + 1)
-            part = reader.df(expr)
+            part = _rollup_part(reader, q, mine, plan)
             if len(part) > MAX_CELLS:
                 raise CubeError(f"more than {MAX_CELLS:,} cells: add a filter or use a coarser "
                                 "level (roll up)")

@@ -245,7 +245,7 @@ class Reader:
         """A small result as a list of dicts (through Arrow, without pandas)."""
         return self.engine.to_arrow(expr).to_pylist()
 
-    def prepared(self, name: str, build) -> list[dict]:
+    def prepared(self, name, build):
         """The query ``build()`` (over this reader's restricted tables, with ``ibis.param``
         placeholders) compiled once per engine and user scope, under ``name``: a pooled engine
         keeps it for as long as it serves its published version, so a point lookup pays no
@@ -258,7 +258,7 @@ class Reader:
             p = cache[key] = self.engine.prepare(expr, params)
         return p
 
-    def fetch(self, name: str, build, *values) -> list[dict]:
+    def fetch(self, name, build, *values) -> list[dict]:
         """Run the prepared query ``name`` (see :meth:`prepared`) with ``values``."""
         return self.engine.fetch(self.prepared(name, build), values)
 
