@@ -243,3 +243,24 @@ def test_rollup_reads_the_lines_when_a_distinct_count_would_be_summed(served):
     assert got.customers.tolist() == lines.customers.tolist()
     # customers who bought in both years: the sum of each year's count would count them twice
     assert got.customers.sum() < summed
+
+
+def test_time_filters_on_the_lines_keep_every_line_of_their_period(served):
+    """On the sale lines a time filter also bounds ``ordered_at`` (the lines are sorted by
+    it, so the engine skips the rest): the days of a month and the quarters of a year add up
+    to the month and the year; a label that is not a period only matches its label."""
+    admin = User("a", "admin")
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        lines = _LinesOnly(eng, admin, "t")
+        months = cube.run(lines, cube.parse("revenue,orders", "month"))
+        month = months.sort_values("orders").month.iloc[-1]
+        days = cube.run(lines, cube.parse("revenue,orders", "day", f"month:{month}"))
+        assert days.day.str.startswith(month).all() and len(days) > 1
+        row = months[months.month == month].iloc[0]
+        assert days.revenue.sum() == pytest.approx(row.revenue)
+        assert days.orders.sum() == row.orders  # an order has one day
+        year = month[:4]
+        q = cube.run(lines, cube.parse("revenue", "quarter", f"year:{year}"))
+        y = cube.run(lines, cube.parse("revenue", "year", f"year:{year}"))
+        assert q.revenue.sum() == pytest.approx(y.revenue.iloc[0])
+        assert cube.run(lines, cube.parse("revenue", "year", "year:20x4")).empty

@@ -12,6 +12,7 @@ on the dimension labels.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -282,6 +283,29 @@ def _rollup_part(reader, q: CubeQuery, measures: list[str], plan: dict) -> pd.Da
     return pd.DataFrame.from_records(rows, columns=[*q.dimensions, *measures])
 
 
+def _span(level: str, label: str) -> tuple[_dt.datetime, _dt.datetime] | None:
+    """The time a label of a time level covers, [start, end); None when ``level`` is not
+    time or the label is not one (``(unknown)``, a typo): the label filter alone decides."""
+    try:
+        if level == "year" and label.isdigit() and len(label) == 4:
+            y = int(label)
+            return _dt.datetime(y, 1, 1), _dt.datetime(y + 1, 1, 1)
+        if level == "quarter" and len(label) == 7 and label[4:6] == "-Q" and label[6] in "1234":
+            y, k = int(label[:4]), int(label[6])
+            end = _dt.datetime(y + 1, 1, 1) if k == 4 else _dt.datetime(y, 3 * k + 1, 1)
+            return _dt.datetime(y, 3 * k - 2, 1), end
+        if level == "month" and len(label) == 7 and label[4] == "-":
+            start = _dt.datetime.strptime(label, "%Y-%m")
+            end = _dt.datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+            return start, end
+        if level == "day" and len(label) == 10:
+            start = _dt.datetime.strptime(label, "%Y-%m-%d")
+            return start, start + _dt.timedelta(days=1)
+    except ValueError:
+        return None
+    return None
+
+
 def run(reader, q: CubeQuery) -> pd.DataFrame:
     """The answer: one row per combination of the dimensions' labels, one column per measure.
 
@@ -306,6 +330,10 @@ def run(reader, q: CubeQuery) -> pd.DataFrame:
         for dim, values in q.filters.items():
             col = t[dim].fill_null(UNKNOWN)
             t = t.filter(col.isin([ibis.literal(v) for v in values]))
+            spans = [_span(dim, v) for v in values] if fact == "sales" else [None]
+            if spans and None not in spans:  # the lines are sorted by time: skip the others
+                t = t.filter(ibis.or_(*[(t.ordered_at >= a) & (t.ordered_at < b)
+                                        for a, b in spans]))
         aggs = {m: MEASURES[m].aggregate(t) for m in q.measures if MEASURES[m].fact == fact}
         if q.dimensions:
             t = t.mutate(**{d: t[d].fill_null(UNKNOWN) for d in q.dimensions})
