@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import types
 
+import pandas as pd
 import pytest
 
 from prisme import engine as engine_mod
@@ -70,3 +71,25 @@ def test_card_lookups_are_compiled_once_per_scope(served):
         assert len(compiled) == n + 1  # the existence check, once
         p = Reader(eng, admin, "v1", memo_holder).prepared("card.customer", None)
         assert p.sql is not None and "$1" in p.sql
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "manager", "advisor"])
+def test_one_party_hint_keeps_the_same_rows(served, role):
+    """``Reader.table(name, party)`` (the portfolio check as a point lookup) holds exactly the
+    rows of that party that the whole restricted table holds, inside or outside the
+    portfolio."""
+    user = _users(served)[role]
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        reader = Reader(eng, user, "t")
+        for name in ("mart_timeline", "party_map", "mart_card_sources", "customer_360"):
+            for pid in (served.inside, served.outside):
+                whole = reader.table(name)
+                hinted = reader.table(name, pid)
+                a = eng.to_pandas(whole.filter(whole.party_id == pid))
+                b = eng.to_pandas(hinted.filter(hinted.party_id == pid))
+                key = list(a.columns)
+                a = a.sort_values(key).reset_index(drop=True)
+                b = b.sort_values(key).reset_index(drop=True)
+                pd.testing.assert_frame_equal(a, b)
+                visible = role in ("admin", "analyst") or pid == served.inside
+                assert (len(a) > 0) is visible, (name, pid)

@@ -107,7 +107,7 @@ def _lookup(build):
 
 @_lookup
 def _customer_row(reader, pid):
-    c = reader.table("customer_360")
+    c = reader.table("customer_360", pid)
     return c.filter(c.party_id == pid).limit(1)
 
 
@@ -121,7 +121,7 @@ def _exists(reader, pid):  # unrestricted on purpose: refuse (403) rather than h
 def _sources_row(reader, pid):
     from prisme.serve.marts import CARD_SOURCES, card_sources
 
-    dp = reader.derived(CARD_SOURCES, card_sources)
+    dp = reader.derived(CARD_SOURCES, card_sources, pid)
     return dp.filter(dp.party_id == pid).limit(1)
 
 
@@ -204,7 +204,7 @@ def timeline(reader, party_id: str, limit: int = 200) -> list[dict]:
         from prisme.serve.marts import timeline as live
 
         pid = ibis.param(dt.string)
-        t = reader.derived(TIMELINE, live)
+        t = reader.derived(TIMELINE, live, pid)
         return (t.filter(t.party_id == pid).order_by(ibis.desc("at"), "kind", "ref")
                 .limit(int(limit))), [pid]
 
