@@ -145,17 +145,21 @@ def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
                             f"({_scope(reader.user)})")
         raise NotFound(f"no customer {party_id}")
     r = {k: _plain(v) for k, v in rows[0].items()}
-    sources = {}
+    sources, records = {}, None
     if reader.has("dim_party"):
         s = reader.fetch("card.sources", _sources_row(reader), party_id)
         if s:
             sources = {k[:-7]: _plain(v) for k, v in s[0].items() if k.endswith("_source")}
             r["record_count"] = _plain(s[0].get("record_count"))
+            if "source_records" in s[0]:  # laid out by the build (mart_card_sources)
+                records = sorted(s[0]["source_records"] or [], key=lambda x: (
+                    x["source"] or "", x["source_customer_id"] or ""))
     golden = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CARD_FIELDS
               if f in r]
     consent = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CONSENTS
                if f in r]
-    records = reader.fetch("card.records", _source_records(reader), party_id)
+    if records is None:
+        records = reader.fetch("card.records", _source_records(reader), party_id)
     return {
         "party_id": party_id,
         "golden_record": golden,

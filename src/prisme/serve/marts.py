@@ -134,12 +134,22 @@ def timeline(engine) -> ibis.Table:
 
 
 def card_sources(engine) -> ibis.Table:
-    """``party_id``, ``record_count`` and the ``<field>_source`` columns of the golden record."""
+    """``party_id``, ``record_count``, the ``<field>_source`` columns of the golden record and
+    ``source_records``, the party's source records (``source``, ``source_customer_id``, in no
+    particular order) from ``party_map`` — which is sorted by source record, so that a card
+    reads them here, sorted by ``party_id``, rather than scan ``party_map``."""
     d = engine.table("dim_party")
     if "is_current" in d.columns:
         d = d.filter(d.is_current)
     cols = [c for c in d.columns if c.endswith("_source") or c == "record_count"]
-    return d.select("party_id", *cols)
+    out = d.select("party_id", *cols)
+    if not engine.has_table("party_map"):
+        return out
+    pm = engine.table("party_map")
+    recs = pm.group_by("party_id").aggregate(source_records=ibis.struct(
+        {"source": pm.source, "source_customer_id": pm.source_customer_id}).collect())
+    return out.left_join(recs, out.party_id == recs.party_id).select(
+        *[out[c] for c in out.columns], recs.source_records)
 
 
 def search_index(engine) -> ibis.Table:
