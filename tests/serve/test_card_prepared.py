@@ -102,3 +102,26 @@ def _flat(df: pd.DataFrame) -> pd.DataFrame:
         if any(hasattr(v, "__len__") and not isinstance(v, str) for v in df[c]):
             df[c] = df[c].map(lambda v: repr(sorted(map(repr, v))) if v is not None else None)
     return df
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "manager", "advisor"])
+def test_prepared_search_equals_the_search_compiled_per_request(served, role):
+    user = _users(served)[role]
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        c = eng.to_pandas(eng.table("customer_360").select(
+            "party_id", "last_name", "email", "phone").order_by("party_id").limit(40))
+    words = [c.last_name.dropna().iloc[0], c.last_name.dropna().iloc[1].upper(),
+             c.party_id.iloc[2].lower(), c.email.dropna().iloc[0],
+             str(c.phone.dropna().iloc[0]), "", "zzzz qqq", "o'b"]
+    with engine_mod.connect(served.settings, read_only=True) as fast, \
+            engine_mod.connect(served.settings, read_only=True) as slow:
+        slow.prepare = types.MethodType(Engine.prepare, slow)
+        slow.fetch = types.MethodType(Engine.fetch, slow)
+        holder = types.SimpleNamespace(publishes=True)
+        for q in words:
+            for page in (1, 2):
+                got = customers.search(Reader(fast, user, "v", holder), q, page, 5)
+                want = customers.search(Reader(slow, user, "v"), q, page, 5)
+                assert got == want, (role, q, page)
+        assert customers.search(Reader(fast, user, "v", holder), served.inside, 1, 5)[
+            "total"] == 1

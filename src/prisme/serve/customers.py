@@ -34,32 +34,65 @@ def _digits(text: str) -> str:
 def search(reader, q: str, page: int = 1, page_size: int = 20) -> dict:
     """Customers whose id, name, e-mail or phone match ``q`` (accent- and case-insensitive):
     ``{items, total, page, page_size}``. An analyst without the personal-data grant searches
-    by customer id only. Reads the folded keys of ``mart_search``."""
-    from prisme.serve.marts import SEARCH, search_index
-
-    s = reader.derived(SEARCH, search_index)
+    by customer id only. Reads the folded keys of ``mart_search``; the two queries (how
+    many, which page) are prepared per shape of question (how many words, an e-mail, a
+    phone number, the page) and user scope, the words bound at each request."""
     q = (q or "").strip()
     page = max(1, int(page))
     page_size = min(max(1, int(page_size)), 200)
+    values: list[str] = []
+    shape: list = []
     if q:
-        conds = [s.party_id == q.upper()]
+        values.append(q.upper())
         if may_search_personal(reader.user):
             words = [fold(w) for w in q.split() if w]
-            conds.append(ibis.and_(*[s.search_text.contains(w) for w in words]))
+            values += words
+            shape.append(len(words))
             if "@" in q:
-                conds.append(s.email_key == q.lower())
+                values.append(q.lower())
+                shape.append("email")
             digits = _digits(q)
             if len(digits) >= 6:
-                conds.append(s.phone_key.contains(digits[-9:]))
-        s = s.filter(ibis.or_(*conds))
-    total = int(reader.scalar(s.count()) or 0)
-    ids = s.order_by("party_id").select("party_id").limit(page_size,
-                                                           offset=(page - 1) * page_size)
-    c = reader.table("customer_360")
-    rows = reader.records(c.semi_join(ids, "party_id").select(*SEARCH_COLUMNS)
-                          .order_by("party_id"))
-    items = [{k: _plain(v) for k, v in r.items()} for r in rows]
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+                values.append(digits[-9:])
+                shape.append("phone")
+
+    def matching(params):
+        from prisme.serve.marts import SEARCH, search_index
+
+        s = reader.derived(SEARCH, search_index)
+        if not q:
+            return s
+        it = iter(params)
+        conds = [s.party_id == next(it)]
+        if shape:
+            conds.append(ibis.and_(*[s.search_text.contains(next(it))
+                                     for _ in range(shape[0])]))
+            if "email" in shape:
+                conds.append(s.email_key == next(it))
+            if "phone" in shape:
+                conds.append(s.phone_key.contains(next(it)))
+        return s.filter(ibis.or_(*conds))
+
+    def params():
+        return [ibis.param(dt.string) for _ in values]
+
+    def count():
+        ps = params()
+        return matching(ps).aggregate(n=lambda t: t.count()), ps
+
+    def rows():
+        ps = params()
+        ids = matching(ps).order_by("party_id").select("party_id").limit(
+            page_size, offset=(page - 1) * page_size)
+        c = reader.table("customer_360")
+        return c.semi_join(ids, "party_id").select(*SEARCH_COLUMNS).order_by("party_id"), ps
+
+    key = (bool(q), tuple(shape))
+    total = reader.fetch(("search.count", key), count, *values)
+    found = reader.fetch(("search.rows", key, page, page_size), rows, *values)
+    items = [{k: _plain(v) for k, v in r.items()} for r in found]
+    return {"items": items, "total": int(total[0]["n"] or 0) if total else 0, "page": page,
+            "page_size": page_size}
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
