@@ -138,10 +138,20 @@ def _lookup(build):
     return make
 
 
+#: the customer_360 columns the card shows (a point lookup reads only these)
+VALUE_FIELDS = ("revenue", "margin", "orders", "first_purchase_at", "last_purchase_at",
+                "recency_days", "p_alive", "expected_purchases_12m", "clv_12m", "clv_12m_low",
+                "clv_12m_high", "clv_horizon_months", "as_of")
+CARD_COLUMNS = ("party_id", *CARD_FIELDS, *CONSENTS, *VALUE_FIELDS, "rfm_segment", "rfm_score",
+                "cluster", "cluster_label", "churn_probability", "churn_reasons",
+                "next_best_offers")
+
+
 @_lookup
 def _customer_row(reader, pid):
     c = reader.table("customer_360", pid)
-    return c.filter(c.party_id == pid).limit(1)
+    return c.filter(c.party_id == pid).select(
+        *[x for x in CARD_COLUMNS if x in c.columns]).limit(1)
 
 
 @_lookup
@@ -155,7 +165,10 @@ def _sources_row(reader, pid):
     from prisme.serve.marts import CARD_SOURCES, card_sources
 
     dp = reader.derived(CARD_SOURCES, card_sources, pid)
-    return dp.filter(dp.party_id == pid).limit(1)
+    shown = {f"{f}_source" for f in (*CARD_FIELDS, *CONSENTS)} | {"record_count",
+                                                                  "source_records"}
+    return dp.filter(dp.party_id == pid).select(
+        *[x for x in dp.columns if x in shown]).limit(1)
 
 
 @_lookup
@@ -198,10 +211,7 @@ def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
         "golden_record": golden,
         "consent": consent,
         "source_records": [{k: _plain(v) for k, v in x.items()} for x in records],
-        "value": {k: r.get(k) for k in ("revenue", "margin", "orders", "first_purchase_at",
-                                         "last_purchase_at", "recency_days", "p_alive",
-                                         "expected_purchases_12m", "clv_12m", "clv_12m_low",
-                                         "clv_12m_high", "clv_horizon_months", "as_of")},
+        "value": {k: r.get(k) for k in VALUE_FIELDS},
         "segment": {"rfm_segment": r.get("rfm_segment"), "rfm_score": r.get("rfm_score"),
                     "cluster": r.get("cluster"), "cluster_label": r.get("cluster_label")},
         "churn": {"churn_probability": r.get("churn_probability"),
