@@ -42,6 +42,9 @@ def connect(root: Path) -> sqlite3.Connection:
 
 
 _LOCAL = threading.local()
+#: a server's threads append one at a time: SQLite lets one writer in and makes the others
+#: sleep and retry (milliseconds each), which a queue on a lock does not
+_APPEND = threading.Lock()
 
 
 def shared(root: Path, setup=None) -> sqlite3.Connection:
@@ -71,10 +74,13 @@ def record(root: Path, actor: str, action: str, subject: str = "",
            detail: dict[str, Any] | None = None) -> None:
     """Append one event to the audit log (committed when this returns)."""
     at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    shared(root).execute(
-        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-        (at, actor, action, subject, json.dumps(detail or {}, ensure_ascii=False, default=str)),
-    )
+    con = shared(root)
+    with _APPEND:
+        con.execute(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+            (at, actor, action, subject,
+             json.dumps(detail or {}, ensure_ascii=False, default=str)),
+        )
 
 
 def events(root: Path, *, actor: str | None = None, action: str | None = None,
