@@ -67,7 +67,7 @@ _KEY = ["level", "by_channel", "by_category", *marts.PARTY_ATTRIBUTES, "year", "
 
 def test_rollup_grouping_sets_match_pandas(engine):
     sales = _sales()
-    engine.create_table("sales", sales)
+    engine.create_table("sales", ibis.memtable(sales))
     got = engine.to_pandas(marts.cube_rollup(engine.table("sales")))
     want = _expected(sales)
     assert len(got) == len(want)
@@ -94,7 +94,7 @@ def test_prepared_lookup_equals_the_expression_with_its_value(engine):
     what the expression with that value as a literal gives (quotes included)."""
     sales = _sales()
     sales.loc[0, "party_id"] = "O'Neil"
-    engine.create_table("sales", sales)
+    engine.create_table("sales", ibis.memtable(sales))
     t = engine.table("sales")
     p = ibis.param(dt.string)
     prepared = engine.prepare(
