@@ -9,7 +9,6 @@ import ibis
 import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
-import pytest
 
 from prisme.serve import marts
 

@@ -21,7 +21,6 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from prisme.access.rights import check_slice
-
 from prisme.serve.marts import UNKNOWN
 from prisme.serve.marts import _time_label as _time_label
 
