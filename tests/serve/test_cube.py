@@ -149,3 +149,118 @@ def test_serving_marts_equal_their_live_expressions(served):
         t = eng.table(marts.TIMELINE)
         kinds = set(eng.to_pandas(t.select("kind").distinct()).kind)
         assert {"purchase", "web", "campaign"} <= kinds
+
+
+class _LinesOnly(Reader):
+    """A reader that does not see ``mart_cube_rollup``: the cube reads the sale lines."""
+
+    def has(self, name):
+        from prisme.serve.marts import CUBE_ROLLUP
+
+        return name != CUBE_ROLLUP and super().has(name)
+
+
+#: questions the roll-up answers (time levels, channel, category, single and multiple
+#: filters, no dimension at all); each is also asked of the sale lines
+ROLLUP_QUESTIONS = [
+    ("revenue,margin,orders,customers", "quarter,channel,rfm_segment", "year:{year}"),
+    ("revenue,orders,customers", "month", ""),
+    ("revenue,margin,orders,customers", "year,branch", ""),
+    ("customers,orders", "year,category", "channel:{channel}"),
+    ("revenue,customers", "advisor,cluster,region", "quarter:{quarter}"),
+    ("revenue,margin,orders,customers", "", "year:{year}"),
+    ("revenue,margin,orders,customers", "", ""),
+    ("revenue,margin", "year", "channel:{channel}|{channel2};category:{category}|{category2}"),
+    ("revenue", "branch", "year:{year}|{year2}"),
+    ("orders,customers", "channel,category", "month:{month}"),
+]
+
+
+def _fill(served, text):
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        s = eng.table("mart_cube_sales")
+        d = eng.to_pandas(s.select(
+            year=s.ordered_at.year().cast("string"), month=s.ordered_at.strftime("%Y-%m"),
+            quarter=s.ordered_at.year().cast("string").concat(
+                "-Q", s.ordered_at.quarter().cast("string")),
+            channel=s.channel, category=s.category).distinct())
+    top = {c: d[c].dropna().value_counts().index.tolist() for c in d.columns}
+    return text.format(year=top["year"][0], year2=top["year"][1], month=top["month"][0],
+                       quarter=top["quarter"][0], channel=top["channel"][0],
+                       channel2=top["channel"][1], category=top["category"][0],
+                       category2=top["category"][1])
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "manager", "advisor"])
+def test_rollup_gives_the_numbers_of_the_sale_lines(served, role):
+    """Every question above, for every role: mart_cube_rollup (sums rolled up from its
+    grouping set, distinct counts never summed across time, channel or category) answers
+    exactly what the line-level query answers, on the user's rows only."""
+    user = User("u", role, branch=served.branch if role == "manager" else None,
+                advisor=served.advisor if role == "advisor" else None)
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        for measures, dims, filters in ROLLUP_QUESTIONS:
+            q = cube.parse(measures, dims, _fill(served, filters))
+            assert cube.rollup_plan(q, q.measures) is not None, q
+            fast = cube.run(Reader(eng, user, "t"), q)
+            slow = cube.run(_LinesOnly(eng, user, "t"), q)
+            assert len(fast) == len(slow) and len(slow) > 0, q
+            assert list(fast.columns) == list(slow.columns)
+            for col in q.dimensions:
+                assert fast[col].tolist() == slow[col].tolist(), (q, col)
+            for m in q.measures:
+                assert fast[m].fillna(-1).to_numpy() == pytest.approx(
+                    slow[m].fillna(-1).to_numpy(), rel=1e-9, abs=1e-6), (q, m)
+
+
+def test_rollup_reads_the_lines_when_a_distinct_count_would_be_summed(served):
+    """A distinct count (orders, customers) over two years, two channels or two categories
+    gathered in one answer row is not the sum of each one's: those questions read the
+    lines; sums (revenue, margin) still come from the roll-up; days are not rolled up."""
+    for measures, dims, filters, uses_rollup in [
+        ("customers", "branch", "year:2023|2024", False),
+        ("orders", "year", "channel:web|store", False),
+        ("customers", "", "category:a|b", False),
+        ("orders", "quarter", "month:2024-01|2024-02", False),
+        ("revenue,margin", "branch", "year:2023|2024;channel:web|store", True),
+        ("customers", "year", "channel:web|store;quarter:2024-Q1|2024-Q2", False),
+        ("customers", "quarter,channel", "year:2023|2024;channel:web|store", True),
+        ("customers", "year", "month:2024-01", True),
+        ("revenue", "day", "", False),
+    ]:
+        q = cube.parse(measures, dims, filters)
+        assert (cube.rollup_plan(q, q.measures) is not None) is uses_rollup, (measures, dims,
+                                                                              filters)
+    admin = User("a", "admin")
+    q = cube.parse("customers", "branch", _fill(served, "year:{year}|{year2}"))
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        got = cube.run(Reader(eng, admin, "t"), q)
+        lines = cube.run(_LinesOnly(eng, admin, "t"), q)
+        r = eng.table("mart_cube_rollup")
+        r = r.filter((r.level == "year") & ~r.by_channel & ~r.by_category)
+        summed = eng.to_pandas(r.filter(r.year.isin(q.filters["year"]))
+                               .aggregate(n=r.customers.sum())).n.iloc[0]
+    assert got.customers.tolist() == lines.customers.tolist()
+    # customers who bought in both years: the sum of each year's count would count them twice
+    assert got.customers.sum() < summed
+
+
+def test_time_filters_on_the_lines_keep_every_line_of_their_period(served):
+    """On the sale lines a time filter also bounds ``ordered_at`` (the lines are sorted by
+    it, so the engine skips the rest): the days of a month and the quarters of a year add up
+    to the month and the year; a label that is not a period only matches its label."""
+    admin = User("a", "admin")
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        lines = _LinesOnly(eng, admin, "t")
+        months = cube.run(lines, cube.parse("revenue,orders", "month"))
+        month = months.sort_values("orders").month.iloc[-1]
+        days = cube.run(lines, cube.parse("revenue,orders", "day", f"month:{month}"))
+        assert days.day.str.startswith(month).all() and len(days) > 1
+        row = months[months.month == month].iloc[0]
+        assert days.revenue.sum() == pytest.approx(row.revenue)
+        assert days.orders.sum() == row.orders  # an order has one day
+        year = month[:4]
+        q = cube.run(lines, cube.parse("revenue", "quarter", f"year:{year}"))
+        y = cube.run(lines, cube.parse("revenue", "year", f"year:{year}"))
+        assert q.revenue.sum() == pytest.approx(y.revenue.iloc[0])
+        assert cube.run(lines, cube.parse("revenue", "year", "year:20x4")).empty

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +41,46 @@ def connect(root: Path) -> sqlite3.Connection:
     return con
 
 
+_LOCAL = threading.local()
+#: a server's threads append one at a time: SQLite lets one writer in and makes the others
+#: sleep and retry (milliseconds each), which a queue on a lock does not
+_APPEND = threading.Lock()
+
+
+def shared(root: Path, setup=None) -> sqlite3.Connection:
+    """This thread's connection to the access store of ``root``, opened once and kept: the
+    per-request reads and appends of a server (a session check, an audit event) then cost one
+    statement, not an open, a schema check and a close (which checkpoints the WAL) each.
+    ``setup(con)`` runs once on a new connection (another module's schema)."""
+    cons = getattr(_LOCAL, "cons", None)
+    if cons is None:
+        cons = _LOCAL.cons = {}
+    path = access_path(root)
+    key = str(path.resolve())
+    con = cons.get(key)
+    if con is not None and not path.exists():  # the store was deleted (a project removed)
+        con.close()
+        con = None
+    if con is None:
+        con = connect(root)
+        cons[key] = con
+    if setup is not None and setup not in cons.setdefault(("setup", key), set()):
+        setup(con)
+        cons[("setup", key)].add(setup)
+    return con
+
+
 def record(root: Path, actor: str, action: str, subject: str = "",
            detail: dict[str, Any] | None = None) -> None:
-    """Append one event to the audit log."""
+    """Append one event to the audit log (committed when this returns)."""
     at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    con = connect(root)
-    try:
+    con = shared(root)
+    with _APPEND:
         con.execute(
             "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-            (at, actor, action, subject, json.dumps(detail or {}, ensure_ascii=False, default=str)),
+            (at, actor, action, subject,
+             json.dumps(detail or {}, ensure_ascii=False, default=str)),
         )
-    finally:
-        con.close()
 
 
 def events(root: Path, *, actor: str | None = None, action: str | None = None,

@@ -36,7 +36,7 @@ COMPANY_AGGREGATES = frozenset({
 #: tables whose ``branch`` and ``advisor`` are the customer's (filtered on them directly;
 #: ``fact_sales.branch`` is the branch of the sale, so facts go through ``party_id``)
 CUSTOMER_ATTRIBUTE_TABLES = frozenset({"customer_360", "dim_party", "mart_cube_sales",
-                                       "mart_search"})
+                                       "mart_cube_rollup", "mart_search"})
 #: tables an advisor may read although they hold no customer row (reference data)
 REFERENCE = frozenset({"dim_product", "dim_campaign"})
 
@@ -70,18 +70,25 @@ def customer_predicate(user: User, customers: ibis.Table):
     raise Forbidden(f"unknown role {user.role!r}")
 
 
-def allowed_parties(user: User, customers: ibis.Table) -> ibis.Table | None:
-    """The party ids the user may see (None: all of them)."""
+def allowed_parties(user: User, customers: ibis.Table, party=None) -> ibis.Table | None:
+    """The party ids the user may see (None: all of them); with ``party`` (a value or an
+    ``ibis.param``), only that one if the user may see it."""
     pred = customer_predicate(user, customers)
-    return None if pred is None else customers.filter(pred).select("party_id")
+    if pred is None:
+        return None
+    if party is not None:
+        pred = pred & (customers.party_id == party)
+    return customers.filter(pred).select("party_id")
 
 
 def restrict(user: User, name: str, table: ibis.Table, *, customers: ibis.Table,
-             party_map: ibis.Table | None = None) -> ibis.Table:
+             party_map: ibis.Table | None = None, party=None) -> ibis.Table:
     """``table`` (the warehouse table ``name``) as ``user`` may read it.
 
     ``customers`` is ``customer_360`` (whose ``branch`` and ``advisor`` define portfolios);
-    ``party_map`` is needed for facts keyed by source record.
+    ``party_map`` is needed for facts keyed by source record. ``party`` says the caller
+    reads one party's rows only (a card): the portfolio check is then a point lookup of
+    that party rather than a scan of the whole portfolio; the rows allowed are the same.
     """
     if user.disabled:
         raise Forbidden(f"user {user.name} is disabled")
@@ -95,9 +102,9 @@ def restrict(user: User, name: str, table: ibis.Table, *, customers: ibis.Table,
         if name in CUSTOMER_ATTRIBUTE_TABLES and {"branch", "advisor"} <= cols:
             table = table.filter(customer_predicate(user, table))
         elif "party_id" in cols:
-            table = table.semi_join(allowed_parties(user, customers), "party_id")
+            table = table.semi_join(allowed_parties(user, customers, party), "party_id")
         elif {"source", "source_customer_id"} <= cols and party_map is not None:
-            records = party_map.semi_join(allowed_parties(user, customers), "party_id")
+            records = party_map.semi_join(allowed_parties(user, customers, party), "party_id")
             table = table.semi_join(
                 records, [table.source == records.source,
                           table.source_customer_id == records.source_customer_id])

@@ -87,8 +87,12 @@ def _now() -> str:
 
 def connect(root: Path) -> sqlite3.Connection:
     con = audit.connect(root)
-    con.executescript(_SCHEMA)
+    _ensure_schema(con)
     return con
+
+
+def _ensure_schema(con: sqlite3.Connection) -> None:
+    con.executescript(_SCHEMA)
 
 
 def _hasher():
@@ -207,16 +211,12 @@ def _sha(token: str) -> str:
 
 def user_for_token(root: Path, token: str) -> User | None:
     """The enabled user holding this (unrevoked) token, or None."""
-    con = connect(root)
-    try:
-        row = con.execute(
-            f"SELECT {', '.join('u.' + c.strip() for c in _COLS.split(','))} FROM api_tokens t "
-            "JOIN users u ON u.name = t.user_name "
-            "WHERE t.token_sha256 = ? AND t.revoked = 0 AND u.disabled = 0",
-            (_sha(token),),
-        ).fetchone()
-    finally:
-        con.close()
+    row = audit.shared(root, _ensure_schema).execute(
+        f"SELECT {', '.join('u.' + c.strip() for c in _COLS.split(','))} FROM api_tokens t "
+        "JOIN users u ON u.name = t.user_name "
+        "WHERE t.token_sha256 = ? AND t.revoked = 0 AND u.disabled = 0",
+        (_sha(token),),
+    ).fetchone()
     return _row_user(row) if row else None
 
 
@@ -300,16 +300,12 @@ def session_user(root: Path, sid: str) -> tuple[User, str] | None:
     """The enabled user of a live session and the session's CSRF token, or None."""
     import time
 
-    con = connect(root)
-    try:
-        row = con.execute(
-            f"SELECT {', '.join('u.' + c.strip() for c in _COLS.split(','))}, s.csrf "
-            "FROM web_sessions s JOIN users u ON u.name = s.user_name "
-            "WHERE s.session_sha256 = ? AND s.expires_at > ? AND u.disabled = 0",
-            (_sha(sid), time.time()),
-        ).fetchone()
-    finally:
-        con.close()
+    row = audit.shared(root, _ensure_schema).execute(
+        f"SELECT {', '.join('u.' + c.strip() for c in _COLS.split(','))}, s.csrf "
+        "FROM web_sessions s JOIN users u ON u.name = s.user_name "
+        "WHERE s.session_sha256 = ? AND s.expires_at > ? AND u.disabled = 0",
+        (_sha(sid), time.time()),
+    ).fetchone()
     return (_row_user(row[:-1]), row[-1]) if row else None
 
 

@@ -99,6 +99,18 @@ class RejectedLine:
             raise ValueError(f"unknown reject kind {self.kind!r} ({', '.join(REJECT_KINDS)})")
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A query compiled once and run many times with different values (see
+    :meth:`Engine.prepare`): ``expr`` with its ``params`` (``ibis.param`` scalars, in the order
+    :meth:`Engine.fetch` takes their values) and, when the backend binds values itself,
+    ``sql``, its text with placeholders (None: the expression is compiled at each run)."""
+
+    expr: Any
+    params: tuple
+    sql: str | None = None
+
+
 class EngineError(RuntimeError):
     """The engine could not do what was asked; the message says why."""
 
@@ -193,6 +205,20 @@ class Engine(abc.ABC):
 
     def memtable(self, data: pd.DataFrame | pa.Table, name: str | None = None) -> ibis.Table:
         return ibis.memtable(data, name=name)
+
+    def prepare(self, expr: ibis.Expr, params: Sequence[Any]) -> Prepared:
+        """``expr``, whose ``params`` (``ibis.param`` scalars) get their values at each
+        :meth:`fetch`, compiled once where the backend can bind values to a compiled query
+        (a point lookup served many times a second: a card, a search). The default compiles
+        at each run. The result depends on the tables' schemas only: it serves any engine
+        open on the same published state."""
+        return Prepared(expr, tuple(params))
+
+    def fetch(self, prepared: Prepared, values: Sequence[Any]) -> list[dict]:
+        """Run a :class:`Prepared` query with ``values`` for its params: a small result, as
+        one dict a row."""
+        bound = dict(zip(prepared.params, values, strict=True))
+        return self.con.to_pyarrow(prepared.expr, params=bound).to_pylist()
 
     # --------------------------------------------------------- non-portable
     # Each backend supplies these (an Engine subclass that lacks one cannot be instantiated).

@@ -23,6 +23,7 @@ from prisme.engine.base import (
     EngineBusy,
     EngineError,
     LineLayout,
+    Prepared,
     RejectedLine,
     register,
 )
@@ -134,6 +135,32 @@ class DuckDBEngine(Engine):
             return cur.fetchall()
         except duckdb.Error:
             return []
+
+    def prepare(self, expr: ibis.Expr, params: Sequence[Any]) -> Prepared:
+        """Compile ``expr`` once, each param a positional placeholder (``$1``, ``$2``…) that
+        DuckDB binds at each :meth:`fetch`: no Ibis compilation per run. Params are strings
+        (each is compiled as a unique marker literal, which is then replaced)."""
+        import secrets
+
+        params = tuple(params)
+        marks = {p: f"prisme_param_{i}_{secrets.token_hex(8)}" for i, p in enumerate(params)}
+        for p in params:
+            if not p.type().is_string():
+                return super().prepare(expr, params)
+        sql = str(self.con.compile(expr, params=marks))
+        for i, p in enumerate(params):
+            quoted = f"'{marks[p]}'"
+            if quoted not in sql:  # not referenced as a plain literal: compile at each run
+                return super().prepare(expr, params)
+            sql = sql.replace(quoted, f"${i + 1}")
+        return Prepared(expr, params, sql)
+
+    def fetch(self, prepared: Prepared, values: Sequence[Any]) -> list[dict]:
+        if prepared.sql is None:
+            return super().fetch(prepared, values)
+        cur = self.raw.execute(prepared.sql, list(values))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

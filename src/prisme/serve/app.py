@@ -288,8 +288,25 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
         data = _card(user, party_id, "page")
         t = translator(request, user)
         return render(request, "card.html.j2", user, csrf, title=party_id, card=data,
-                      page="customers", kinds=customers.KINDS,
+                      page="customers", events=_timeline_rows(data["timeline"], t),
                       field_label=lambda f: t.pick(*customers.FIELD_LABELS.get(f, (f, f))))
+
+    def _timeline_rows(events: list[dict], t: Translator) -> list[dict]:
+        """The timeline's cells as text (up to 200 rows: formatted here in one loop rather
+        than through a template call per cell)."""
+        kinds = {k: t.pick(*v) for k, v in customers.KINDS.items()}
+        flags = {True: t.pick("return", "retour"), False: t.pick("responded", "a répondu")}
+        rows = []
+        for e in events:
+            kind, amount = e.get("kind"), e.get("amount")
+            ref = f"{e['ref']} · " if e.get("ref") and kind == "purchase" else ""
+            rows.append({
+                "kind": kind, "at": e.get("at"), "when": t.date(e.get("at")),
+                "what": kinds.get(kind, kind), "detail": ref + (e.get("detail") or ""),
+                "flag": flags[kind == "purchase"] if e.get("flag") else None,
+                "amount_key": "" if amount is None else amount,
+                "amount": "" if amount is None else t.money(amount, 2)})
+        return rows
 
     def _card(user: User, party_id: str, via: str) -> dict:
         with reading(user) as reader:

@@ -12,18 +12,21 @@ on the dimension labels.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
 
 from prisme.access.rights import check_slice
+from prisme.serve.marts import UNKNOWN
+from prisme.serve.marts import _time_label as _time_label
 
 TIME_LEVELS = ("year", "quarter", "month", "day")
 MAX_DIMENSIONS = 3
 MAX_CELLS = 5000
-UNKNOWN = "(unknown)"
 
 
 class CubeError(ValueError):
@@ -38,6 +41,10 @@ class Measure:
     unit: str  # money | count | ratio
     label_en: str
     label_fr: str
+    #: on sales: the stored column of ``mart_cube_rollup`` and whether it is a distinct count
+    #: (which adds up only across the buyer's attributes)
+    rollup: str | None = None
+    distinct: bool = False
 
 
 def _num(x):
@@ -46,13 +53,13 @@ def _num(x):
 
 MEASURES: dict[str, Measure] = {m.name: m for m in [
     Measure("revenue", "sales", lambda t: _num(t.revenue).sum(), "money", "Revenue",
-            "Chiffre d'affaires"),
+            "Chiffre d'affaires", rollup="revenue"),
     Measure("margin", "sales", lambda t: (_num(t.revenue) - _num(t.cost).fill_null(0)).sum(),
-            "money", "Margin", "Marge"),
+            "money", "Margin", "Marge", rollup="margin"),
     Measure("orders", "sales", lambda t: t.order_key.nunique(), "count", "Orders",
-            "Commandes"),
+            "Commandes", rollup="orders", distinct=True),
     Measure("customers", "sales", lambda t: t.party_id.nunique(), "count", "Buying customers",
-            "Clients acheteurs"),
+            "Clients acheteurs", rollup="customers", distinct=True),
     Measure("clv", "customers", lambda t: t.clv_12m.sum(), "money", "CLV (12 months)",
             "Valeur client (12 mois)"),
     Measure("churn_risk", "customers", lambda t: t.risk.mean(), "ratio", "Churn risk",
@@ -168,16 +175,6 @@ def parse(measures, dimensions, filters=None) -> CubeQuery:
     return CubeQuery(ms, ds, fs)
 
 
-def _time_label(ts, level: str):
-    if level == "year":
-        return ts.year().cast("string")
-    if level == "quarter":
-        return ts.year().cast("string").concat(ibis.literal("-Q"), ts.quarter().cast("string"))
-    if level == "month":
-        return ts.strftime("%Y-%m")
-    return ts.strftime("%Y-%m-%d")
-
-
 def _fact_table(reader, fact: str, needed: set[str]) -> ibis.Table:
     """The fact's rows (restricted to the user) with one string column per needed dimension."""
     party_dims = needed & set(_PARTY_COLUMNS)
@@ -222,16 +219,120 @@ def _fact_table(reader, fact: str, needed: set[str]) -> ibis.Table:
     return t.mutate(**cols)
 
 
+def rollup_plan(q: CubeQuery, measures: list[str]) -> dict | None:
+    """How ``mart_cube_rollup`` answers the sales ``measures`` of ``q`` exactly, or None (the
+    sale lines must be read).
+
+    The rows used are those of one grouping set: the finest time level the query names
+    (``all`` when none), with the channel if it names the channel, with the category if it
+    names the category; they are then grouped by the query's dimensions. Sums (revenue,
+    margin) add up across anything. A distinct count (orders, customers) adds up only across
+    the buyer's attributes (each customer and each order has one RFM segment, branch…): it
+    is exact only when each answer row gathers one label of the grouping set's time level,
+    channel and category — the dimension itself, or a filter on a single value."""
+    named = set(q.dimensions) | set(q.filters)
+    if "day" in named:
+        return None
+    times = [lvl for lvl in TIME_LEVELS if lvl in named]
+    level = times[-1] if times else "all"
+    if any(MEASURES[m].distinct for m in measures):
+        for axis in ({level} - {"all"}) | ({"channel", "category"} & named):
+            if axis not in q.dimensions and len(set(q.filters.get(axis, []))) != 1:
+                return None
+    return {"level": level, "by_channel": "channel" in named,
+            "by_category": "category" in named}
+
+
+def _from_rollup(reader, dimensions: list[str], measures: list[str], plan: dict,
+                 filters: dict[str, list]) -> ibis.Table:
+    """The answer from ``mart_cube_rollup`` (restricted to the user); ``filters`` maps a
+    dimension to the values (or ``ibis.param`` placeholders) it keeps."""
+    from prisme.serve.marts import CUBE_ROLLUP
+
+    t = reader.table(CUBE_ROLLUP)
+    t = t.filter((t.level == plan["level"]) & (t.by_channel == plan["by_channel"]) &
+                 (t.by_category == plan["by_category"]))
+    for dim, values in filters.items():
+        t = t.filter(t[dim].fill_null(UNKNOWN).isin(list(values)))
+    aggs = {}
+    for m in measures:
+        total = t[MEASURES[m].rollup].sum()
+        aggs[m] = total.fill_null(0) if MEASURES[m].distinct else total
+    if not dimensions:
+        return t.aggregate(**aggs)
+    t = t.mutate(**{d: t[d].fill_null(UNKNOWN) for d in dimensions})
+    return (t.group_by(dimensions).aggregate(**aggs).order_by(dimensions)
+            .limit(MAX_CELLS + 1))
+
+
+def _rollup_part(reader, q: CubeQuery, measures: list[str], plan: dict) -> pd.DataFrame:
+    """A prepared query per question *shape* (measures, dimensions, grouping set, filtered
+    dimensions and their number of values) and user scope: the filter values are bound at
+    each request, so a slice or a dice of a shape asked before compiles nothing."""
+    fs = sorted((d, list(dict.fromkeys(v))) for d, v in q.filters.items())
+    shape = ("cube.rollup", tuple(measures), tuple(q.dimensions),
+             tuple((d, len(v)) for d, v in fs), tuple(sorted(plan.items())))
+
+    def build():
+        params = {d: [ibis.param(dt.string) for _ in v] for d, v in fs}
+        expr = _from_rollup(reader, q.dimensions, measures, plan, params)
+        return expr, [p for d, _ in fs for p in params[d]]
+
+    rows = reader.fetch(shape, build, *[x for _, v in fs for x in v])
+    return pd.DataFrame.from_records(rows, columns=[*q.dimensions, *measures])
+
+
+def _span(level: str, label: str) -> tuple[_dt.datetime, _dt.datetime] | None:
+    """The time a label of a time level covers, [start, end); None when ``level`` is not
+    time or the label is not one (``(unknown)``, a typo): the label filter alone decides."""
+    try:
+        if level == "year" and label.isdigit() and len(label) == 4:
+            y = int(label)
+            return _dt.datetime(y, 1, 1), _dt.datetime(y + 1, 1, 1)
+        if level == "quarter" and len(label) == 7 and label[4:6] == "-Q" and label[6] in "1234":
+            y, k = int(label[:4]), int(label[6])
+            end = _dt.datetime(y + 1, 1, 1) if k == 4 else _dt.datetime(y, 3 * k + 1, 1)
+            return _dt.datetime(y, 3 * k - 2, 1), end
+        if level == "month" and len(label) == 7 and label[4] == "-":
+            start = _dt.datetime.strptime(label, "%Y-%m")
+            end = _dt.datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
+            return start, end
+        if level == "day" and len(label) == 10:
+            start = _dt.datetime.strptime(label, "%Y-%m-%d")
+            return start, start + _dt.timedelta(days=1)
+    except ValueError:
+        return None
+    return None
+
+
 def run(reader, q: CubeQuery) -> pd.DataFrame:
-    """The answer: one row per combination of the dimensions' labels, one column per measure."""
+    """The answer: one row per combination of the dimensions' labels, one column per measure.
+
+    Sales measures are read from ``mart_cube_rollup`` when it answers the question exactly
+    (:func:`rollup_plan`), else from the sale lines (``mart_cube_sales``)."""
+    from prisme.serve.marts import CUBE_ROLLUP
+
     check_slice(reader.user, q.filters)
     parts = []
     for fact in dict.fromkeys(MEASURES[m].fact for m in q.measures):
         needed = set(q.dimensions) | set(q.filters)
+        mine = [m for m in q.measures if MEASURES[m].fact == fact]
+        plan = rollup_plan(q, mine) if fact == "sales" and reader.has(CUBE_ROLLUP) else None
+        if plan is not None:
+            part = _rollup_part(reader, q, mine, plan)
+            if len(part) > MAX_CELLS:
+                raise CubeError(f"more than {MAX_CELLS:,} cells: add a filter or use a coarser "
+                                "level (roll up)")
+            parts.append(part)
+            continue
         t = _fact_table(reader, fact, needed)
         for dim, values in q.filters.items():
             col = t[dim].fill_null(UNKNOWN)
             t = t.filter(col.isin([ibis.literal(v) for v in values]))
+            spans = [_span(dim, v) for v in values] if fact == "sales" else [None]
+            if spans and None not in spans:  # the lines are sorted by time: skip the others
+                t = t.filter(ibis.or_(*[(t.ordered_at >= a) & (t.ordered_at < b)
+                                        for a, b in spans]))
         aggs = {m: MEASURES[m].aggregate(t) for m in q.measures if MEASURES[m].fact == fact}
         if q.dimensions:
             t = t.mutate(**{d: t[d].fill_null(UNKNOWN) for d in q.dimensions})
@@ -249,7 +350,7 @@ def run(reader, q: CubeQuery) -> pd.DataFrame:
     for p in parts[1:]:
         out = out.merge(p, on=q.dimensions, how="outer") if q.dimensions else \
             pd.concat([out, p], axis=1)
-    if q.dimensions:
+    if q.dimensions and len(parts) > 1:  # one part comes sorted by the engine
         out = out.sort_values(q.dimensions).reset_index(drop=True)
     for m in q.measures:
         out[m] = pd.to_numeric(out[m], errors="coerce").astype("float64")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import pandas as pd
 
 from prisme.access.rights import Forbidden, may_search_personal
@@ -33,32 +34,65 @@ def _digits(text: str) -> str:
 def search(reader, q: str, page: int = 1, page_size: int = 20) -> dict:
     """Customers whose id, name, e-mail or phone match ``q`` (accent- and case-insensitive):
     ``{items, total, page, page_size}``. An analyst without the personal-data grant searches
-    by customer id only. Reads the folded keys of ``mart_search``."""
-    from prisme.serve.marts import SEARCH, search_index
-
-    s = reader.derived(SEARCH, search_index)
+    by customer id only. Reads the folded keys of ``mart_search``; the two queries (how
+    many, which page) are prepared per shape of question (how many words, an e-mail, a
+    phone number, the page) and user scope, the words bound at each request."""
     q = (q or "").strip()
     page = max(1, int(page))
     page_size = min(max(1, int(page_size)), 200)
+    values: list[str] = []
+    shape: list = []
     if q:
-        conds = [s.party_id == q.upper()]
+        values.append(q.upper())
         if may_search_personal(reader.user):
             words = [fold(w) for w in q.split() if w]
-            conds.append(ibis.and_(*[s.search_text.contains(w) for w in words]))
+            values += words
+            shape.append(len(words))
             if "@" in q:
-                conds.append(s.email_key == q.lower())
+                values.append(q.lower())
+                shape.append("email")
             digits = _digits(q)
             if len(digits) >= 6:
-                conds.append(s.phone_key.contains(digits[-9:]))
-        s = s.filter(ibis.or_(*conds))
-    total = int(reader.scalar(s.count()) or 0)
-    ids = s.order_by("party_id").select("party_id").limit(page_size,
-                                                           offset=(page - 1) * page_size)
-    c = reader.table("customer_360")
-    rows = reader.records(c.semi_join(ids, "party_id").select(*SEARCH_COLUMNS)
-                          .order_by("party_id"))
-    items = [{k: _plain(v) for k, v in r.items()} for r in rows]
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+                values.append(digits[-9:])
+                shape.append("phone")
+
+    def matching(params):
+        from prisme.serve.marts import SEARCH, search_index
+
+        s = reader.derived(SEARCH, search_index)
+        if not q:
+            return s
+        it = iter(params)
+        conds = [s.party_id == next(it)]
+        if shape:
+            conds.append(ibis.and_(*[s.search_text.contains(next(it))
+                                     for _ in range(shape[0])]))
+            if "email" in shape:
+                conds.append(s.email_key == next(it))
+            if "phone" in shape:
+                conds.append(s.phone_key.contains(next(it)))
+        return s.filter(ibis.or_(*conds))
+
+    def params():
+        return [ibis.param(dt.string) for _ in values]
+
+    def count():
+        ps = params()
+        return matching(ps).aggregate(n=lambda t: t.count()), ps
+
+    def rows():
+        ps = params()
+        ids = matching(ps).order_by("party_id").select("party_id").limit(
+            page_size, offset=(page - 1) * page_size)
+        c = reader.table("customer_360")
+        return c.semi_join(ids, "party_id").select(*SEARCH_COLUMNS).order_by("party_id"), ps
+
+    key = (bool(q), tuple(shape))
+    total = reader.fetch(("search.count", key), count, *values)
+    found = reader.fetch(("search.rows", key, page, page_size), rows, *values)
+    items = [{k: _plain(v) for k, v in r.items()} for r in found]
+    return {"items": items, "total": int(total[0]["n"] or 0) if total else 0, "page": page,
+            "page_size": page_size}
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -94,45 +128,90 @@ class NotFound(LookupError):
     pass
 
 
+def _lookup(build):
+    """``build(table, party_id)`` as a prepared query of one ``party_id`` param."""
+    def make(reader):
+        def built():
+            pid = ibis.param(dt.string)
+            return build(reader, pid), [pid]
+        return built
+    return make
+
+
+#: the customer_360 columns the card shows (a point lookup reads only these)
+VALUE_FIELDS = ("revenue", "margin", "orders", "first_purchase_at", "last_purchase_at",
+                "recency_days", "p_alive", "expected_purchases_12m", "clv_12m", "clv_12m_low",
+                "clv_12m_high", "clv_horizon_months", "as_of")
+CARD_COLUMNS = ("party_id", *CARD_FIELDS, *CONSENTS, *VALUE_FIELDS, "rfm_segment", "rfm_score",
+                "cluster", "cluster_label", "churn_probability", "churn_reasons",
+                "next_best_offers")
+
+
+@_lookup
+def _customer_row(reader, pid):
+    c = reader.table("customer_360", pid)
+    return c.filter(c.party_id == pid).select(
+        *[x for x in CARD_COLUMNS if x in c.columns]).limit(1)
+
+
+@_lookup
+def _exists(reader, pid):  # unrestricted on purpose: refuse (403) rather than hide (404)
+    raw = reader.engine.table("customer_360")
+    return raw.filter(raw.party_id == pid).select("party_id").limit(1)
+
+
+@_lookup
+def _sources_row(reader, pid):
+    from prisme.serve.marts import CARD_SOURCES, card_sources
+
+    dp = reader.derived(CARD_SOURCES, card_sources, pid)
+    shown = {f"{f}_source" for f in (*CARD_FIELDS, *CONSENTS)} | {"record_count",
+                                                                  "source_records"}
+    return dp.filter(dp.party_id == pid).select(
+        *[x for x in dp.columns if x in shown]).limit(1)
+
+
+@_lookup
+def _source_records(reader, pid):
+    return reader.party_records(pid)
+
+
 def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
     """The 360° card of one customer, or :class:`Forbidden` / :class:`NotFound`.
 
     A party outside the user's rights is refused (not reported as missing) only when it exists,
-    so an advisor cannot probe ids; the refusal is audited by the caller.
+    so an advisor cannot probe ids; the refusal is audited by the caller. Each part is a
+    prepared point lookup (:meth:`prisme.serve.data.Reader.fetch`): compiled once per engine
+    and user scope, the party id bound at each request.
     """
-    c = reader.table("customer_360")
-    rows = reader.records(c.filter(c.party_id == party_id).limit(1))
+    rows = reader.fetch("card.customer", _customer_row(reader), party_id)
     if not rows:
-        raw = reader.engine.table("customer_360")
-        exists = int(reader.engine.scalar(raw.filter(raw.party_id == party_id).count()) or 0)
-        if exists:
+        if reader.fetch("card.exists", _exists(reader), party_id):
             raise Forbidden(f"customer {party_id} is outside your portfolio "
                             f"({_scope(reader.user)})")
         raise NotFound(f"no customer {party_id}")
     r = {k: _plain(v) for k, v in rows[0].items()}
-    sources = {}
+    sources, records = {}, None
     if reader.has("dim_party"):
-        from prisme.serve.marts import CARD_SOURCES, card_sources
-
-        dp = reader.derived(CARD_SOURCES, card_sources)
-        s = reader.records(dp.filter(dp.party_id == party_id).limit(1))
+        s = reader.fetch("card.sources", _sources_row(reader), party_id)
         if s:
             sources = {k[:-7]: _plain(v) for k, v in s[0].items() if k.endswith("_source")}
             r["record_count"] = _plain(s[0].get("record_count"))
+            if "source_records" in s[0]:  # laid out by the build (mart_card_sources)
+                records = sorted(s[0]["source_records"] or [], key=lambda x: (
+                    x["source"] or "", x["source_customer_id"] or ""))
     golden = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CARD_FIELDS
               if f in r]
     consent = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CONSENTS
                if f in r]
-    records = reader.records(reader.party_records(party_id))
+    if records is None:
+        records = reader.fetch("card.records", _source_records(reader), party_id)
     return {
         "party_id": party_id,
         "golden_record": golden,
         "consent": consent,
         "source_records": [{k: _plain(v) for k, v in x.items()} for x in records],
-        "value": {k: r.get(k) for k in ("revenue", "margin", "orders", "first_purchase_at",
-                                         "last_purchase_at", "recency_days", "p_alive",
-                                         "expected_purchases_12m", "clv_12m", "clv_12m_low",
-                                         "clv_12m_high", "clv_horizon_months", "as_of")},
+        "value": {k: r.get(k) for k in VALUE_FIELDS},
         "segment": {"rfm_segment": r.get("rfm_segment"), "rfm_score": r.get("rfm_score"),
                     "cluster": r.get("cluster"), "cluster_label": r.get("cluster_label")},
         "churn": {"churn_probability": r.get("churn_probability"),
@@ -167,10 +246,14 @@ KINDS = {"purchase": ("purchase", "achat"), "call": ("call", "appel"),
 def timeline(reader, party_id: str, limit: int = 200) -> list[dict]:
     """Purchases (one line per order), calls, web visits, campaign contacts and surveys,
     newest first (``mart_timeline``, or the same expression on the fly)."""
-    from prisme.serve.marts import TIMELINE
-    from prisme.serve.marts import timeline as live
+    def build():
+        from prisme.serve.marts import TIMELINE
+        from prisme.serve.marts import timeline as live
 
-    t = reader.derived(TIMELINE, live)
-    rows = reader.records(t.filter(t.party_id == party_id)
-                          .order_by(ibis.desc("at"), "kind", "ref").limit(limit))
+        pid = ibis.param(dt.string)
+        t = reader.derived(TIMELINE, live, pid)
+        return (t.filter(t.party_id == pid).order_by(ibis.desc("at"), "kind", "ref")
+                .limit(int(limit))), [pid]
+
+    rows = reader.fetch(f"card.timeline.{int(limit)}", build, party_id)
     return [{k: _plain(v) for k, v in rec.items() if k != "party_id"} for rec in rows]

@@ -202,8 +202,9 @@ class Reader:
             self._raw[name] = self.engine.table(name)
         return self._raw[name]
 
-    def table(self, name: str) -> ibis.Table:
-        """The table ``name`` restricted to what the user may read."""
+    def table(self, name: str, party=None) -> ibis.Table:
+        """The table ``name`` restricted to what the user may read; ``party``: the caller
+        keeps that party's rows only (see :func:`prisme.access.rights.restrict`)."""
         if not self.has(name):
             raise NotBuilt(f"{name} is not in the warehouse yet: run prisme build")
         t = self._raw_table(name)
@@ -216,23 +217,23 @@ class Reader:
         party_map = self._raw_table("party_map") if self.has("party_map") else None
         return restrict(self.user, name, t,
                         customers=customers if customers is not None else t,
-                        party_map=party_map)
+                        party_map=party_map, party=party)
 
-    def derived(self, name: str, live) -> ibis.Table:
+    def derived(self, name: str, live, party=None) -> ibis.Table:
         """The serving mart ``name`` if the build made it, else ``live(engine)`` — the same
         expression computed on the fly — restricted to the user either way."""
         if self.has(name):
-            return self.table(name)
+            return self.table(name, party)
         customers = self._raw_table("customer_360")
-        return restrict(self.user, name, live(self.engine), customers=customers)
+        return restrict(self.user, name, live(self.engine), customers=customers, party=party)
 
-    def party_records(self, party_id: str) -> ibis.Table:
-        pm = self.table("party_map")
+    def party_records(self, party_id) -> ibis.Table:
+        pm = self.table("party_map", party_id)
         return pm.filter(pm.party_id == party_id).select("source", "source_customer_id")
 
     def facts_of(self, name: str, party_id: str) -> ibis.Table:
         """The rows of fact table ``name`` belonging to one party (restricted)."""
-        t = self.table(name)
+        t = self.table(name, party_id)
         rec = self.party_records(party_id).view()
         return t.semi_join(rec, [t.source == rec.source,
                                  t.source_customer_id == rec.source_customer_id])
@@ -245,13 +246,30 @@ class Reader:
         """A small result as a list of dicts (through Arrow, without pandas)."""
         return self.engine.to_arrow(expr).to_pylist()
 
+    def prepared(self, name, build):
+        """The query ``build()`` (over this reader's restricted tables, with ``ibis.param``
+        placeholders) compiled once per engine and user scope, under ``name``: a pooled engine
+        keeps it for as long as it serves its published version, so a point lookup pays no
+        expression building nor compilation per request (see ``Engine.prepare``)."""
+        cache = self._memo.setdefault("prepared", {})
+        key = (name, self.scope_key())
+        p = cache.get(key)
+        if p is None:
+            expr, params = build()
+            p = cache[key] = self.engine.prepare(expr, params)
+        return p
+
+    def fetch(self, name, build, *values) -> list[dict]:
+        """Run the prepared query ``name`` (see :meth:`prepared`) with ``values``."""
+        return self.engine.fetch(self.prepared(name, build), values)
+
     def scalar(self, expr):
         v = self.engine.scalar(expr)
         return None if v is None or (isinstance(v, float) and v != v) else v
 
     def scope_key(self) -> tuple:
         u = self.user
-        return (u.role, u.branch, u.advisor, u.sees_personal_data)
+        return (u.role, u.branch, u.advisor, u.sees_personal_data, u.disabled)
 
     def cached(self, what, compute):
         if self.warehouse is None:

@@ -6,6 +6,7 @@ The language is the user's setting, else the browser's ``Accept-Language``, else
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 
 from babel import dates as _dates
@@ -113,25 +114,27 @@ class Translator:
     def _missing(v) -> bool:
         return v is None or (isinstance(v, float) and math.isnan(v))
 
+    # Babel's format_* functions parse the locale and the pattern at every call; a card or a
+    # table formats hundreds of values, so the parsed locale and patterns are kept
+    # (:func:`_locale`, :func:`_pattern`) and dates, which repeat, are memoised.
     def number(self, v, digits: int = 0) -> str:
         if self._missing(v):
             return "—"
         fmt = "#,##0" + ("." + "0" * digits if digits else "")
-        return _numbers.format_decimal(float(v), format=fmt, locale=self.locale)
+        return _pattern(fmt).apply(float(v), _locale(self.locale))
 
     def money(self, v, digits: int = 0) -> str:
         if self._missing(v):
             return "—"
         fmt = "#,##0" + ("." + "0" * digits if digits else "")
-        return _numbers.format_currency(float(v), self.currency, format="¤" + fmt
-                                        if self.lang == "en" else fmt + "\u00a0¤",
-                                        locale=self.locale, currency_digits=False)
+        return _pattern("¤" + fmt if self.lang == "en" else fmt + "\u00a0¤").apply(
+            float(v), _locale(self.locale), currency=self.currency, currency_digits=False)
 
     def percent(self, v, digits: int = 0) -> str:
         if self._missing(v):
             return "—"
         fmt = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-        return _numbers.format_percent(float(v), format=fmt, locale=self.locale)
+        return _pattern(fmt).apply(float(v), _locale(self.locale))
 
     def date(self, v) -> str:
         if self._missing(v) or v is None:
@@ -145,7 +148,7 @@ class Translator:
                 v = _dt.date.fromisoformat(v[:10])
             except ValueError:
                 return v
-        return _dates.format_date(v, format="medium", locale=self.locale)
+        return _date(v, self.locale)
 
     def datetime(self, v) -> str:
         if self._missing(v) or v is None:
@@ -154,8 +157,25 @@ class Translator:
             v = v.to_pydatetime()
         if not isinstance(v, _dt.datetime):
             return self.date(v)
-        return _dates.format_datetime(v, format="medium", locale=self.locale)
+        return _dates.format_datetime(v, format="medium", locale=_locale(self.locale))
 
     def value(self, v, unit: str) -> str:
         return {"money": self.money, "ratio": lambda x: self.percent(x, 1)}.get(
             unit, self.number)(v)
+
+
+@functools.cache
+def _locale(name: str):
+    from babel import Locale
+
+    return Locale.parse(name)
+
+
+@functools.cache
+def _pattern(fmt: str):
+    return _numbers.parse_pattern(fmt)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _date(v: _dt.date, locale: str) -> str:
+    return _dates.format_date(v, format="medium", locale=_locale(locale))

@@ -6,6 +6,14 @@
   definitions of :func:`prisme.analytics.features.party_sales`) and the buyer's RFM segment,
   cluster, branch, advisor and region from ``customer_360``. A cube query is then one scan
   and one grouping, with no join.
+* ``mart_cube_rollup`` — the sale lines pre-aggregated for the cube: for each time level
+  (no time, year, quarter, month) × with or without the channel × with or without the product
+  category (16 grouping sets), one row per combination of those labels and the buyer's RFM
+  segment, cluster, branch, advisor and region, with revenue and margin (sums, which roll up)
+  and the distinct orders and buying customers *of that combination* (counted from the lines:
+  a distinct count of months does not add up to the quarter's, so each level and each
+  with/without is stored, and :mod:`prisme.serve.cube` sums a distinct count only across the
+  buyer's attributes, which split customers and orders without overlap, else reads the lines);
 * ``mart_card_sources`` — which source won each field of each golden record (the
   ``<field>_source`` columns of ``dim_party``), sorted by ``party_id`` for the card;
 * ``mart_search`` — each customer's name and company folded (accents off, lower case), e-mail
@@ -26,10 +34,15 @@ import ibis
 import ibis.expr.datatypes as dt
 
 CUBE_SALES = "mart_cube_sales"
+CUBE_ROLLUP = "mart_cube_rollup"
 TIMELINE = "mart_timeline"
 CARD_SOURCES = "mart_card_sources"
 SEARCH = "mart_search"
-SERVING_MARTS = (CUBE_SALES, TIMELINE, CARD_SOURCES, SEARCH)
+SERVING_MARTS = (CUBE_SALES, CUBE_ROLLUP, TIMELINE, CARD_SOURCES, SEARCH)
+#: time levels of the roll-up, coarsest first ("all": no time; days stay at the line level)
+ROLLUP_LEVELS = ("all", "year", "quarter", "month")
+#: the label that stands for a missing value in the cube's answers
+UNKNOWN = "(unknown)"
 _FAR = _dt.date(9999, 12, 31)
 #: customer attributes copied onto every sale line (cube dimension → customer_360 column)
 PARTY_ATTRIBUTES = {"rfm_segment": "rfm_segment", "cluster": "cluster_label",
@@ -121,12 +134,22 @@ def timeline(engine) -> ibis.Table:
 
 
 def card_sources(engine) -> ibis.Table:
-    """``party_id``, ``record_count`` and the ``<field>_source`` columns of the golden record."""
+    """``party_id``, ``record_count``, the ``<field>_source`` columns of the golden record and
+    ``source_records``, the party's source records (``source``, ``source_customer_id``, in no
+    particular order) from ``party_map`` — which is sorted by source record, so that a card
+    reads them here, sorted by ``party_id``, rather than scan ``party_map``."""
     d = engine.table("dim_party")
     if "is_current" in d.columns:
         d = d.filter(d.is_current)
     cols = [c for c in d.columns if c.endswith("_source") or c == "record_count"]
-    return d.select("party_id", *cols)
+    out = d.select("party_id", *cols)
+    if not engine.has_table("party_map"):
+        return out
+    pm = engine.table("party_map")
+    recs = pm.group_by("party_id").aggregate(source_records=ibis.struct(
+        {"source": pm.source, "source_customer_id": pm.source_customer_id}).collect())
+    return out.left_join(recs, out.party_id == recs.party_id).select(
+        *[out[c] for c in out.columns], recs.source_records)
 
 
 def search_index(engine) -> ibis.Table:
@@ -140,6 +163,49 @@ def search_index(engine) -> ibis.Table:
                     email_key=c.email.lower(), phone_key=c.phone)
 
 
+def _time_label(ts, level: str):
+    if level == "year":
+        return ts.year().cast("string")
+    if level == "quarter":
+        return ts.year().cast("string").concat(ibis.literal("-Q"), ts.quarter().cast("string"))
+    if level == "month":
+        return ts.strftime("%Y-%m")
+    return ts.strftime("%Y-%m-%d")
+
+
+def cube_rollup(sales: ibis.Table) -> ibis.Table:
+    """The grouping sets of ``mart_cube_rollup`` (see module doc) over ``sales``, rows shaped
+    like ``mart_cube_sales``."""
+    s = sales.mutate(
+        margin_=sales.revenue.cast("float64") - sales.cost.cast("float64").fill_null(0),
+        **{lvl: _time_label(sales.ordered_at, lvl).fill_null(UNKNOWN)
+           for lvl in ROLLUP_LEVELS[1:]},
+        channel_=sales.channel.cast("string").fill_null(UNKNOWN),
+        category_=sales.category.cast("string").fill_null(UNKNOWN))
+    parts = []
+    for i, level in enumerate(ROLLUP_LEVELS):
+        times = list(ROLLUP_LEVELS[1:i + 1])
+        for by_channel in (False, True):
+            for by_category in (False, True):
+                keys = [*PARTY_ATTRIBUTES, *times]
+                keys += ["channel_"] * by_channel + ["category_"] * by_category
+                g = s.group_by(keys).aggregate(
+                    revenue=s.revenue.cast("float64").sum(), margin=s.margin_.sum(),
+                    orders=s.order_key.nunique().cast("int64"),
+                    customers=s.party_id.nunique().cast("int64"))
+                parts.append(g.select(
+                    level=ibis.literal(level), by_channel=ibis.literal(by_channel),
+                    by_category=ibis.literal(by_category),
+                    **{k: g[k].cast("string") for k in PARTY_ATTRIBUTES},
+                    **{lvl: g[lvl] if lvl in times else ibis.null(dt.string)
+                       for lvl in ROLLUP_LEVELS[1:]},
+                    channel=g.channel_ if by_channel else ibis.null(dt.string),
+                    category=g.category_ if by_category else ibis.null(dt.string),
+                    revenue=g.revenue, margin=g.margin, orders=g.orders,
+                    customers=g.customers))
+    return ibis.union(*parts)
+
+
 def build_serving_marts(engine, settings=None) -> dict[str, int]:
     """(Re)build ``mart_cube_sales`` and ``mart_timeline``; returns their row counts."""
     if not all(engine.has_table(t) for t in ("customer_360", "fact_sales", "dim_party")):
@@ -148,6 +214,11 @@ def build_serving_marts(engine, settings=None) -> dict[str, int]:
     try:
         engine.create_table(f"{CUBE_SALES}__building",
                             cube_sales(engine).order_by(["ordered_at", "party_id"]),
+                            overwrite=True)
+        rollup = cube_rollup(engine.table(f"{CUBE_SALES}__building"))
+        engine.create_table(f"{CUBE_ROLLUP}__building",
+                            rollup.order_by(["level", "by_channel", "by_category", "branch",
+                                             "advisor", "year", "quarter", "month"]),
                             overwrite=True)
         engine.create_table(f"{TIMELINE}__building",
                             timeline(engine).order_by(["party_id", ibis.desc("at")]),
