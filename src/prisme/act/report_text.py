@@ -177,14 +177,5 @@ LIFT_TEXT = {
     },
 }
 
-#: French names of the RFM segments (the data keep the English public names)
-SEGMENT_FR = {
-    "champions": "champions", "loyal": "fidèles", "potential loyalist": "fidèles en devenir",
-    "new": "nouveaux", "promising": "prometteurs", "need attention": "à surveiller",
-    "about to sleep": "en sommeil proche", "at risk": "à risque",
-    "cannot lose them": "à ne pas perdre", "hibernating": "en hibernation", "lost": "perdus",
-}
-
-
-def segment_name(name, lang: str = "en") -> str:
-    return SEGMENT_FR.get(str(name), str(name)) if lang == "fr" else str(name)
+# the RFM segments' names in each language live with the segments
+from prisme.analytics.segments import SEGMENT_FR, segment_name  # noqa: E402,F401

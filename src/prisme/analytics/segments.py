@@ -49,30 +49,62 @@ def clusters_mart(c360: ibis.Table) -> ibis.Table:
     return segment_table(c360, "cluster", "cluster_label")
 
 
-def describe_segments(table, name: str = "rfm_segment", top: int = 3) -> list[str]:
+#: French names of the RFM segments (the data keep the English public names)
+SEGMENT_FR = {
+    "champions": "champions", "loyal": "fidèles", "potential loyalist": "fidèles en devenir",
+    "new": "nouveaux", "promising": "prometteurs", "need attention": "à surveiller",
+    "about to sleep": "en sommeil proche", "at risk": "à risque",
+    "cannot lose them": "à ne pas perdre", "hibernating": "en hibernation", "lost": "perdus",
+}
+
+
+def segment_name(name, lang: str = "en") -> str:
+    """A segment's name for a reader of ``lang`` (``en``, ``fr``); the data keep the English public name."""
+    return SEGMENT_FR.get(str(name), str(name)) if lang == "fr" else str(name)
+
+
+def describe_segments(table, name: str = "rfm_segment", top: int = 3,
+                      lang: str = "en") -> list[str]:
     """Sentences a manager reads: the segments that carry the most value, and the most at risk.
 
-    ``table`` is a fetched segment mart (pandas) — ``mart_rfm_segments`` or ``mart_clusters``.
+    ``table`` is a fetched segment mart (pandas) — ``mart_rfm_segments`` or ``mart_clusters``;
+    ``lang``: ``en`` or ``fr`` (segment names translated, numbers as that language writes them).
     """
     if len(table) == 0:
         return []
+    fr = lang == "fr"
     label = "cluster_label" if name == "cluster" and "cluster_label" in table else name
+
+    def named(v) -> str:
+        return segment_name(v, lang) if label == "rfm_segment" else str(v)
+
+    def pct(v: float) -> str:
+        return f"{v:.0%}".replace("%", "\u00a0%") if fr else f"{v:.0%}"
+
+    def num(v: float) -> str:
+        return f"{v:,.0f}".replace(",", "\u202f") if fr else f"{v:,.0f}"
+
     t = table.assign(revenue_share=table.revenue_share.fillna(0.0))
     out = []
     for row in t.sort_values("revenue_share", ascending=False).head(top).itertuples():
-        out.append(
-            f"{getattr(row, label)}: {row.customer_share:.0%} of customers, "
-            f"{row.revenue_share:.0%} of revenue, churn risk {row.churn_risk:.0%}"
-            if row.churn_risk == row.churn_risk
-            else f"{getattr(row, label)}: {row.customer_share:.0%} of customers, "
-            f"{row.revenue_share:.0%} of revenue"
-        )
+        risk = row.churn_risk == row.churn_risk
+        if fr:
+            out.append(f"{named(getattr(row, label))} : {pct(row.customer_share)} des clients, "
+                       f"{pct(row.revenue_share)} du chiffre d'affaires"
+                       + (f", risque d'attrition {pct(row.churn_risk)}" if risk else ""))
+        else:
+            out.append(f"{named(getattr(row, label))}: {pct(row.customer_share)} of customers, "
+                       f"{pct(row.revenue_share)} of revenue"
+                       + (f", churn risk {pct(row.churn_risk)}" if risk else ""))
     risky = t.dropna(subset=["churn_risk", "clv_12m"])
     risky = risky[risky.churn_risk >= 0.5]
     if len(risky):
         worst = risky.sort_values("clv_12m", ascending=False).iloc[0]
         out.append(
-            f"most value at risk: {worst[label]} ({worst.customers:,} customers, 12-month value "
-            f"{worst.clv_12m:,.0f}, {worst.churn_risk:.0%} likely already gone)"
+            f"le plus de valeur en danger : {named(worst[label])} ({num(worst.customers)} "
+            f"clients, valeur à 12 mois {num(worst.clv_12m)}, {pct(worst.churn_risk)} "
+            "probablement déjà partis)" if fr else
+            f"most value at risk: {named(worst[label])} ({num(worst.customers)} customers, "
+            f"12-month value {num(worst.clv_12m)}, {pct(worst.churn_risk)} likely already gone)"
         )
     return out

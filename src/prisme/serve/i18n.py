@@ -110,6 +110,12 @@ class Translator:
     def pick(self, en: str, fr: str) -> str:
         return fr if self.lang == "fr" else en
 
+    def segment(self, name) -> str:
+        """An RFM segment's name in this language ('at risk' → 'à risque')."""
+        from prisme.analytics.segments import segment_name
+
+        return "—" if name is None else segment_name(name, self.lang)
+
     @staticmethod
     def _missing(v) -> bool:
         return v is None or (isinstance(v, float) and math.isnan(v))

@@ -188,12 +188,14 @@ def segments(reader, t: Translator) -> list[dict]:
     labels = _segment_labels(t)
     rfm = reader.df(segment_table(c, "rfm_segment"))
     if len(rfm):
+        sentence = " · ".join(describe_segments(rfm, lang=t.lang))
+        rfm = rfm.assign(rfm_segment=rfm.rfm_segment.map(t.segment))
         blocks.append(chart(
             t.pick("Customers and revenue by RFM segment", "Clients et chiffre d'affaires par segment RFM"),
             charts.bars(rfm.rfm_segment, {t.pick("share of customers", "part des clients"): rfm.customer_share,
                                           t.pick("share of revenue", "part du chiffre d'affaires"): rfm.revenue_share},
                         t.pick("share (0–1)", "part (0–1)"), t("segment")),
-            " · ".join(describe_segments(rfm))))
+            sentence))
         cols = ["rfm_segment", "customers", "customer_share", "revenue", "revenue_share",
                 "margin", "clv_12m", "churn_risk"]
         blocks.append(table(t.pick("RFM segments", "Segments RFM"), rfm[cols], t, SEGMENT_UNITS,
@@ -371,6 +373,7 @@ def churn(reader, t: Translator) -> list[dict]:
         *(["churn_reasons"] if scored else [])).limit(25))
     if len(top):
         top = top.rename(columns={"_risk": "churn_risk"})
+        top = top.assign(rfm_segment=top.rfm_segment.map(t.segment))
         blocks.append(table(t.pick("Most valuable customers at risk", "Clients les plus précieux à risque"),
                             top, t, {"clv_12m": "money", "churn_risk": "ratio"},
                             _segment_labels(t), links=_card_link()))
