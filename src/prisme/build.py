@@ -31,7 +31,6 @@ from typing import Any
 from prisme import engine as engine_mod
 from prisme.config import Settings
 
-
 #: prefixes of working tables a writer makes and drops itself (Splink's, during identity
 #: resolution): left in the warehouse only by a killed build
 WORK_PREFIXES = ("__splink__",)
