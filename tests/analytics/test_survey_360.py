@@ -53,7 +53,7 @@ def test_survey_scores_reach_customer_360(engine, settings):
     assert set(satisfaction.CUSTOMER_360_COLUMNS) <= set(contributed_columns())
     p1, p2, p3 = c.loc["P1"], c.loc["P2"], c.loc["P3"]
     assert p1.surveys == 2
-    assert pd.Timestamp(p1.last_survey_at) == pd.Timestamp("2024-05-20 09:30")
+    assert pd.Timestamp(p1.last_survey_date) == pd.Timestamp("2024-05-20")
     assert (p1.last_nps, p1.last_sat_product, p1.last_sat_service) == (10.0, 5.0, 5.0)
     assert pd.isna(p1.last_sat_company)
     assert p1.mean_nps == pytest.approx(8.0)
@@ -62,7 +62,7 @@ def test_survey_scores_reach_customer_360(engine, settings):
     assert p2.surveys == 1 and pd.isna(p2.last_nps) and pd.isna(p2.mean_nps)
     assert p2.mean_satisfaction == pytest.approx(2.0) and p2.last_sat_product == 2.0
     # a customer who never answered: no answer, not zero
-    assert pd.isna(p3.surveys) and pd.isna(p3.last_survey_at) and pd.isna(p3.mean_nps)
+    assert pd.isna(p3.surveys) and pd.isna(p3.last_survey_date) and pd.isna(p3.mean_nps)
 
 
 def test_without_any_survey_the_columns_exist_empty(engine, settings):

@@ -30,7 +30,7 @@ ITEMS = ("sat_product", "sat_service", "sat_company")
 #: the columns this module contributes to customer_360 (see prisme.analytics.marts)
 CUSTOMER_360_COLUMNS = {
     "surveys": "int64",  # answers until as_of
-    "last_survey_at": "timestamp",
+    "last_survey_date": "date",  # the day of the last answer
     "last_nps": "float64",  # 0–10, the last answer's
     "last_sat_product": "float64",
     "last_sat_service": "float64",
@@ -224,7 +224,7 @@ def customer_360_part(engine, settings, as_of):
                                        "sat_company", "nps"])
     ranked = sv.mutate(_n=ibis.row_number().over(last_first))
     last = ranked.filter(ranked._n == 0).select(
-        "party_id", last_survey_at=ranked.answered_at, last_nps=ranked.nps,
+        "party_id", last_survey_date=ranked.answered_at.date(), last_nps=ranked.nps,
         **{f"last_{c}": ranked[c] for c in ITEMS})
     items = [sv[c].cast("float64") for c in ITEMS]
     answered = sum((i.notnull().cast("int64") for i in items[1:]),
