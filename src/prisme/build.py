@@ -14,6 +14,12 @@ Each step is atomic on its own; a build holds the warehouse's exclusive lock so 
 cannot change the core tables under it, and readers (``connect(read_only=True)``) see the
 previous published state until the whole build is published at its end
 (``Engine.publishing``): never new party tables beside old marts.
+
+A build killed part-way leaves its staging tables (``customer_360__building``…, see
+``engine.base.STAGING_SUFFIXES``) and Splink's working tables in the live warehouse. Nothing
+lists them (``list_tables`` and ``list_views`` leave staging tables out; nothing is published
+until a build finishes), and the next build drops them before its first step
+(:func:`drop_leftovers`), so the state it publishes holds none.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ from typing import Any
 from prisme import engine as engine_mod
 from prisme.config import Settings
 
+#: prefixes of working tables a writer makes and drops itself (Splink's, during identity
+#: resolution): left in the warehouse only by a killed build
+WORK_PREFIXES = ("__splink__",)
+
 
 @dataclass
 class BuildSummary:
@@ -32,6 +42,26 @@ class BuildSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     #: the version readers see after the build (None: not published, see the engine's note)
     published: str | None = None
+    #: what a killed build had left and this one dropped before its first step
+    leftovers: list[str] = field(default_factory=list)
+
+
+def drop_leftovers(eng) -> list[str]:
+    """Drop the staging and working tables a killed writer left (call it holding the
+    warehouse's exclusive lock: no other writer is building); returns their names."""
+    from prisme.engine.base import is_staging
+
+    views = set(eng.list_views(staging=True))
+    gone = []
+    for name in eng.list_tables(staging=True):
+        if not (is_staging(name) or name.startswith(WORK_PREFIXES)):
+            continue
+        if name in views:
+            eng.drop_view(name, force=True)
+        else:
+            eng.drop_table(name, force=True)
+        gone.append(name)
+    return gone
 
 
 def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> BuildSummary:
@@ -51,6 +81,7 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
     try:
         # readers see the previous published state until the whole build is published
         with eng.exclusive("prisme build"), eng.publishing("prisme build") as unit:
+            summary.leftovers = drop_leftovers(eng)  # a killed build's half-made tables
             ensure_tables(eng)
             steps = [
                 ("identity", lambda: resolve_parties(eng, settings, progress=progress)),

@@ -119,3 +119,75 @@ def test_the_same_customers_in_another_row_order_keep_their_clusters(monkeypatch
     b = again.set_index("party_id").sort_index()
     assert len(a) == len(data)
     pd.testing.assert_frame_equal(a, b)
+
+
+def _buyers(rng, n, name, *, orders, tenure, recency, revenue):
+    """Customers with their orders, days since first purchase (tenure) and since the last;
+    one-time buyers have recency = tenure (their one purchase is both)."""
+    tenure_days = rng.uniform(*tenure, n).round()
+    one = np.full(n, orders) if np.isscalar(orders) else rng.integers(*orders, n)
+    recency_days = np.where(one <= 1, tenure_days,
+                            np.minimum(rng.uniform(*recency, n).round(), tenure_days))
+    return pd.DataFrame({"party_id": [f"{name}{i}" for i in range(n)], "orders": one,
+                         "revenue": rng.gamma(3, revenue / 3, n), "tenure_days": tenure_days,
+                         "recency_days": recency_days, "truth": name})
+
+
+def test_a_base_of_one_time_buyers_is_not_called_long_standing():
+    """Issue #9 item 10: on a base where customers bought once (Olist: 97%), the clusters of
+    old first purchases were labelled "long-standing customers". Labels follow what the
+    customers do: one-time buyers, bought long ago or recently."""
+    rng = np.random.default_rng(5)
+    base = pd.concat([
+        _buyers(rng, 500, "old", orders=1, tenure=(400, 900), recency=(0, 0), revenue=80),
+        _buyers(rng, 400, "new", orders=1, tenure=(5, 60), recency=(0, 0), revenue=80),
+    ], ignore_index=True)
+    m = BehaviourClusters(max_k=4, seed=7).fit(base)
+    labels = m.profiles_.set_index("cluster").label
+    for label in labels:
+        assert label.startswith("one-time buyers"), label
+        for word in ("long-standing", "frequent buyers", "recent customers"):
+            assert word not in label, label
+    by_truth = pd.crosstab(m.labels_, base.truth)
+    old = labels[by_truth.old.idxmax()]
+    new = labels[by_truth.new.idxmax()]
+    assert "long since last purchase" in old and "bought recently" in new
+    assert m.facts_[by_truth.old.idxmax()]["one_time_share"] == 1.0
+
+
+def test_long_standing_means_repeat_purchases_over_a_year():
+    """The same rules name a group that has bought for years "long-standing", and not the
+    one-time buyers of long ago beside it, nor repeat buyers of a few months."""
+    rng = np.random.default_rng(6)
+    base = pd.concat([
+        _buyers(rng, 400, "loyal", orders=(8, 15), tenure=(1500, 2500), recency=(5, 40),
+                revenue=900),
+        _buyers(rng, 500, "once", orders=1, tenure=(400, 900), recency=(0, 0), revenue=60),
+        _buyers(rng, 300, "fresh", orders=(2, 4), tenure=(30, 150), recency=(5, 30),
+                revenue=200),
+    ], ignore_index=True)
+    m = BehaviourClusters(max_k=3, seed=7).fit(base)
+    assert m.k_ == 3
+    labels = m.profiles_.set_index("cluster").label
+    by_truth = pd.crosstab(m.labels_, base.truth)
+    loyal, once, fresh = (labels[by_truth[t].idxmax()] for t in ("loyal", "once", "fresh"))
+    assert "long-standing customers" in loyal and "frequent buyers" in loyal
+    assert once.startswith("one-time buyers") and "long-standing" not in once
+    assert "long since last purchase" in once
+    assert "long-standing" not in fresh and "one-time" not in fresh
+
+
+def test_words_hold_only_when_the_customers_do_it():
+    from prisme.analytics.clusters import word_holds
+
+    once = {"one_time_share": 0.9, "orders": 1, "recency_days": 800, "tenure_days": 800,
+            "span_days": 0}
+    assert not word_holds("tenure_days", True, once) and not word_holds("orders", True, once)
+    assert word_holds("recency_days", True, once) and not word_holds("recency_days", False, once)
+    loyal = {"one_time_share": 0.0, "orders": 12, "recency_days": 20, "tenure_days": 1200,
+             "span_days": 1180}
+    assert word_holds("tenure_days", True, loyal) and word_holds("orders", True, loyal)
+    assert not word_holds("tenure_days", True, {**loyal, "span_days": 200})
+    assert BehaviourClusters.describe_cluster(pd.Series({"tenure_days": 1.5, "recency_days": 1.2}),
+                                              facts=once) == \
+        "mostly one-time buyers, long since last purchase"

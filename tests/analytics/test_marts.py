@@ -297,3 +297,12 @@ def test_one_time_buyers_get_a_value_not_nan_and_the_reason_is_stored(engine, se
     text = " ".join(notes.note)
     assert "BG/NBD (configured) cannot be used" in text and "bought again" in text
     assert any("bought again" in line for line in summary.lines())
+    # item 10: the clusters of a base of one-time buyers say so, and none of them is
+    # "long-standing" (their first purchase is old, they never came back)
+    buyers = c[c.orders > 0]
+    once_share = (buyers.orders == 1).groupby(buyers.cluster_label).mean()
+    assert len(once_share) >= 2 and (once_share >= 0.5).any()
+    for label, share in once_share.items():
+        assert ("one-time buyers" in label) == (share >= 0.5), (label, share)
+        if share >= 0.5:
+            assert "long-standing" not in label and "frequent" not in label, label

@@ -409,3 +409,70 @@ def test_demo_planted_defects_are_flagged(tmp_path):
                 assert got >= expected, (name, got, expected)
             else:
                 assert got == len(reached), (name, defect, got, len(reached))
+
+
+def test_a_list_without_contact_fields_is_not_complete(engine, settings):
+    """Issue #9 item 10: a list of names alone (no e-mail, phone or address) scored
+    completeness 100, measured on the fields it delivered. It is measured on what a customer
+    record should have, and the absent fields are named."""
+    names = clean_list(30, source="names")[["source", "source_customer_id", "kind",
+                                            "first_name", "last_name"]]
+    full = clean_list(30)
+    write_load(engine, full, load_id="F1", source="crm", at=LOAD_AT)
+    # last: write_load re-reads the earlier rows through pandas, and on Spark an empty text
+    # column comes back from that round trip as the text 'NaN'
+    write_load(engine, names, load_id="N1", source="names", at=LOAD_AT)
+    write_parties(engine, pd.concat([names, full]))
+    rows = quality.audit(engine, settings, as_of=AUDIT_AT)
+    comp = value(rows, "score_component", "completeness", source="names")
+    assert comp == pytest.approx(100 * 2 / len(quality.EXPECTED_FIELDS))
+    absent = rows[(rows.source == "names") & (rows.check == "completeness")
+                  & (rows.field == "absent")].iloc[0]
+    assert absent.n == 6
+    for f in ("email", "phone", "address_line", "postal_code", "city", "country"):
+        assert f in absent.detail
+    assert "first_name" not in absent.detail
+    detail = value(rows, "score_component", "completeness", source="names", what="detail")
+    assert "absent from the list: email, phone" in detail
+    # the complete list: every expected field, the birth date it delivers counted too
+    assert value(rows, "score_component", "completeness") == pytest.approx(100)
+    assert value(rows, "completeness", "absent", what="n") == 0
+    assert value(rows, "score", source="names") < value(rows, "score") - 15
+
+
+def test_the_trend_is_drawn_against_load_dates(engine, settings):
+    """Issue #9 item 10: the demo's loads, seconds apart, made a "score over loads" drawn
+    against seconds. One point per load date (the list at the end of that day)."""
+    from prisme.analytics.quality_report import _trend
+
+    crm = clean_list(40)
+    write_load(engine, crm, load_id="L1", source="crm", at=LOAD_AT)
+    worse = crm.iloc[:10].copy()
+    worse["email"] = "broken"
+    write_load(engine, worse, load_id="L2", source="crm", at=LOAD_AT + timedelta(seconds=7))
+    write_load(engine, crm.iloc[:10], load_id="L3", source="crm",
+               at=LOAD_AT + timedelta(days=3, seconds=2))
+    write_parties(engine, crm)
+    rows = quality.audit(engine, settings, as_of=AUDIT_AT)
+    tr = quality.trend(rows)
+    assert tr.load_date.tolist() == [date(2026, 11, 1), date(2026, 11, 4)]
+    assert tr.load_id.tolist() == ["L2", "L3"]  # the list as it stood at the end of the day
+    assert tr.total.iloc[1] > tr.total.iloc[0]
+    (line,) = _trend(rows).data
+    assert list(line.x) == ["2026-11-01", "2026-11-04"]
+    assert _trend(rows).layout.xaxis.type == "category"
+
+
+def test_brazilian_postcodes_are_validated(engine, settings):
+    """Issue #9 item 10: Brazilian postcodes (CEP, 8 digits, 01310-100) were not validated."""
+    df = clean_list(20)
+    df["country"] = "BR"
+    df["phone"] = [f"+55119{87654300 + i:08d}" for i in range(20)]
+    df["postal_code"] = [f"{1310100 + i:08d}"[:5] + "-" + f"{1310100 + i:08d}"[5:]
+                         for i in range(20)]
+    df.loc[[3, 4], "postal_code"] = ["1310-10", "0131010"]  # 6 and 7 digits: not a CEP
+    write_load(engine, df, load_id="B1", source="crm", at=LOAD_AT)
+    write_parties(engine, df)
+    rows = quality.audit(engine, settings, as_of=AUDIT_AT)
+    assert value(rows, "validity", "postal_code", what="n") == 2
+    assert value(rows, "validity", "postal_code") == pytest.approx(18 / 20)

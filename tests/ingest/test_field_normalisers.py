@@ -211,6 +211,9 @@ def test_boolean_idempotent_through_text(engine, values):
         ("FR", "1000", "01000"), ("FR", "75001", "75001"),
         ("GB", "sw1a1aa", "SW1A 1AA"), ("GB", "SW1A  1AA", "SW1A 1AA"), ("GB", "m1 1ae", "M1 1AE"),
         ("US", "10001-1234", "10001-1234"),
+        # Brazil (issue #9 item 10): the CEP, 8 digits written 01310-100
+        ("BR", "01310100", "01310-100"), ("BR", "01310-100", "01310-100"),
+        ("BR", " 13083-970 ", "13083-970"),
     ],
 )
 def test_postal_code(engine, country, raw, expected):

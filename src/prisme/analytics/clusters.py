@@ -19,6 +19,16 @@ Method:
    the z-score of the cluster mean against the whole base (in standard deviations of the
    standardised feature); the three largest |z| ≥ 0.25 become words such as
    "frequent buyers, high margin, few returns".
+4. A word must also be true of the cluster's customers, not only of their mean against the
+   base (:func:`cluster_facts`, :func:`word_holds`): a cluster where at least half bought
+   once is named "one-time buyers" first (and is never "frequent buyers", "long-standing" or
+   "recent customers": with one purchase, tenure is recency); "long-standing customers" are
+   repeat buyers whose first and last purchases are, for the median customer, at least
+   :data:`LONG_STANDING_DAYS` apart; "recent customers" made their first purchase at most
+   :data:`NEW_DAYS` ago; "bought recently" means a median recency of at most
+   :data:`RECENT_DAYS`, "long since last purchase" at least :data:`LAPSED_DAYS`. On a base of
+   one-time buyers whose first purchase is old, the old ones are "one-time buyers, long since
+   last purchase", not "long-standing customers".
 """
 
 from __future__ import annotations
@@ -56,6 +66,65 @@ PHRASES = {
 }
 #: a cluster mean this many standard deviations from the base is worth a word
 MIN_Z = 0.25
+#: what the customers of a cluster must do for a word to describe them (see the module notes):
+#: a cluster is "one-time buyers" when at least this share bought once
+ONE_TIME_SHARE = 0.5
+#: median days since the last purchase: at most RECENT_DAYS is "bought recently", at least
+#: LAPSED_DAYS "long since last purchase"
+RECENT_DAYS, LAPSED_DAYS = 90, 180
+#: "recent customers": first purchase at most NEW_DAYS ago (median); "long-standing
+#: customers": repeat buyers whose first and last purchases are LONG_STANDING_DAYS apart
+NEW_DAYS, LONG_STANDING_DAYS = 365, 365
+
+
+def cluster_facts(df: pd.DataFrame) -> dict[str, float]:
+    """What the customers of one cluster actually do: the share who bought once and the
+    median orders, recency, tenure and span between first and last purchase (days), from
+    the columns present (``orders``, ``recency_days``, ``tenure_days``)."""
+    facts: dict[str, float] = {}
+
+    def col(name):
+        return pd.to_numeric(df[name], errors="coerce") if name in df.columns else None
+
+    orders, recency, tenure = col("orders"), col("recency_days"), col("tenure_days")
+    if orders is not None and orders.notna().any():
+        facts["one_time_share"] = float((orders.dropna() <= 1).mean())
+        facts["orders"] = float(orders.median())
+    if recency is not None and recency.notna().any():
+        facts["recency_days"] = float(recency.median())
+    if tenure is not None and tenure.notna().any():
+        facts["tenure_days"] = float(tenure.median())
+        if recency is not None:
+            span = (tenure - recency).dropna()
+            if len(span):
+                facts["span_days"] = float(span.median())
+    return facts
+
+
+def one_time(facts: dict[str, float] | None) -> bool:
+    """Whether at least :data:`ONE_TIME_SHARE` of the cluster bought once."""
+    return bool(facts) and facts.get("one_time_share", 0.0) >= ONE_TIME_SHARE
+
+
+def word_holds(feature: str, high: bool, facts: dict[str, float] | None) -> bool:
+    """Whether the word for ``feature`` (high or low against the base) is true of the
+    cluster's customers (``facts`` of :func:`cluster_facts`; None: no check)."""
+    if not facts:
+        return True
+    if feature in ("orders", "tenure_days") and one_time(facts):
+        return False  # said by "one-time buyers"; one purchase: tenure is recency
+    if feature == "orders" and high:
+        return facts.get("orders", 0.0) >= 2
+    if feature == "tenure_days":
+        if high:
+            span = facts.get("span_days", facts.get("tenure_days"))
+            return span is not None and span >= LONG_STANDING_DAYS
+        return facts.get("tenure_days", np.inf) <= NEW_DAYS
+    if feature == "recency_days":
+        if high:
+            return facts.get("recency_days", 0.0) >= LAPSED_DAYS
+        return facts.get("recency_days", np.inf) <= RECENT_DAYS
+    return True
 
 
 def _phrase(feature: str, high: bool) -> str:
@@ -223,7 +292,9 @@ class BehaviourClusters:
         z = pd.DataFrame(X, columns=self.features_).groupby(labels).mean()
         raw = df[self.features_].apply(pd.to_numeric, errors="coerce").groupby(labels).mean()
         sizes = pd.Series(labels).value_counts().sort_index()
-        words = {c: self.describe_cluster(z.loc[c]) for c in z.index}
+        self.facts_ = {int(c): cluster_facts(df[labels == c]) for c in z.index}
+        words = {c: self.describe_cluster(z.loc[c], facts=self.facts_[int(c)])
+                 for c in z.index}
         seen: dict[str, int] = {}
         for c in sorted(words):
             seen[words[c]] = seen.get(words[c], 0) + 1
@@ -241,13 +312,20 @@ class BehaviourClusters:
         self.zscores_ = z.rename_axis("cluster").reset_index()
 
     @staticmethod
-    def describe_cluster(z: pd.Series, top: int = 3) -> str:
-        """Words for one cluster from the z-scores of its feature means."""
+    def describe_cluster(z: pd.Series, top: int = 3, facts: dict[str, float] | None = None) -> str:
+        """Words for one cluster from the z-scores of its feature means; with ``facts``
+        (:func:`cluster_facts`), only the words true of its customers, "one-time buyers"
+        first when at least half of them bought once."""
         strong = z[z.abs() >= MIN_Z]
+        strong = strong[[word_holds(f, bool(v > 0), facts) for f, v in strong.items()]]
+        lead = []
+        if one_time(facts):
+            lead = ["one-time buyers" if facts["one_time_share"] >= 1 else
+                    "mostly one-time buyers"]
         if strong.empty:
-            return "average customers"
+            return lead[0] if lead else "average customers"
         picked = strong.reindex(strong.abs().sort_values(ascending=False).index)[:top]
-        return ", ".join(_phrase(f, bool(v > 0)) for f, v in picked.items())
+        return ", ".join(lead + [_phrase(f, bool(v > 0)) for f, v in picked.items()])
 
     def labels_text(self) -> dict[int, str]:
         return dict(zip(self.profiles_.cluster, self.profiles_.label, strict=True))

@@ -65,6 +65,7 @@ HISTORY_SCORES = ("p_alive", "clv_12m", "expected_purchases_12m")
 CONTRIBUTORS: list[str] = [
     "prisme.analytics.churn",
     "prisme.analytics.offers",
+    "prisme.analytics.satisfaction",
 ]
 _SCORE_COLUMNS = {
     "p_alive": dt.float64,

@@ -55,13 +55,23 @@ import pandas as pd
 from prisme.warehouse import conform as C
 from prisme.warehouse.schema import ENTITIES, SOFT_KINDS
 
+CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "address_line", "postal_code",
+                  "city", "country", "birth_date")
+#: what a customer record should have (a name, the three ways to reach the customer and the
+#: postal address): completeness is measured on these whether the source delivers them or
+#: not — a field the list does not have at all counts as empty, and is named
+EXPECTED_FIELDS = ("first_name", "last_name", "email", "phone", "address_line",
+                   "postal_code", "city", "country")
+#: contact fields counted in completeness only when the source delivers them
+OPTIONAL_FIELDS = tuple(f for f in CONTACT_FIELDS if f not in EXPECTED_FIELDS)
 #: weight of each component in the 0–100 score (they sum to 1)
 WEIGHTS = {"completeness": 0.25, "validity": 0.30, "uniqueness": 0.20, "freshness": 0.10,
            "consent": 0.15}
 #: what each component measures, for reports
 COMPONENTS = {
-    "completeness": "mean share of records with a value, over the contact fields the source "
-                    "delivers",
+    "completeness": "mean share of records with a value over what a customer record should "
+                    f"have ({', '.join(EXPECTED_FIELDS)}: a field the source lacks counts "
+                    "0), and over the birth date when the source delivers it",
     "validity": "mean share of valid values (placeholders count as invalid) over the checked "
                 "fields (country and nationality apart)",
     "uniqueness": "1 - duplicate rate inside the source (from identity resolution)",
@@ -76,8 +86,6 @@ AUDIT = ibis.schema({
 })
 KEY = ["source", "source_customer_id"]
 FIELDS = [c.name for c in ENTITIES["customer"].columns if c.name not in KEY]
-CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "address_line", "postal_code",
-                  "city", "country", "birth_date")
 NEAR_EMPTY_FIELDS = ("first_name", "email", "phone", "address_line", "postal_code", "city")
 CONSENT = ("consent_email", "consent_phone", "consent_post")
 TEXT_PLACEHOLDER_FIELDS = ("first_name", "last_name", "address_line", "city")
@@ -427,6 +435,11 @@ def _rows(wide, quarantined, dup, overlap, as_of) -> pd.DataFrame:
             if f"present__{f}" in w:
                 k = int(w[f"present__{f}"])
                 row("completeness", f, _share(k, total), k, f"{k:,} of {total:,} records")
+        absent = [f for f in EXPECTED_FIELDS if not int(w.get(f"present__{f}", 0) or 0)]
+        row("completeness", "absent", _share(len(absent), len(EXPECTED_FIELDS)), len(absent),
+            (f"{len(absent)} of the {len(EXPECTED_FIELDS)} fields a customer record should "
+             f"have are absent from the list: {', '.join(absent)}") if absent else
+            f"the list has all {len(EXPECTED_FIELDS)} fields a customer record should have")
         k = int(w["near_empty"])
         row("completeness", "near_empty", _share(total - k, total), k,
             f"{k:,} records with none of {', '.join(NEAR_EMPTY_FIELDS)}")
@@ -525,10 +538,13 @@ def _component_values(g: pd.DataFrame) -> dict[str, float]:
     """The five components (0–1) of one load's rows; a component without data is NaN."""
     val = g.set_index(["check", g.field.fillna("")]).value
     comp: dict[str, float] = {}
-    delivered = [f for f in CONTACT_FIELDS
-                 if val.get(("completeness", f), 0) and val.get(("completeness", f)) > 0]
-    comp["completeness"] = np.mean([val[("completeness", f)] for f in delivered]) \
-        if delivered else np.nan
+    shares = []
+    if (val.get(("records", ""), 0) or 0) > 0:
+        # every expected field, 0 when the list lacks it; optional ones when delivered
+        shares = [_value(val.get(("completeness", f))) for f in EXPECTED_FIELDS]
+        shares += [val[("completeness", f)] for f in OPTIONAL_FIELDS
+                   if _value(val.get(("completeness", f))) > 0]
+    comp["completeness"] = np.mean(shares) if shares else np.nan
     validity = g[(g.check == "validity") & g.value.notna()
                  & ~g.field.isin(UNSCORED_VALIDITY)]
     ph = g[g.check == "placeholder"].set_index("field").n
@@ -551,6 +567,10 @@ def _component_values(g: pd.DataFrame) -> dict[str, float]:
     return comp
 
 
+def _value(v) -> float:
+    return 0.0 if v is None or pd.isna(v) else float(v)
+
+
 def _scores(rows: pd.DataFrame) -> pd.DataFrame:
     """The ``score`` row (weighted total, 0–100, field empty) of each source × load, and one
     ``score_component`` row per component (0–100, its weight in the detail)."""
@@ -560,11 +580,15 @@ def _scores(rows: pd.DataFrame) -> pd.DataFrame:
         comp = _component_values(g)
         base = {"source": source, "load_id": load_id, "loaded_at": loaded_at, "n": None}
         used = {k: w for k, w in WEIGHTS.items() if not np.isnan(comp[k])}
+        absent = g[(g.check == "completeness") & (g.field == "absent")].detail
         for k, w in WEIGHTS.items():
+            said = ""
+            if k == "completeness" and len(absent) and "absent from the list" in absent.iloc[0]:
+                said = " — " + absent.iloc[0]
             out.append({**base, "check": "score_component", "field": k,
                         "value": None if np.isnan(comp[k]) else 100 * comp[k],
                         "detail": f"weight {w:.0%}: {COMPONENTS[k]}"
-                        + ("" if k in used else " (no data: left out of the total)")})
+                        + ("" if k in used else " (no data: left out of the total)") + said})
         total = sum(comp[k] * w for k, w in used.items()) / sum(used.values()) if used else None
         out.append({**base, "check": "score", "field": None,
                     "value": None if total is None else 100 * total,
@@ -594,8 +618,15 @@ def scores(audit_df: pd.DataFrame) -> pd.DataFrame:
 
 
 def trend(audit_df: pd.DataFrame) -> pd.DataFrame:
-    """Total score per source and load, oldest first (what the trend lines draw)."""
-    return scores(audit_df)[["source", "loaded_at", "load_id", "total"]]
+    """Total score per source and load date, oldest first (what the trend lines draw): the
+    list as it stood at the end of each day it was loaded (its last load that day). Loads a
+    few seconds apart (a first load, a reload) are one point of the trend, not a line drawn
+    over seconds; ``load_date`` is the axis."""
+    sc = scores(audit_df)[["source", "loaded_at", "load_id", "total"]].copy()
+    sc["load_date"] = pd.to_datetime(sc.loaded_at).dt.date
+    sc = sc.sort_values(["source", "loaded_at", "load_id"], ignore_index=True)
+    sc = sc.groupby(["source", "load_date"], as_index=False, sort=True).last()
+    return sc[["source", "load_date", "loaded_at", "load_id", "total"]]
 
 
 def latest(audit_df: pd.DataFrame) -> pd.DataFrame:

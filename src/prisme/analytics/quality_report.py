@@ -62,13 +62,17 @@ def _bars(last: pd.DataFrame, check: str, title: str, fields=None) -> go.Figure:
 def _trend(audit_df: pd.DataFrame) -> go.Figure:
     tr = quality.trend(audit_df)
     fig = go.Figure()
+    days = sorted({str(d) for d in tr.load_date})
     for source, g in tr.groupby("source"):
-        fig.add_scatter(name=str(source), x=g.loaded_at, y=g.total, mode="lines+markers",
-                        text=g.load_id.astype(str),
-                        hovertemplate="load %{text}<br>%{x}: %{y:.1f}<extra>" + str(source)
-                        + "</extra>")
-    fig.update_layout(title="Quality score over loads", yaxis={"title": "score",
-                                                               "range": [0, 100]},
+        fig.add_scatter(name=str(source), x=[str(d) for d in g.load_date], y=g.total,
+                        mode="lines+markers", text=g.load_id.astype(str),
+                        hovertemplate="loaded %{x} (load %{text}): %{y:.1f}<extra>"
+                        + str(source) + "</extra>")
+    # one point per load date, the dates in order (a category axis: never hours or seconds)
+    fig.update_layout(title="Quality score over loads (by load date)",
+                      xaxis={"title": "load date", "type": "category",
+                             "categoryorder": "array", "categoryarray": days},
+                      yaxis={"title": "score", "range": [0, 100]},
                       height=360, margin={"t": 50})
     return fig
 

@@ -13,6 +13,10 @@
   eigenvalue above 1 of the correlation matrix): do the items measure one overall feeling or
   separate ones.
 * :func:`driver_sentences` — what a manager reads.
+* :func:`customer_360_part` — each customer's survey answers in ``customer_360`` (a
+  contributor of :data:`prisme.analytics.marts.CONTRIBUTORS`): the number of answers, the
+  date and scores of the last one, the mean NPS answer and mean satisfaction, as of the
+  build's day, computed in the engine.
 """
 
 from __future__ import annotations
@@ -23,6 +27,17 @@ import numpy as np
 import pandas as pd
 
 ITEMS = ("sat_product", "sat_service", "sat_company")
+#: the columns this module contributes to customer_360 (see prisme.analytics.marts)
+CUSTOMER_360_COLUMNS = {
+    "surveys": "int64",  # answers until as_of
+    "last_survey_date": "date",  # the day of the last answer
+    "last_nps": "float64",  # 0–10, the last answer's
+    "last_sat_product": "float64",
+    "last_sat_service": "float64",
+    "last_sat_company": "float64",
+    "mean_nps": "float64",  # over every answer until as_of
+    "mean_satisfaction": "float64",  # mean of the satisfaction items over every answer
+}
 LABELS = {"sat_product": "product satisfaction", "sat_service": "service satisfaction",
           "sat_company": "satisfaction with the company", "nps": "recommendation (NPS)"}
 MIN_ANSWERS = 30
@@ -190,3 +205,33 @@ def survey_table(engine, *, horizon_days: int = 180, as_of=None) -> pd.DataFrame
     g = g.mutate(churned=ibis.cases((g.answered_at <= limit, (g.purchases == 0).cast("int64")),
                                     else_=ibis.null("int64")))
     return engine.to_pandas(g)
+
+
+def customer_360_part(engine, settings, as_of):
+    """Per party, its survey answers until ``as_of`` (answers linked to the party through
+    ``party_map``, see ``features._interactions``): how many, the last one's date and
+    scores, the mean NPS answer and the mean of the satisfaction items. None when no
+    survey was ever loaded. Computed in the engine."""
+    import ibis
+
+    from prisme.analytics.features import _interactions
+
+    sv = _interactions(engine, "fact_surveys", as_of)
+    if sv is None:
+        return None
+    last_first = ibis.window(group_by="party_id",
+                             order_by=[ibis.desc("answered_at"), "sat_product", "sat_service",
+                                       "sat_company", "nps"])
+    ranked = sv.mutate(_n=ibis.row_number().over(last_first))
+    last = ranked.filter(ranked._n == 0).select(
+        "party_id", last_survey_date=ranked.answered_at.date(), last_nps=ranked.nps,
+        **{f"last_{c}": ranked[c] for c in ITEMS})
+    items = [sv[c].cast("float64") for c in ITEMS]
+    answered = sum((i.notnull().cast("int64") for i in items[1:]),
+                   items[0].notnull().cast("int64"))
+    total = sum((i.fill_null(0.0) for i in items[1:]), items[0].fill_null(0.0))
+    per_answer = sv.mutate(_sat=ibis.cases((answered > 0, total / answered), else_=ibis.null("float64")))
+    agg = per_answer.group_by("party_id").aggregate(
+        surveys=per_answer.count(), mean_nps=per_answer.nps.cast("float64").mean(),
+        mean_satisfaction=per_answer._sat.mean())
+    return agg.join(last, "party_id").select("party_id", *CUSTOMER_360_COLUMNS)

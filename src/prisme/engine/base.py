@@ -111,6 +111,23 @@ class Prepared:
     sql: str | None = None
 
 
+#: the suffixes of a writer's staging tables: built under ``NAME__building`` (or
+#: ``NAME__refresh``), then renamed to ``NAME`` in one transaction. They are never part of the
+#: warehouse anyone reads: :meth:`Engine.list_tables` and :meth:`Engine.list_views` leave them
+#: out (``staging=True`` lists them, for the writer that cleans what a killed one left).
+STAGING_SUFFIXES = ("__building", "__refresh")
+
+
+def is_staging(name: str) -> bool:
+    """Whether ``name`` is a writer's staging table (see :data:`STAGING_SUFFIXES`)."""
+    return str(name).endswith(STAGING_SUFFIXES)
+
+
+def visible(names, staging: bool = False) -> list[str]:
+    """``names`` less the staging tables (all of them with ``staging``)."""
+    return list(names) if staging else [n for n in names if not is_staging(n)]
+
+
 class EngineError(RuntimeError):
     """The engine could not do what was asked; the message says why."""
 
@@ -137,15 +154,17 @@ class Engine(abc.ABC):
     def table(self, name: str) -> ibis.Table:
         return self.con.table(name)
 
-    def list_views(self) -> list[str]:
+    def list_views(self, *, staging: bool = False) -> list[str]:
         """The views among :meth:`list_tables` (a backend that cannot tell says none)."""
         return []
 
     def has_table(self, name: str) -> bool:
-        return name in self.list_tables()
+        return name in self.list_tables(staging=is_staging(name))
 
-    def list_tables(self) -> list[str]:
-        return list(self.con.list_tables())
+    def list_tables(self, *, staging: bool = False) -> list[str]:
+        """The tables and views of the warehouse; a writer's staging tables
+        (:data:`STAGING_SUFFIXES`) only with ``staging``."""
+        return visible(self.con.list_tables(), staging)
 
     def create_table(
         self,

@@ -26,6 +26,7 @@ from prisme.engine.base import (
     Prepared,
     RejectedLine,
     register,
+    visible,
 )
 
 #: up to this many line shifts (rejected or empty lines) ``__line`` is a CASE on rowid; above,
@@ -257,8 +258,9 @@ class DuckDBEngine(Engine):
         q = '"' + old.replace('"', '""') + '"'
         self.execute_sql(f'ALTER TABLE {q} RENAME TO "{new.replace(chr(34), chr(34) * 2)}"')
 
-    def list_tables(self) -> list[str]:
-        """Tables and views of the warehouse (and temporary ones), by plain SQL.
+    def list_tables(self, *, staging: bool = False) -> list[str]:
+        """Tables and views of the warehouse (and temporary ones), by plain SQL; a writer's
+        staging tables only with ``staging`` (see ``base.STAGING_SUFFIXES``).
 
         Ibis 12's ``list_tables`` calls ``fetch_arrow_table``, which DuckDB 2.0 no longer has.
         """
@@ -266,12 +268,13 @@ class DuckDBEngine(Engine):
             "SELECT DISTINCT table_name FROM information_schema.tables "
             "WHERE table_schema = current_schema() OR table_catalog = 'temp' ORDER BY 1"
         )
-        return [r[0] for r in rows]
+        return visible((r[0] for r in rows), staging)
 
-    def list_views(self) -> list[str]:
+    def list_views(self, *, staging: bool = False) -> list[str]:
         """Views of the warehouse (and temporary ones)."""
-        return [r[0] for r in self.execute_sql(
-            "SELECT DISTINCT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1")]
+        return visible((r[0] for r in self.execute_sql(
+            "SELECT DISTINCT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1")),
+            staging)
 
     def ensure_relations(self, tables: dict[str, ibis.Schema],
                          views: dict[str, ibis.Table]) -> None:

@@ -44,7 +44,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from prisme.engine import publish as _pub
-from prisme.engine.base import Engine, EngineBusy, EngineError, LineLayout, register
+from prisme.engine.base import Engine, EngineBusy, EngineError, LineLayout, register, visible
 
 
 def _fix_strip_on_spark() -> None:
@@ -418,19 +418,20 @@ class SparkEngine(Engine):
         self.session.catalog.dropTempView(old)
         self._register(new)
 
-    def list_tables(self) -> list[str]:
+    def list_tables(self, *, staging: bool = False) -> list[str]:
+        """Tables and views; a writer's staging tables only with ``staging``."""
         self._refresh()
-        return sorted(set(self._manifest["tables"]) | set(self._manifest["views"])
-                      | set(self._temp) | self._temp_views)
+        return visible(sorted(set(self._manifest["tables"]) | set(self._manifest["views"])
+                              | set(self._temp) | self._temp_views), staging)
 
-    def list_views(self) -> list[str]:
+    def list_views(self, *, staging: bool = False) -> list[str]:
         """The views among :meth:`list_tables` (an erasure rewrites tables, never views)."""
         self._refresh()
-        return sorted(set(self._manifest["views"]) | self._temp_views)
+        return visible(sorted(set(self._manifest["views"]) | self._temp_views), staging)
 
     def table(self, name: str) -> ir.Table:
         self._refresh()
-        if name not in self.list_tables():
+        if name not in self.list_tables(staging=True):
             raise EngineError(f"the warehouse {self.root} has no table {name}")
         return self.con.table(name)
 

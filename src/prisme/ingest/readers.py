@@ -262,6 +262,10 @@ def read_plain_csv(engine, name: str, source: SourceSettings, path: Path, *,
                     # CR line ends (alone, or mixed with CRLF): the fast reader splits on LF
                     # and would merge lines; the forgiving reader splits on every line end
                     raise EngineError("lone carriage returns")
+                if _cut_quoted_values(found, lines, quote):
+                    # a quoted value holding a line break that the fast reader cut (it does
+                    # with CRLF and LF line ends mixed): the record is whole, read it whole
+                    raise EngineError("a quoted value with a line break was cut")
             except EngineError:
                 # the fast reader gave up on the whole file (mixed line endings, a stray quote
                 # that derails its state machine…): read it line by line instead
@@ -404,6 +408,20 @@ def _has_text(path: Path, compression: str) -> bool:
     opener = gzip.open if compression == "gzip" else open
     with opener(path, "rb") as fh:
         return bool(fh.read(4096).strip(b"\xef\xbb\xbf \r\n\t"))
+
+
+def _cut_quoted_values(found: list[RejectedLine], lines: LineLayout, quote: str) -> bool:
+    """Whether the engine rejected as "a quote inside an unquoted value" a record that is a
+    well-formed quoted value holding a line break (DuckDB does, with CRLF and LF line ends
+    mixed): the byte scan saw line breaks inside quotes and every quote closed, or the
+    rejected record's own text spans lines with its quotes balanced. An unclosed quote
+    leaves an odd count and stays a reject."""
+    cut = [r for r in found if r.kind == "unquoted_value"]
+    if not cut:
+        return False
+    if lines.breaks and lines.records is not None:
+        return True
+    return any(("\n" in r.raw or "\r" in r.raw) and r.raw.count(quote) % 2 == 0 for r in cut)
 
 
 def _one_per_line(found: list[RejectedLine]) -> list[RejectedLine]:

@@ -612,17 +612,17 @@ def quality(reader, t: Translator) -> list[dict]:
                           "sentence": t.pick("score out of 100 (latest load)",
                                              "score sur 100 (dernier chargement)")}
                          for r in last.itertuples()]))
-    tr = sc.sort_values("loaded_at")
-    series = {}
-    for src, part in tr.groupby("source"):
-        series[src] = part
+    tr = q.trend(audit)  # one point per source and load date (not per second)
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    for src, part in series.items():
-        fig.add_scatter(x=[str(x) for x in part.loaded_at], y=list(part.total),
+    for src, part in tr.groupby("source"):
+        fig.add_scatter(x=[str(d) for d in part.load_date], y=list(part.total),
                         mode="lines+markers", name=src)
-    charts._layout(fig, t.pick("score (0–100)", "score (0–100)"), t.pick("load", "chargement"))
+    charts._layout(fig, t.pick("score (0–100)", "score (0–100)"),
+                   t.pick("load date", "date de chargement"))
+    fig.update_xaxes(type="category", categoryorder="array",
+                     categoryarray=sorted({str(d) for d in tr.load_date}))
     blocks.append(chart(t.pick("Quality score over loads", "Score de qualité au fil des chargements"),
                         charts.to_json(fig),
                         t.pick(f"The weakest list is {worst.source} ({t.number(worst.total, 1)}/100): "
@@ -630,10 +630,11 @@ def quality(reader, t: Translator) -> list[dict]:
                                f"La liste la plus faible est {worst.source} "
                                f"({t.number(worst.total, 1)}/100) : à corriger en premier.")))
     if tr.groupby("source").size().max() < 2:
-        blocks.append(notice(t.pick("One load per source so far: the trend shows from the "
-                                    "second load on.",
-                                    "Un seul chargement par source pour l'instant : la "
-                                    "tendance apparaîtra au deuxième."), "muted"))
+        blocks.append(notice(t.pick("One load date per source so far: the trend shows from "
+                                    "the second day a source is loaded on.",
+                                    "Une seule date de chargement par source pour l'instant : "
+                                    "la tendance apparaîtra au deuxième jour de chargement."),
+                             "muted"))
     comp = last[["source", "total", *[c for c in q.WEIGHTS if c in last.columns]]]
     blocks.append(table(t.pick("Scores by component (latest load)",
                                "Scores par composante (dernier chargement)"),
