@@ -128,6 +128,9 @@ def spark_session(settings=None):
             .config("spark.sql.codegen.wholeStage", os.environ.get("PRISME_SPARK_CODEGEN", "true"))
             .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
         )
+        for item in filter(None, os.environ.get("PRISME_SPARK_CONF", "").split(",")):
+            key, _, value = item.partition("=")  # extra settings: k=v,k=v (benches, tuning)
+            builder = builder.config(key.strip(), value.strip())
         _SESSION = builder.getOrCreate()
         _SESSION.sparkContext.setLogLevel("ERROR")
         return _SESSION
