@@ -563,7 +563,10 @@ class SparkEngine(Engine):
         """A Splink ``SparkAPI`` on this engine's session (the similarity jar is loaded)."""
         from splink.backends.spark import SparkAPI
 
-        return SparkAPI(spark_session=self.session)
+        # Splink keeps its intermediate tables (pairs, comparison vectors) persisted
+        # (memory, then the executors' disks): its default writes them as Parquet under a
+        # checkpoint directory, which cannot store a column that is NULL throughout (VOID)
+        return SparkAPI(spark_session=self.session, break_lineage_method="persist")
 
     def sql(self, query: str) -> ir.Table:
         return self.con.sql(query, dialect="spark")
