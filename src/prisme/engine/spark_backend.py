@@ -128,6 +128,9 @@ def spark_session(settings=None):
             .config("spark.sql.codegen.wholeStage", os.environ.get("PRISME_SPARK_CODEGEN", "true"))
             .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
         )
+        for item in filter(None, os.environ.get("PRISME_SPARK_CONF", "").split(",")):
+            key, _, value = item.partition("=")  # extra settings: k=v,k=v (benches, tuning)
+            builder = builder.config(key.strip(), value.strip())
         _SESSION = builder.getOrCreate()
         _SESSION.sparkContext.setLogLevel("ERROR")
         return _SESSION
@@ -561,7 +564,10 @@ class SparkEngine(Engine):
         """A Splink ``SparkAPI`` on this engine's session (the similarity jar is loaded)."""
         from splink.backends.spark import SparkAPI
 
-        return SparkAPI(spark_session=self.session)
+        # Splink keeps its intermediate tables (pairs, comparison vectors) persisted
+        # (memory, then the executors' disks): its default writes them as Parquet under a
+        # checkpoint directory, which cannot store a column that is NULL throughout (VOID)
+        return SparkAPI(spark_session=self.session, break_lineage_method="persist")
 
     def sql(self, query: str) -> ir.Table:
         return self.con.sql(query, dialect="spark")

@@ -216,9 +216,7 @@ def _train(eng, rec: pd.DataFrame, rules: list[str]):
         saved["probability_two_random_records_match"] = min(
             max(prior if prior == prior else 1e-4, 1e-7), 0.5)
         linker = Linker(inputs, saved, log_level=None)
-    n = len(rec)
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=min(_U_PAIRS, n * (n - 1) / 2), seed=7, min_count_per_level=None, num_chunks=1)
+    linker = _estimate_u(db_api, rec[columns], linker.misc.save_model_to_json(), inputs)
     for rule in model.training_rules(rec):
         # a session whose rule finds no pairs raises after Splink has taken the rule's
         # comparisons out of the model: put them back (what the session learnt stays)
@@ -234,6 +232,26 @@ def _train(eng, rec: pd.DataFrame, rules: list[str]):
     if floored is not None:
         linker = Linker(inputs, floored, log_level=None)
     return linker, inputs
+
+
+def _estimate_u(db_api, records: pd.DataFrame, saved: dict, inputs):
+    """u by random sampling, the same on every engine: Splink's method (all the pairs among a
+    random sample of the records, enough rows for ``_U_PAIRS`` pairs) with the rows drawn
+    here by a seeded generator — Splink's own sampler hashes the record ids with the engine's
+    hash function, so DuckDB and Spark would sample different rows and learn different u.
+    Returns a ``Linker`` on ``inputs`` with the model ``saved`` and the estimated u."""
+    from splink import Linker
+
+    n = len(records)
+    rows = min(n, int(0.5 * ((8 * _U_PAIRS + 1) ** 0.5 + 1)))
+    picked = np.sort(np.random.default_rng(7).choice(n, size=rows, replace=False))
+    # a table of the engine like Splink's own: dropped with them by the caller (_score)
+    sample = db_api.register(records.iloc[picked].reset_index(drop=True))
+    sampler = Linker(sample, saved, log_level=None)
+    # every pair of the sample (max_pairs above their number: Splink samples no further)
+    sampler.training.estimate_u_using_random_sampling(
+        max_pairs=float(rows) * rows + 1, min_count_per_level=None, num_chunks=1)
+    return Linker(inputs, sampler.misc.save_model_to_json(), log_level=None)
 
 
 def _restore_comparisons(after: dict, before: dict) -> dict:
