@@ -291,12 +291,11 @@ class SparkEngine(Engine):
             raise EngineError(f"the table {name} exists already")
         df = None
         if obj is not None:
+            if not isinstance(obj, ir.Expr):  # a pandas frame or an Arrow table
+                obj = ibis.memtable(obj)
             df = self._frame(obj)
             if schema is None:
-                from ibis.backends.pyspark.datatypes import PySparkSchema
-
-                schema = PySparkSchema.to_ibis(df.schema) if not isinstance(obj, ir.Table) \
-                    else obj.schema()
+                schema = obj.schema()
         if schema is None:
             raise EngineError(f"create_table {name}: give an expression or a schema")
         stored = _schema_to(ibis.schema(schema))
