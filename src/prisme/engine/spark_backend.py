@@ -513,8 +513,18 @@ class SparkEngine(Engine):
 
     # ---------------------------------------------------------------- results
     def to_pandas(self, expr: ir.Expr) -> pd.DataFrame:
-        return self.con.execute(expr.as_table()) if isinstance(expr, ir.Table) \
-            else self.con.to_pyarrow(expr).to_pandas()
+        """The whole result, with the same pandas types as the DuckDB engine gives: a DATE
+        column holds ``datetime.date`` values (None when empty), not Timestamps."""
+        if not isinstance(expr, ir.Table):
+            return self.con.to_pyarrow(expr).to_pandas()
+        df = self.con.execute(expr.as_table())
+        for name, typ in expr.schema().items():
+            if typ.is_date() and name in df.columns \
+                    and pd.api.types.is_datetime64_any_dtype(df[name]):
+                col = df[name]
+                df[name] = pd.Series([None if pd.isna(v) else v.date() for v in col],
+                                     index=col.index, dtype=object)
+        return df
 
     # ---------------------------------------------------------------- readers
     def read_csv(self, paths: Sequence[str], **options: Any) -> ir.Table:
