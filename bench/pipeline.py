@@ -105,8 +105,11 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(backend: str, size: int) -> dict:
-    """Run one (engine, size) in a child process; seconds per step and peak memory."""
+def measure(backend: str, size: int, keep: bool = False) -> dict:
+    """Run one (engine, size) in a child process; seconds per step and peak memory.
+
+    ``keep`` leaves the built project (``<size>/<backend>``) in place, e.g. for ``bench/serve.py``.
+    """
     project = project_for(backend, size)
     cmd = [sys.executable, __file__, "--child", str(project)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -121,7 +124,8 @@ def measure(backend: str, size: int) -> dict:
     result.update(backend=backend, customers=size, peak_gib=peak / 2**30,
                   date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                   load_average=os.getloadavg()[0])
-    shutil.rmtree(project, ignore_errors=True)  # the warehouse copy (sources stay cached)
+    if not keep:
+        shutil.rmtree(project, ignore_errors=True)  # the warehouse copy (sources stay cached)
     return result
 
 
@@ -160,6 +164,8 @@ def main() -> None:
     ap.add_argument("--runs", nargs="*", default=DEFAULT_RUNS,
                     help="engine:customers, e.g. duckdb:10000 spark:100000")
     ap.add_argument("--table", action="store_true", help="print the saved runs and stop")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep each built project (<size>/<engine>) instead of deleting it")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -168,7 +174,7 @@ def main() -> None:
     if not args.table:
         for spec in args.runs:
             backend, size = spec.split(":")
-            result = measure(backend, int(size))
+            result = measure(backend, int(size), keep=args.keep)
             save(result)
             print(f"{backend} {int(size):,}: {result['total']:.1f} s, "
                   f"{result['peak_gib']:.2f} GiB", flush=True)
