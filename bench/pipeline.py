@@ -77,6 +77,7 @@ def run_one(project: Path) -> dict:
     t0 = time.perf_counter()
     with engine_mod.connect(settings) as eng:
         t = time.perf_counter()
+        out["started_at"] = time.time()  # wall clock: the parent maps its memory samples
         loads = ingest(settings, engine=eng)
         out["ingest"] = time.perf_counter() - t
         out["rows_loaded"] = sum(r.rows_loaded for r in loads)
@@ -114,19 +115,39 @@ def measure(backend: str, size: int, keep: bool = False) -> dict:
     cmd = [sys.executable, __file__, "--child", str(project)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     peak = 0
+    samples: list[tuple[float, int]] = []
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
+        rss = _tree_rss(proc.pid)
+        peak = max(peak, rss)
+        samples.append((time.time(), rss))
         time.sleep(0.2)
     out = proc.stdout.read()
     if proc.returncode != 0:
         raise SystemExit(f"{backend} at {size:,} failed (exit {proc.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
+    result["peak_gib_by_step"] = _peaks_by_step(result, samples)
     result.update(backend=backend, customers=size, peak_gib=peak / 2**30,
                   date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                   load_average=os.getloadavg()[0])
     if not keep:
         shutil.rmtree(project, ignore_errors=True)  # the warehouse copy (sources stay cached)
     return result
+
+
+def _peaks_by_step(result: dict, samples: list[tuple[float, int]]) -> dict[str, float]:
+    """Peak resident memory (GiB) during each step: the steps ran one after the other from
+    ``started_at`` for the seconds the child reported (ingest, then the build's steps)."""
+    order = [k for k in result if isinstance(result[k], float)
+             and k not in ("total", "started_at")]
+    peaks, start = {}, result.get("started_at")
+    if start is None:
+        return peaks
+    for step in order:
+        end = start + result[step]
+        inside = [rss for t, rss in samples if start <= t <= end]
+        peaks[step] = round(max(inside, default=0) / 2**30, 2)
+        start = end
+    return peaks
 
 
 def saved() -> list[dict]:

@@ -194,3 +194,19 @@ def test_too_short_a_history_is_said_not_guessed(engine, settings):
          "sku": "K", "quantity": 1, "revenue": 10}])
     s = churn.score_churn(engine, settings)
     assert s.scored == 0 and "sales history starts on" in s.notes[0]
+
+
+def test_a_large_training_set_is_sampled_with_the_same_share_of_leavers():
+    rng = np.random.default_rng(3)
+    n = 20_000
+    train = pd.DataFrame({"party_id": [f"P{i:06d}" for i in range(n)],
+                          "x": rng.normal(size=n), "churned": rng.random(n) < 0.23})
+    notes: list[str] = []
+    kept = churn._sample(train, 5_000, seed=7, notes=notes)
+    assert abs(len(kept) - 5_000) <= 2
+    assert kept.churned.mean() == pytest.approx(train.churned.mean(), abs=1e-3)
+    assert kept.index.is_monotonic_increasing  # cut-off then party order kept
+    assert kept.equals(churn._sample(train, 5_000, seed=7, notes=[]))  # seeded: same rows
+    assert "5,000" in notes[0] and "20,000" in notes[0]
+    small = train.head(100)
+    assert churn._sample(small, 5_000, seed=7, notes=[]) is small  # under the cap: untouched

@@ -388,9 +388,26 @@ def _usable(frame: pd.DataFrame, notes: list[str]) -> list[str]:
     return cols
 
 
-def _fit(train: pd.DataFrame, notes: list[str], seed: int, threads: int | None = None):
+def _sample(train: pd.DataFrame, max_rows: int, seed: int, notes: list[str]) -> pd.DataFrame:
+    """At most ``max_rows`` rows, the same share of each label (seeded: the same rows on
+    every run and engine, the frame being in cut-off then ``party_id`` order)."""
+    if len(train) <= max_rows:
+        return train
+    share = max_rows / len(train)
+    kept = train.groupby("churned", group_keys=False, sort=True).sample(
+        frac=share, random_state=seed)
+    notes.append(f"churn model fitted on a sample of {len(kept):,} of the {len(train):,} "
+                 f"(customer, cut-off) rows, the same share of leavers "
+                 f"([analytics] churn_training_rows)")
+    return kept.sort_index()
+
+
+def _fit(train: pd.DataFrame, notes: list[str], seed: int, threads: int | None = None,
+         max_rows: int | None = None):
     from prisme.analytics.models import ChurnModel
 
+    if max_rows is not None:
+        train = _sample(train, max_rows, seed, notes)
     cols = _usable(train, notes)
     model = ChurnModel(describe=DESCRIBE, random_state=seed, n_jobs=threads).fit(
         train[["party_id", *cols]], train.churned.astype(int))
@@ -506,7 +523,8 @@ def score_churn(engine, settings, *, as_of=None, progress=None) -> ChurnSummary:
     try:
         train = training_frame(engine, train_eval, horizon_days=horizon,
                                active_days=a.churn_active_days, notes=notes, cache=frames)
-        model, cols = _fit(train, notes, a.seed, settings.engine.threads)
+        model, cols = _fit(train, notes, a.seed, settings.engine.threads,
+                           a.churn_training_rows)
         test = training_frame(engine, [evaluation_day], horizon_days=horizon,
                               active_days=a.churn_active_days, notes=notes, cache=frames)
         p = model.predict_proba(test[["party_id", *cols]])[:, 1]
@@ -515,7 +533,8 @@ def score_churn(engine, settings, *, as_of=None, progress=None) -> ChurnSummary:
             progress("churn: training", 1, 3)
         train = training_frame(engine, train_now, horizon_days=horizon,
                                active_days=a.churn_active_days, notes=notes, cache=frames)
-        model, cols = _fit(train, notes, a.seed, settings.engine.threads)
+        model, cols = _fit(train, notes, a.seed, settings.engine.threads,
+                           a.churn_training_rows)
     except ValueError as exc:
         notes.append(f"churn not scored: {exc}")
         return result

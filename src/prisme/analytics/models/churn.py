@@ -106,7 +106,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     ``oof_proba_`` (the calibrated out-of-fold probability of each training row).
     """
 
-    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.03,
+    def __init__(self, n_estimators: int = 100, learning_rate: float = 0.1,
                  num_leaves: int = 15, min_child_samples: int = 30,
                  calibration: str = "isotonic", cv: int = 5, id_columns=None,
                  describe: dict[str, Callable] | None = None, min_rows: int = 100,
