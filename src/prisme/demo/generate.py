@@ -163,11 +163,15 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
     sessions = I.web_sessions(rng, buys, orders, has["shop"], ads, end_day)
     calls = I.calls(rng, buys, has["callcentre"], end_day)
     answers = I.surveys(rng, buys, end_day)
-    # post-purchase surveys, from a child stream (the main stream is unchanged)
+    # post-purchase surveys, from a child stream (the main stream is unchanged): the web
+    # shop's after a web order, the CRM's after the others
     after = I.post_purchase_surveys(rng.spawn(1)[0], buys, orders, end_day)
-    answers = pd.concat([answers, after], ignore_index=True).sort_values(
+    web = after.pop("channel").to_numpy() == WEB
+    answers = pd.concat([answers, after[~web]], ignore_index=True).sort_values(
         ["day", "person"], kind="stable").reset_index(drop=True)
     answers = answers[ids["crm"][answers["person"].to_numpy()] != None]  # noqa: E711
+    shop_answers = after[web].reset_index(drop=True)
+    shop_answers = shop_answers[ids["shop"][shop_answers["person"].to_numpy()] != None]  # noqa: E711
     n_contacts = np.bincount(contact["campaign"].to_numpy(), minlength=len(cal))
     for name, (fs, s) in {
         "web_sessions": SM.web_sessions(root, sessions, ids["shop"]),
@@ -180,6 +184,7 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
         "callcentre_campaign_contacts": SM.campaign_contacts(
             root, contact, cal, "callcentre", ["phone"], ids["callcentre"], rng),
         "surveys": SM.surveys(root, answers, ids["crm"]),
+        "shop_surveys": SM.shop_surveys(root, shop_answers, ids["shop"]),
         "ad_spend": SM.ad_spend(root, ads),
     }.items():
         files += fs

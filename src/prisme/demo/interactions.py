@@ -4,8 +4,9 @@
   :mod:`prisme.demo.process`): each item is ``clip(round(7 + 1.5·z + noise), 1, 10)`` and the
   NPS answer ``clip(round(7.5 + 2·z + noise), 0, 10)``; low scores go with high p. Two
   surveys, as a retailer runs them: a relationship survey answered once by 30 % of the persons,
-  and a post-purchase survey e-mailed after each order, answered for 20 % of the orders (the
-  answers of CRM customers are kept: the survey tool keys them by CRM id).
+  and a post-purchase survey e-mailed after each order, answered for 20 % of the orders — by
+  the survey tool of the CRM (keyed by CRM id) after a store or phone order, by the web shop's
+  own (keyed by shop id) after a web order.
 * Calls: customers of the call centre call about orders, deliveries, returns; unhappy ones
   (low z) complain more often.
 * Web sessions: one before each web order (logged in), browsing sessions of shop customers, and
@@ -60,7 +61,8 @@ def post_purchase_surveys(rng, buys: Purchases, orders: pd.DataFrame, end_day: f
                           share: float = POST_PURCHASE_RESPONSE) -> pd.DataFrame:
     """The survey sent after each order of a known customer (``orders``: person, day),
     answered by a share ``share`` of them within ten days of the order — the same questions,
-    measuring the same latent satisfaction z as the relationship survey."""
+    measuring the same latent satisfaction z as the relationship survey. ``channel``: the
+    order's (the web shop surveys its own orders, the CRM the others)."""
     known = orders[orders["person"].to_numpy() >= 0]
     answered = known[rng.random(len(known)) < share]
     day = np.floor(answered["day"].to_numpy()) + 1 + np.floor(rng.random(len(answered)) * 10)
@@ -68,7 +70,9 @@ def post_purchase_surveys(rng, buys: Purchases, orders: pd.DataFrame, end_day: f
     who = answered["person"].to_numpy()
     sent = day < end_day
     who, day = who[sent], day[sent]
-    return _answers(rng, who, day, buys.z[who])
+    out = _answers(rng, who, day, buys.z[who])
+    out["channel"] = answered["channel"].to_numpy()[sent]
+    return out
 
 
 def _answers(rng, who: np.ndarray, day: np.ndarray, z: np.ndarray) -> pd.DataFrame:

@@ -91,8 +91,10 @@ def simulate(rng: np.random.Generator, n: int, params: ProcessParams, start_day:
     lam = rng.gamma(params.r, 1.0 / params.alpha, size=n)
     z = rng.standard_normal(n)
     rho, kappa = params.satisfaction_rho, params.lateness_kappa
-    # w from a child stream: the main stream (and every draw after this one) is unchanged
-    w = rng.spawn(1)[0].standard_normal(n)
+    # w from a child stream: the main stream (and every draw after this one) is unchanged.
+    # Drawn negated: the copula once had −κ·w (late payers stayed longer); with +κ·w and −w
+    # every person keeps the drop-out probability p, and so the purchases, of that version
+    w = -rng.spawn(1)[0].standard_normal(n)
     u = stats.norm.cdf(-rho * z + kappa * w
                        + np.sqrt(1 - rho**2 - kappa**2) * rng.standard_normal(n))
     p = stats.beta.ppf(u, params.a, params.b)
