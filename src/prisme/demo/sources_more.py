@@ -152,11 +152,11 @@ def shop_surveys(root: Path, df: pd.DataFrame, shop_id: np.ndarray):
     when = W.days_to_datetime(df["day"].to_numpy())
     cols = {
         "customer_id": shop_id[df["person"].to_numpy()],
-        "submitted_at": W.date_text(when, "%Y-%m-%dT%H:%M:%S"),
-        "product_rating": W.number_text(df["sat_product"]),
-        "service_rating": W.number_text(df["sat_service"]),
-        "store_rating": W.number_text(df["sat_company"]),
-        "recommend_0_10": W.number_text(df["nps"]),
+        "answered_at": W.date_text(when, "%Y-%m-%dT%H:%M:%S"),
+        "product_satisfaction": W.number_text(df["sat_product"]),
+        "service_satisfaction": W.number_text(df["sat_service"]),
+        "overall_satisfaction": W.number_text(df["sat_company"]),
+        "likely_to_recommend": W.number_text(df["nps"]),
         "comment": df["comment"].replace("", None).to_numpy(object),
     }
     rel = "sources/shop/reviews.csv"
@@ -164,11 +164,11 @@ def shop_surveys(root: Path, df: pd.DataFrame, shop_id: np.ndarray):
     s = SourceSettings(entity="survey", path=rel, format="csv", separator=",", decimal=".",
                        date_format="%Y-%m-%dT%H:%M:%S", encoding="utf-8",
                        columns={"source_customer_id": "customer_id",
-                                "answered_at": "submitted_at",
-                                "sat_product": "product_rating",
-                                "sat_service": "service_rating",
-                                "sat_company": "store_rating",
-                                "nps": "recommend_0_10", "comment": "comment"},
+                                "answered_at": "answered_at",
+                                "sat_product": "product_satisfaction",
+                                "sat_service": "service_satisfaction",
+                                "sat_company": "overall_satisfaction",
+                                "nps": "likely_to_recommend", "comment": "comment"},
                        constants={"source": "shop"})
     return [path], s
 
