@@ -37,6 +37,7 @@ table (a few thousand rows) is fetched, to turn item codes back into sorted list
 
 from __future__ import annotations
 
+import gc
 import math
 import uuid
 
@@ -322,13 +323,19 @@ def rules_table(itemsets: ibis.Table, n_baskets: int, *, min_confidence: float =
 def decode_rules(raw: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     """Rule rows with item codes → rows with ``antecedent``/``consequent`` as sorted lists
     of item labels (codes follow label order, so sorted codes are sorted labels)."""
-    labels = items.sort_values("code").label.to_numpy(dtype=object)
+    labels = items.sort_values("code").label.tolist()
 
     def lists(first, second):
-        out = []
-        for a, b in zip(first.to_numpy(), second.to_numpy(), strict=True):
-            out.append([labels[a]] if b == _NONE else [labels[a], labels[b]])
-        return out
+        # tens of thousands of small lists: the cyclic garbage collector, run every few hundred
+        # allocations over the whole heap, would take most of the time (none of them is a cycle)
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return [[labels[a]] if b == _NONE else [labels[a], labels[b]]
+                    for a, b in zip(first.tolist(), second.tolist(), strict=True)]
+        finally:
+            if enabled:
+                gc.enable()
 
     raw = raw.sort_values(["x1", "x2", "y1", "y2"], kind="stable").reset_index(drop=True)
     conviction = raw.conviction.astype("float64").fillna(np.inf)
