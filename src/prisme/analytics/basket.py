@@ -19,9 +19,10 @@ frequent when its support — the share of baskets holding all its items — rea
    baskets, which may have no small basket at all), and only they get their exact big-basket
    count — the bits set in the AND of their items' words (``bit_count``);
 5. triples are counted only when their three pairs are frequent (the candidates, built from
-   the frequent pairs alone): in the small baskets from the baskets of the candidate's least
-   frequent pair that also hold the third item, in the big ones from the AND of three
-   bitmaps.
+   the frequent pairs alone): in the big baskets from the AND of three bitmaps, then — when
+   that count plus the small-basket count of the candidate's least frequent pair can still
+   reach the threshold — in the small baskets, from those of that pair that also hold the
+   third item.
 
 The threshold is the count ``ceil(min_support × baskets)`` (as mlxtend's fpgrowth). Rules
 ``A → C`` are every split of a frequent itemset into two non-empty parts, with (Brin et al.
@@ -178,30 +179,38 @@ class _Split:
             code=codes.code.cast("int64"), nb=per_item.nb.fill_null(0),
             **{m: per_item[m].fill_null(0) for m in words}))
 
-    def common(self, *maps: ibis.Table) -> ibis.Value:
-        """How many big baskets hold every item of ``maps`` (bitmap rows joined side by
-        side): the bits set in the AND of their words."""
+    def side(self, tag: str) -> ibis.Table:
+        """The bitmaps with their columns prefixed by ``tag`` (``{tag}code``, ``{tag}nb``,
+        ``{tag}m0`` …), to join several times side by side."""
+        b = self.bitmaps.view()
+        return b.select(**{f"{tag}{c}": b[c] for c in b.columns})
+
+    def common(self, *sides: tuple[ibis.Table, str]) -> ibis.Value:
+        """How many big baskets hold every item of ``sides`` (``(table, tag)``: a
+        :meth:`side` joined in): the bits set in the AND of their words."""
         total = None
         for j in range(self.words):
-            word = maps[0][f"m{j}"]
-            for other in maps[1:]:
-                word = word & other[f"m{j}"]
+            word = None
+            for table, tag in sides:
+                w = table[f"{tag}m{j}"]
+                word = w if word is None else word & w
             bits = self.engine.dialect.call("bit_count", word, returns=dt.int8).cast("int64")
             total = bits if total is None else total + bits
         return total
 
 
 def _pairs(scratch: _Scratch, split: _Split, need: int, bits: int) -> ibis.Table:
-    """Frequent pairs (a < b, n): counted in the small baskets, the candidates that can reach
-    ``need`` then get their exact count in the big ones (module notes, step 4)."""
+    """Frequent pairs (a < b, n; ns: in the small baskets): counted in the small baskets,
+    the candidates that can reach ``need`` then get their exact count in the big ones (module
+    notes, step 4)."""
     small = split.small
     p1, p2 = small.view(), small.view()
     in_basket = p1.join(p2, (p1.bk == p2.bk) & (p1.code < p2.code)).select(a=p1.code,
                                                                         b=p2.code)
     pc = in_basket.group_by(["a", "b"]).aggregate(n=in_basket.count())
-    x, y = split.bitmaps.view(), split.bitmaps.view()
-    bound = pc.join(x, pc.a == x.code).join(y, pc.b == y.code)
-    bound = bound.filter(pc.n + ibis.least(x.nb, y.nb) >= need).select(pc.a, pc.b, pc.n)
+    x, y = split.side("x"), split.side("y")
+    bound = pc.join(x, pc.a == x.xcode).join(y, pc.b == y.ycode)
+    bound = bound.filter(pc.n + ibis.least(x.xnb, y.ynb) >= need).select(pc.a, pc.b, pc.n)
     # two item codes: 2 × bits(items) of key range (a direct-address table if the engine has
     # one)
     with scratch.engine.small_group_keys(bits):
@@ -212,28 +221,36 @@ def _pairs(scratch: _Scratch, split: _Split, need: int, bits: int) -> ibis.Table
     hp = h1.join(h2, h1.code < h2.code).select(a=h1.code, b=h2.code)
     hp = hp.anti_join(cand, [hp.a == cand.a, hp.b == cand.b])
     allc = cand.union(hp.select("a", "b", n=ibis.literal(0).cast("int64")))
-    x, y = split.bitmaps.view(), split.bitmaps.view()
-    full = allc.join(x, allc.a == x.code).join(y, allc.b == y.code)
-    full = full.select(allc.a, allc.b, n=allc.n + split.common(x, y))
+    x, y = split.side("x"), split.side("y")
+    full = allc.join(x, allc.a == x.xcode).join(y, allc.b == y.ycode)
+    full = full.select(allc.a, allc.b, ns=allc.n, n=allc.n + split.common((x, "x"), (y, "y")))
     return scratch.keep("pairs", full.filter(full.n >= need))
 
 
 def _triples(scratch: _Scratch, split: _Split, pairs: ibis.Table, need: int) -> ibis.Table:
     """Triples (a < b < c) whose three pairs are frequent (apriori's candidates, built from
-    the frequent pairs alone), each counted in the small baskets from the baskets of its
-    least frequent pair (x, y) that also hold the third item z, and in the big baskets from
-    the AND of the three items' bitmaps."""
+    the frequent pairs alone): counted in the big baskets from the AND of the three items'
+    bitmaps; a candidate whose big-basket count plus the small-basket count of its least
+    frequent pair cannot reach ``need`` is dropped; the others are counted in the small
+    baskets from the small baskets of that pair (x, y) that also hold the third item z."""
     pruned = split.small
-    fp = pairs.select("a", "b", "n")
+    fp = pairs.select("a", "b", n="ns")
     x, y, z = fp.view(), fp.view(), fp.view()
     cand = x.join(y, (x.a == y.a) & (x.b < y.b)).select(a=x.a, b=x.b, c=y.b, nab=x.n,
                                                         nac=y.n)
     cand = cand.join(z, (cand.b == z.a) & (cand.c == z.b)).select(
         cand.a, cand.b, cand.c, cand.nab, cand.nac, nbc=z.n)
+    ma, mb, mc = split.side("x"), split.side("y"), split.side("z")
+    j = cand.join(ma, cand.a == ma.xcode)
+    j = j.join(mb, j.b == mb.ycode)
+    j = j.join(mc, j.c == mc.zcode)
+    cand = j.select("a", "b", "c", "nab", "nac", "nbc",
+                    nb3=split.common((j, "x"), (j, "y"), (j, "z")))
+    cand = cand.filter(cand.nb3 + ibis.least(cand.nab, cand.nac, cand.nbc) >= need)
     ab = (cand.nab <= cand.nac) & (cand.nab <= cand.nbc)
     ac = ~ab & (cand.nac <= cand.nbc)
     cand = scratch.keep("candidates", cand.select(
-        "a", "b", "c",
+        "a", "b", "c", "nb3",
         x=ibis.cases((ab | ac, cand.a), else_=cand.b),
         y=ibis.cases((ab, cand.b), else_=cand.c),
         z=ibis.cases((ab, cand.c), (ac, cand.b), else_=cand.a),
@@ -257,11 +274,8 @@ def _triples(scratch: _Scratch, split: _Split, pairs: ibis.Table, need: int) -> 
     tc = occ.group_by("cid").aggregate(n=occ.count())
     with scratch.engine.small_group_keys(max(n_cand.bit_length(), 1)):
         tc = scratch.keep("small_triples", tc)
-    ma, mb, mc = split.bitmaps.view(), split.bitmaps.view(), split.bitmaps.view()
-    full = cand.left_join(tc, cand.cid == tc.cid).join(ma, cand.a == ma.code).join(
-        mb, cand.b == mb.code).join(mc, cand.c == mc.code)
-    full = full.select(cand.a, cand.b, cand.c,
-                       n=tc.n.fill_null(0).cast("int64") + split.common(ma, mb, mc))
+    full = cand.left_join(tc, cand.cid == tc.cid)
+    full = full.select(cand.a, cand.b, cand.c, n=tc.n.fill_null(0).cast("int64") + cand.nb3)
     out = scratch.keep("triples", full.filter(full.n >= need))
     return out.select("a", "b", "c", size=ibis.literal(3, "int64"), n=out.n)
 
