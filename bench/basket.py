@@ -12,8 +12,9 @@ Prisme) and end with the rule table:
 * **mlxtend** — what a user would otherwise run: baskets → ``TransactionEncoder`` one-hot →
   ``fpgrowth(max_len=3)`` → ``association_rules(metric="confidence", min_threshold=0)``;
 * **prisme** — ``prisme.basket.rules(lines, basket="InvoiceNo", item="StockCode")``, counted in
-  DuckDB (frequent items, pairs on pruned baskets with integer codes grouped by direct address,
-  triples only from frequent pairs);
+  DuckDB (frequent items; the biggest baskets as per-item bitmaps, the pairs of the others
+  enumerated on integer codes and grouped by direct address, only the candidates that can reach
+  the threshold completed by ``bit_count``; triples only from frequent pairs, likewise);
 * **SQL self-join** — the plain three-way self-join of the lines a SQL user would write (no
   pruning, text items), for reference.
 

@@ -13,8 +13,9 @@ serving; cached in ``$TMPDIR/prisme-bench-scores/demo-N-SEED``). Printed:
   customers: 1 − P(alive) of a BG/NBD model and the days since the last purchase;
 * the reasons: among today's top-decile customers whose truth says they left unhappy
   (``truth/churners.csv``, ``churn_driver = low_satisfaction``), the share whose reasons name
-  their satisfaction (a survey rating or a complaint); same for late payers (``late_payment``)
-  and their payments;
+  their satisfaction (a survey rating or a complaint) — of all of them, and of those the
+  warehouse knew something about on the scoring day (a survey answer or a complaint call);
+  same for late payers (``late_payment``) and their payments (an invoice paid late or overdue);
 * next best offers checked as of a past cut-off: hit rate of the top 3 on what customers
   bought next, against the 3 most popular categories they did not own.
 """
@@ -98,6 +99,10 @@ def main(argv=None) -> None:
         test = churn.training_frame(eng, [day], horizon_days=a.churn_horizon_days,
                                     active_days=a.churn_active_days, notes=[])
         scores = eng.to_pandas(eng.table("churn_scores"))
+        # what the warehouse knew of each scored customer on the scoring day (does the data
+        # carry the driver at all?)
+        known = churn.feature_frame(eng, pd.Timestamp(scores.as_of.iloc[0]).date(),
+                                    active_days=a.churn_active_days, notes=[])
         pmap = eng.to_pandas(eng.table("party_map"))
         offers = eng.to_pandas(eng.table("offer_evaluation")).set_index("metric").value
     y = test.churned.astype(int).to_numpy()
@@ -126,13 +131,28 @@ def main(argv=None) -> None:
     top = top.assign(person_id=top.party_id.map(person)).merge(truth, on="person_id",
                                                                how="left")
     reasons = top.churn_reasons.fillna("")
+    known = known.set_index("party_id").reindex(top.party_id)
+    rated = known.reindex(columns=["last_sat_service", "last_sat_product", "last_nps"])
+    evidence = {
+        # a survey answer or a complaint call before the scoring day
+        "low_satisfaction": (rated.notna().any(axis=1)
+                             | (known.get("complaints_365d", 0) > 0)).to_numpy(),
+        # an invoice paid late, or overdue and not paid, by the scoring day
+        "late_payment": ((known.get("late_invoice_share", 0) > 0)
+                         | (known.get("unpaid_overdue", 0) > 0)).to_numpy(),
+    }
     out = []
     for driver, pattern, what in [("low_satisfaction", SATISFACTION, "satisfaction"),
                                   ("late_payment", PAYMENT, "payments")]:
-        sel = top.churn_driver == driver
-        share = reasons[sel].str.contains(pattern).mean() if sel.any() else float("nan")
+        sel = (top.churn_driver == driver).to_numpy()
+        named = reasons.str.contains(pattern).to_numpy()
+        has = sel & evidence[driver]
+        share = named[sel].mean() if sel.any() else float("nan")
+        among = named[has].mean() if has.any() else float("nan")
         out.append({"top decile today, truth says": f"left, {driver}", "customers":
-                    int(sel.sum()), "reasons name the driver": f"{share:.0%} ({what})"})
+                    int(sel.sum()), "reasons name the driver": f"{share:.0%} ({what})",
+                    "the data shows it": f"{int(has.sum())} ({has.sum() / max(sel.sum(), 1):.0%})",
+                    "reasons name it, among those": f"{among:.0%}"})
     print()
     print(markdown(out))
     print()

@@ -67,7 +67,8 @@ def test_every_source_of_the_written_prisme_toml_loads_and_fits_its_files(demo):
     assert set(settings.sources) == {
         "crm_customers", "shop_customers", "callcentre_contacts", "products", "crm_sales",
         "shop_orders", "web_sessions", "callcentre_calls", "campaigns", "crm_campaign_contacts",
-        "shop_campaign_contacts", "callcentre_campaign_contacts", "surveys", "ad_spend"}
+        "shop_campaign_contacts", "callcentre_campaign_contacts", "surveys", "shop_surveys",
+        "ad_spend"}
     for name, s in settings.sources.items():
         files = sorted(settings.root.glob(s.path))
         assert files, f"{name}: no file matches {s.path}"

@@ -7,11 +7,22 @@ frequent when its support — the share of baskets holding all its items — rea
 1. single items are counted once and the infrequent ones are dropped from every basket;
 2. items and baskets get integer codes (items numbered in label order), so the joins below
    compare integers, not text;
-3. pairs are counted by a self-join of the pruned baskets (``a < b``), grouped on the two
-   codes (DuckDB: by direct address, ``engine.small_group_keys``);
-4. triples are counted only when their three pairs are frequent (the candidates, built from
-   the frequent pairs alone), each from the baskets of its least frequent pair: those that
-   also hold the third item.
+3. the biggest baskets (up to ``10 × threshold`` of them, at most 1,008) are set apart as
+   *bitmaps*: per item, which of them hold it, 63 baskets to a 64-bit word (a few words per
+   item); they hold most of the pairs (a basket of k items holds k(k−1)/2), and enumerating
+   their pairs was most of the work;
+4. pairs are counted by a self-join of the other (small) baskets, grouped on the two codes
+   (DuckDB: by direct address, ``engine.small_group_keys``). A pair's count is its count in
+   the small baskets plus its count in the big ones, which is at most the smaller of its two
+   items' big-basket counts: only the pairs that can reach the threshold with that bound are
+   *candidates* (with the pairs of two items that each are in at least a threshold of big
+   baskets, which may have no small basket at all), and only they get their exact big-basket
+   count — the bits set in the AND of their items' words (``bit_count``);
+5. triples are counted only when their three pairs are frequent (the candidates, built from
+   the frequent pairs alone): in the big baskets from the AND of three bitmaps, then — when
+   that count plus the small-basket count of the candidate's least frequent pair can still
+   reach the threshold — in the small baskets, from those of that pair that also hold the
+   third item.
 
 The threshold is the count ``ceil(min_support × baskets)`` (as mlxtend's fpgrowth). Rules
 ``A → C`` are every split of a frequent itemset into two non-empty parts, with (Brin et al.
@@ -27,10 +38,12 @@ table (a few thousand rows) is fetched, to turn item codes back into sorted list
 
 from __future__ import annotations
 
+import gc
 import math
 import uuid
 
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
@@ -64,6 +77,19 @@ class _Scratch:
     def drop(self) -> None:
         for name in self.names:
             self.engine.drop_table(name, force=True)
+
+
+#: bits of a bitmap word used (the sign bit is left alone: sums stay exact on every engine)
+_BITS = 63
+#: at most this many words per item for the big baskets
+_MAX_WORDS = 16
+
+
+def _big_basket_count(n_baskets: int, need: int) -> int:
+    """How many of the biggest baskets are counted as bitmaps: about ten times the threshold
+    (an item is then *heavy* — in at least a threshold of them — only when it is in a tenth
+    of them, so the heavy pairs stay few), at most ``_MAX_WORDS`` words."""
+    return max(min(n_baskets, 10 * need, _BITS * _MAX_WORDS), 1)
 
 
 def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
@@ -110,18 +136,12 @@ def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
         ]
         if max_len >= 2:
             pruned = scratch.keep("pruned", pruned)
-            p1, p2 = pruned.view(), pruned.view()
-            in_basket = p1.join(p2, (p1.bk == p2.bk) & (p1.code < p2.code)).select(
-                bk=p1.bk, a=p1.code, b=p2.code)
-            pc = in_basket.group_by(["a", "b"]).aggregate(n=in_basket.count())
-            # two item codes: 2 × bits(items) of key range (a direct-address table if the
-            # engine has one)
-            with engine.small_group_keys(2 * max(int(len(items) - 1).bit_length(), 1)):
-                pairs = scratch.keep("pairs", pc.filter(pc.n >= need))
+            split = _Split(scratch, pruned, items, _big_basket_count(n_baskets, need))
+            pairs = _pairs(scratch, split, need, bits=2 * max(int(len(items) - 1).bit_length(), 1))
             parts.append(pairs.select("a", "b", c=ibis.literal(_NONE, "int64"),
                                       size=ibis.literal(2, "int64"), n=pairs.n.cast("int64")))
             if max_len >= 3:
-                parts.append(_triples(scratch, pruned, pairs, need))
+                parts.append(_triples(scratch, split, pairs, need))
         itemsets = scratch.keep("itemsets", ibis.union(*parts))
         return itemsets, items, n_baskets
     finally:
@@ -129,20 +149,108 @@ def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
             scratch.drop()
 
 
-def _triples(scratch: _Scratch, pruned: ibis.Table, pairs: ibis.Table, need: int) -> ibis.Table:
+class _Split:
+    """The pruned baskets split in two: the ``big`` biggest ones (most frequent items) as
+    per-item bitmaps (``bitmaps``: ``code``, ``nb`` = big baskets holding the item, ``m0`` …
+    one 64-bit word per 63 big baskets, every frequent item, zeros when in none), the others
+    as lines (``small``: ``bk``, ``code``)."""
+
+    def __init__(self, scratch: _Scratch, pruned: ibis.Table, items: pd.DataFrame,
+                 big: int) -> None:
+        self.engine = scratch.engine
+        sizes = pruned.group_by("bk").aggregate(k=pruned.count())
+        sizes = sizes.mutate(i=ibis.row_number().over(
+            ibis.window(order_by=[ibis.desc("k"), "bk"])).cast("int64"))
+        chosen = scratch.keep("big_baskets", sizes.filter(sizes.i < big).select(
+            "bk", w=(sizes.i // _BITS).cast("int64"), bit=(sizes.i % _BITS).cast("int64")))
+        self.words = max(-(-int(big) // _BITS), 1)
+        self.small = scratch.keep("small_baskets", pruned.anti_join(chosen, "bk"))
+        lines = pruned.join(chosen, "bk").select(pruned.code, chosen.w, chosen.bit)
+        one = ibis.literal(1).cast("int64")
+        # one row per (item, word) first, then one column per word
+        per_word = lines.group_by(["code", "w"]).aggregate(m=(one << lines.bit).sum())
+        zero = ibis.literal(0).cast("int64")
+        words = {f"m{j}": ibis.cases((per_word.w == j, per_word.m), else_=zero).sum()
+                 for j in range(self.words)}
+        per_item = lines.group_by("code").aggregate(nb=lines.count().cast("int64"))
+        per_item = per_item.join(per_word.group_by("code").aggregate(**words), "code")
+        codes = ibis.memtable(items[["code"]])
+        self.bitmaps = scratch.keep("bitmaps", codes.left_join(per_item, "code").select(
+            code=codes.code.cast("int64"), nb=per_item.nb.fill_null(0),
+            **{m: per_item[m].fill_null(0) for m in words}))
+
+    def side(self, tag: str) -> ibis.Table:
+        """The bitmaps with their columns prefixed by ``tag`` (``{tag}code``, ``{tag}nb``,
+        ``{tag}m0`` …), to join several times side by side."""
+        b = self.bitmaps.view()
+        return b.select(**{f"{tag}{c}": b[c] for c in b.columns})
+
+    def common(self, *sides: tuple[ibis.Table, str]) -> ibis.Value:
+        """How many big baskets hold every item of ``sides`` (``(table, tag)``: a
+        :meth:`side` joined in): the bits set in the AND of their words."""
+        total = None
+        for j in range(self.words):
+            word = None
+            for table, tag in sides:
+                w = table[f"{tag}m{j}"]
+                word = w if word is None else word & w
+            bits = self.engine.dialect.call("bit_count", word, returns=dt.int8).cast("int64")
+            total = bits if total is None else total + bits
+        return total
+
+
+def _pairs(scratch: _Scratch, split: _Split, need: int, bits: int) -> ibis.Table:
+    """Frequent pairs (a < b, n; ns: in the small baskets): counted in the small baskets,
+    the candidates that can reach ``need`` then get their exact count in the big ones (module
+    notes, step 4)."""
+    small = split.small
+    p1, p2 = small.view(), small.view()
+    in_basket = p1.join(p2, (p1.bk == p2.bk) & (p1.code < p2.code)).select(a=p1.code,
+                                                                        b=p2.code)
+    pc = in_basket.group_by(["a", "b"]).aggregate(n=in_basket.count())
+    x, y = split.side("x"), split.side("y")
+    bound = pc.join(x, pc.a == x.xcode).join(y, pc.b == y.ycode)
+    bound = bound.filter(pc.n + ibis.least(x.xnb, y.ynb) >= need).select(pc.a, pc.b, pc.n)
+    # two item codes: 2 × bits(items) of key range (a direct-address table if the engine has
+    # one)
+    with scratch.engine.small_group_keys(bits):
+        cand = scratch.keep("pair_candidates", bound)
+    # pairs in no small basket can still be frequent: both items in >= need big baskets
+    heavy = split.bitmaps.filter(split.bitmaps.nb >= need).select("code")
+    h1, h2 = heavy.view(), heavy.view()
+    hp = h1.join(h2, h1.code < h2.code).select(a=h1.code, b=h2.code)
+    hp = hp.anti_join(cand, [hp.a == cand.a, hp.b == cand.b])
+    allc = cand.union(hp.select("a", "b", n=ibis.literal(0).cast("int64")))
+    x, y = split.side("x"), split.side("y")
+    full = allc.join(x, allc.a == x.xcode).join(y, allc.b == y.ycode)
+    full = full.select(allc.a, allc.b, ns=allc.n, n=allc.n + split.common((x, "x"), (y, "y")))
+    return scratch.keep("pairs", full.filter(full.n >= need))
+
+
+def _triples(scratch: _Scratch, split: _Split, pairs: ibis.Table, need: int) -> ibis.Table:
     """Triples (a < b < c) whose three pairs are frequent (apriori's candidates, built from
-    the frequent pairs alone), each counted from the baskets of its least frequent pair
-    (x, y): those baskets that also hold the third item z."""
-    fp = pairs.select("a", "b", "n")
+    the frequent pairs alone): counted in the big baskets from the AND of the three items'
+    bitmaps; a candidate whose big-basket count plus the small-basket count of its least
+    frequent pair cannot reach ``need`` is dropped; the others are counted in the small
+    baskets from the small baskets of that pair (x, y) that also hold the third item z."""
+    pruned = split.small
+    fp = pairs.select("a", "b", n="ns")
     x, y, z = fp.view(), fp.view(), fp.view()
     cand = x.join(y, (x.a == y.a) & (x.b < y.b)).select(a=x.a, b=x.b, c=y.b, nab=x.n,
                                                         nac=y.n)
     cand = cand.join(z, (cand.b == z.a) & (cand.c == z.b)).select(
         cand.a, cand.b, cand.c, cand.nab, cand.nac, nbc=z.n)
+    ma, mb, mc = split.side("x"), split.side("y"), split.side("z")
+    j = cand.join(ma, cand.a == ma.xcode)
+    j = j.join(mb, j.b == mb.ycode)
+    j = j.join(mc, j.c == mc.zcode)
+    cand = j.select("a", "b", "c", "nab", "nac", "nbc",
+                    nb3=split.common((j, "x"), (j, "y"), (j, "z")))
+    cand = cand.filter(cand.nb3 + ibis.least(cand.nab, cand.nac, cand.nbc) >= need)
     ab = (cand.nab <= cand.nac) & (cand.nab <= cand.nbc)
     ac = ~ab & (cand.nac <= cand.nbc)
     cand = scratch.keep("candidates", cand.select(
-        "a", "b", "c",
+        "a", "b", "c", "nb3",
         x=ibis.cases((ab | ac, cand.a), else_=cand.b),
         y=ibis.cases((ab, cand.b), else_=cand.c),
         z=ibis.cases((ab, cand.c), (ac, cand.b), else_=cand.a),
@@ -152,8 +260,8 @@ def _triples(scratch: _Scratch, pruned: ibis.Table, pairs: ibis.Table, need: int
         return cand.select("a", "b", "c", size=ibis.literal(3, "int64"),
                            n=ibis.literal(0, "int64")).limit(0)
     used = cand.select(a=cand.x, b=cand.y).distinct()
-    # the baskets of each pair some candidate counts from (lines of items that start or end
-    # such a pair only)
+    # the small baskets of each pair some candidate counts from (lines of items that start
+    # or end such a pair only)
     firsts, seconds = used.select(i=used.a).distinct(), used.select(i=used.b).distinct()
     p1 = pruned.semi_join(firsts, pruned.code == firsts.i)
     p2 = pruned.view()
@@ -165,10 +273,11 @@ def _triples(scratch: _Scratch, pruned: ibis.Table, pairs: ibis.Table, need: int
     occ = occ.semi_join(pruned, (occ.bk == pruned.bk) & (occ.z == pruned.code))
     tc = occ.group_by("cid").aggregate(n=occ.count())
     with scratch.engine.small_group_keys(max(n_cand.bit_length(), 1)):
-        tc = scratch.keep("triples", tc.filter(tc.n >= need))
-    out = tc.join(cand, tc.cid == cand.cid)
-    return out.select(cand.a, cand.b, cand.c, size=ibis.literal(3, "int64"),
-                      n=tc.n.cast("int64"))
+        tc = scratch.keep("small_triples", tc)
+    full = cand.left_join(tc, cand.cid == tc.cid)
+    full = full.select(cand.a, cand.b, cand.c, n=tc.n.fill_null(0).cast("int64") + cand.nb3)
+    out = scratch.keep("triples", full.filter(full.n >= need))
+    return out.select("a", "b", "c", size=ibis.literal(3, "int64"), n=out.n)
 
 
 def _rule_shapes(s: ibis.Table) -> ibis.Table:
@@ -228,13 +337,19 @@ def rules_table(itemsets: ibis.Table, n_baskets: int, *, min_confidence: float =
 def decode_rules(raw: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     """Rule rows with item codes → rows with ``antecedent``/``consequent`` as sorted lists
     of item labels (codes follow label order, so sorted codes are sorted labels)."""
-    labels = items.sort_values("code").label.to_numpy(dtype=object)
+    labels = items.sort_values("code").label.tolist()
 
     def lists(first, second):
-        out = []
-        for a, b in zip(first.to_numpy(), second.to_numpy(), strict=True):
-            out.append([labels[a]] if b == _NONE else [labels[a], labels[b]])
-        return out
+        # tens of thousands of small lists: the cyclic garbage collector, run every few hundred
+        # allocations over the whole heap, would take most of the time (none of them is a cycle)
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return [[labels[a]] if b == _NONE else [labels[a], labels[b]]
+                    for a, b in zip(first.tolist(), second.tolist(), strict=True)]
+        finally:
+            if enabled:
+                gc.enable()
 
     raw = raw.sort_values(["x1", "x2", "y1", "y2"], kind="stable").reset_index(drop=True)
     conviction = raw.conviction.astype("float64").fillna(np.inf)

@@ -163,7 +163,15 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
     sessions = I.web_sessions(rng, buys, orders, has["shop"], ads, end_day)
     calls = I.calls(rng, buys, has["callcentre"], end_day)
     answers = I.surveys(rng, buys, end_day)
+    # post-purchase surveys, from a child stream (the main stream is unchanged): the web
+    # shop's after a web order, the CRM's after the others
+    after = I.post_purchase_surveys(rng.spawn(1)[0], buys, orders, end_day)
+    web = after.pop("channel").to_numpy() == WEB
+    answers = pd.concat([answers, after[~web]], ignore_index=True).sort_values(
+        ["day", "person"], kind="stable").reset_index(drop=True)
     answers = answers[ids["crm"][answers["person"].to_numpy()] != None]  # noqa: E711
+    shop_answers = after[web].reset_index(drop=True)
+    shop_answers = shop_answers[ids["shop"][shop_answers["person"].to_numpy()] != None]  # noqa: E711
     n_contacts = np.bincount(contact["campaign"].to_numpy(), minlength=len(cal))
     for name, (fs, s) in {
         "web_sessions": SM.web_sessions(root, sessions, ids["shop"]),
@@ -176,6 +184,7 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
         "callcentre_campaign_contacts": SM.campaign_contacts(
             root, contact, cal, "callcentre", ["phone"], ids["callcentre"], rng),
         "surveys": SM.surveys(root, answers, ids["crm"]),
+        "shop_surveys": SM.shop_surveys(root, shop_answers, ids["shop"]),
         "ad_spend": SM.ad_spend(root, ads),
     }.items():
         files += fs
@@ -194,7 +203,7 @@ def generate(customers: int = 20_000, seed: int = 42, directory: Path = Path("pr
                                "yearly_amplitude": YEARLY_AMPLITUDE,
                                "yearly_peak_day_of_year": YEARLY_PEAK_DOY,
                                "method": "thinning; m(t) averages 1 so the long-run rate is λ"},
-               "satisfaction_link": "p = BetaInv(a, b)(Phi(-rho z - kappa w "
+               "satisfaction_link": "p = BetaInv(a, b)(Phi(-rho z + kappa w "
                                     "+ sqrt(1 - rho^2 - kappa^2) e)), z ~ N(0,1) latent "
                                     "satisfaction measured by surveys, w ~ N(0,1) latent "
                                     "payment lateness (lateness_kappa)",

@@ -2,7 +2,11 @@
 
 * Surveys measure the latent satisfaction z that drives drop-out (see
   :mod:`prisme.demo.process`): each item is ``clip(round(7 + 1.5·z + noise), 1, 10)`` and the
-  NPS answer ``clip(round(7.5 + 2·z + noise), 0, 10)``; low scores go with high p.
+  NPS answer ``clip(round(7.5 + 2·z + noise), 0, 10)``; low scores go with high p. Two
+  surveys, as a retailer runs them: a relationship survey answered once by 30 % of the persons,
+  and a post-purchase survey e-mailed after each order, answered for 20 % of the orders — by
+  the survey tool of the CRM (keyed by CRM id) after a store or phone order, by the web shop's
+  own (keyed by shop id) after a web order.
 * Calls: customers of the call centre call about orders, deliveries, returns; unhappy ones
   (low z) complain more often.
 * Web sessions: one before each web order (logged in), browsing sessions of shop customers, and
@@ -39,17 +43,46 @@ def _active_end(buys: Purchases, end_day: float) -> np.ndarray:
 
 
 def surveys(rng, buys: Purchases, end_day: float, share: float = 0.3) -> pd.DataFrame:
+    """The relationship survey: a share ``share`` of the persons answer once, at a random time
+    while they are customers."""
     n = len(buys.t0)
     who = np.flatnonzero(rng.random(n) < share)
     last = np.minimum(_active_end(buys, end_day), end_day - 1)
     day = buys.t0[who] + 1 + rng.random(len(who)) * np.maximum(last[who] - buys.t0[who] - 1, 0)
-    z = buys.z[who]
+    return _answers(rng, who, np.floor(day) + 0.4 + rng.random(len(who)) * 0.4, buys.z[who])
+
+
+#: share of the orders of known customers whose post-purchase survey (e-mailed the day after
+#: the order) is answered
+POST_PURCHASE_RESPONSE = 0.2
+
+
+def post_purchase_surveys(rng, buys: Purchases, orders: pd.DataFrame, end_day: float,
+                          share: float = POST_PURCHASE_RESPONSE) -> pd.DataFrame:
+    """The survey sent after each order of a known customer (``orders``: person, day),
+    answered by a share ``share`` of them within ten days of the order — the same questions,
+    measuring the same latent satisfaction z as the relationship survey. ``channel``: the
+    order's (the web shop surveys its own orders, the CRM the others)."""
+    known = orders[orders["person"].to_numpy() >= 0]
+    answered = known[rng.random(len(known)) < share]
+    day = np.floor(answered["day"].to_numpy()) + 1 + np.floor(rng.random(len(answered)) * 10)
+    day = day + 0.3 + rng.random(len(answered)) * 0.6
+    who = answered["person"].to_numpy()
+    sent = day < end_day
+    who, day = who[sent], day[sent]
+    out = _answers(rng, who, day, buys.z[who])
+    out["channel"] = answered["channel"].to_numpy()[sent]
+    return out
+
+
+def _answers(rng, who: np.ndarray, day: np.ndarray, z: np.ndarray) -> pd.DataFrame:
+    """Survey answers of persons ``who`` on ``day`` (latent satisfaction ``z``)."""
 
     def item(center, slope, lo, hi):
         v = np.round(center + slope * z + rng.normal(0, 1.2, len(who)))
         return np.clip(v, lo, hi)
 
-    df = pd.DataFrame({"person": who, "day": np.floor(day) + 0.4 + rng.random(len(who)) * 0.4,
+    df = pd.DataFrame({"person": who, "day": day,
                        "sat_product": item(7, 1.5, 1, 10), "sat_service": item(7, 1.5, 1, 10),
                        "sat_company": item(7, 1.5, 1, 10), "nps": item(7.5, 2.0, 0, 10)})
     df.loc[rng.random(len(df)) < 0.05, "sat_service"] = np.nan  # skipped questions

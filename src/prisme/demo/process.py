@@ -19,7 +19,8 @@ p is exactly Beta(a, b), so the BG/NBD parameters stay recoverable, and a low z 
 Paying late is the second, weaker driver: each person has a latent payment lateness
 w ~ N(0, 1), independent of z (it sets how late they pay their invoices, see
 :func:`prisme.demo.sales.payment_days`), and the copula becomes
-p = F⁻¹(Φ(−ρ·z − κ·w + √(1−ρ²−κ²)·ε)) — the marginal of p is still Beta(a, b).
+p = F⁻¹(Φ(−ρ·z + κ·w + √(1−ρ²−κ²)·ε)) — the marginal of p is still Beta(a, b); a high w
+(a late payer) raises p, as a low z does.
 """
 
 from __future__ import annotations
@@ -90,9 +91,11 @@ def simulate(rng: np.random.Generator, n: int, params: ProcessParams, start_day:
     lam = rng.gamma(params.r, 1.0 / params.alpha, size=n)
     z = rng.standard_normal(n)
     rho, kappa = params.satisfaction_rho, params.lateness_kappa
-    # w from a child stream: the main stream (and every draw after this one) is unchanged
-    w = rng.spawn(1)[0].standard_normal(n)
-    u = stats.norm.cdf(-rho * z - kappa * w
+    # w from a child stream: the main stream (and every draw after this one) is unchanged.
+    # Drawn negated: the copula once had −κ·w (late payers stayed longer); with +κ·w and −w
+    # every person keeps the drop-out probability p, and so the purchases, of that version
+    w = -rng.spawn(1)[0].standard_normal(n)
+    u = stats.norm.cdf(-rho * z + kappa * w
                        + np.sqrt(1 - rho**2 - kappa**2) * rng.standard_normal(n))
     p = stats.beta.ppf(u, params.a, params.b)
     p = np.clip(p, 1e-9, 1 - 1e-9)

@@ -13,6 +13,7 @@
 | campaigns                | marketing  | sources/marketing/campagnes.csv           | `;`, UTF-8, dd/mm/yyyy |
 | crm_campaign_contacts …  | marketing  | sources/marketing/contacts_*.csv          | `;`, UTF-8 |
 | surveys                  | survey tool| sources/surveys/satisfaction.csv          | `;`, UTF-8 with BOM, dd/mm/yyyy hh:mm |
+| shop_surveys             | web shop   | sources/shop/reviews.csv                  | `,`, UTF-8, ISO timestamps |
 | ad_spend                 | ad platform| sources/ads/ad_spend.csv                  | `,`, ISO dates |
 """
 

@@ -147,6 +147,32 @@ def surveys(root: Path, df: pd.DataFrame, crm_id: np.ndarray):
     return [path], s
 
 
+def shop_surveys(root: Path, df: pd.DataFrame, shop_id: np.ndarray):
+    """The web shop's post-purchase survey answers, keyed by shop customer id."""
+    when = W.days_to_datetime(df["day"].to_numpy())
+    cols = {
+        "customer_id": shop_id[df["person"].to_numpy()],
+        "answered_at": W.date_text(when, "%Y-%m-%dT%H:%M:%S"),
+        "product_satisfaction": W.number_text(df["sat_product"]),
+        "service_satisfaction": W.number_text(df["sat_service"]),
+        "overall_satisfaction": W.number_text(df["sat_company"]),
+        "likely_to_recommend": W.number_text(df["nps"]),
+        "comment": df["comment"].replace("", None).to_numpy(object),
+    }
+    rel = "sources/shop/reviews.csv"
+    path = W.write_csv(cols, root / rel)
+    s = SourceSettings(entity="survey", path=rel, format="csv", separator=",", decimal=".",
+                       date_format="%Y-%m-%dT%H:%M:%S", encoding="utf-8",
+                       columns={"source_customer_id": "customer_id",
+                                "answered_at": "answered_at",
+                                "sat_product": "product_satisfaction",
+                                "sat_service": "service_satisfaction",
+                                "sat_company": "overall_satisfaction",
+                                "nps": "likely_to_recommend", "comment": "comment"},
+                       constants={"source": "shop"})
+    return [path], s
+
+
 def ad_spend(root: Path, df: pd.DataFrame):
     cols = {
         "Day": W.date_text(df["day"].to_numpy().astype("datetime64[D]"), "%Y-%m-%d"),

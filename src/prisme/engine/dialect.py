@@ -39,6 +39,7 @@ FUNCTIONS: dict[str, str] = {
     "array_intersect": "the distinct elements two arrays share",
     "array_distinct": "an array without its duplicates",
     "split": "text split on a separator, as an array",
+    "bit_count": "the bits set in an integer",
 }
 
 
@@ -169,6 +170,7 @@ class DuckDBDialect(Dialect):
         "array_intersect": "list_intersect",
         "array_distinct": "list_distinct",
         "split": "string_split",
+        "bit_count": "bit_count",
     }
 
 
@@ -193,6 +195,7 @@ class SparkDialect(Dialect):
         "array_intersect": "array_intersect",
         "array_distinct": "array_distinct",
         "split": "split",
+        "bit_count": "bit_count",
     }
     date_format_tokens = {
         "%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%M": "mm",
