@@ -36,7 +36,7 @@ COMPANY_AGGREGATES = frozenset({
 #: tables whose ``branch`` and ``advisor`` are the customer's (filtered on them directly;
 #: ``fact_sales.branch`` is the branch of the sale, so facts go through ``party_id``)
 CUSTOMER_ATTRIBUTE_TABLES = frozenset({"customer_360", "dim_party", "mart_cube_sales",
-                                       "mart_cube_rollup", "mart_search"})
+                                       "mart_cube_rollup", "mart_search", "mart_card"})
 #: tables an advisor may read although they hold no customer row (reference data)
 REFERENCE = frozenset({"dim_product", "dim_campaign"})
 

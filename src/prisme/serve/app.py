@@ -51,8 +51,9 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
     warehouse = Warehouse(settings, pool_size=pool_size)
     warehouse.cache_size = cache_size
     currency = settings.project.currency
+    # the templates are the package's: compiled once, never checked for changes per request
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
-                      autoescape=select_autoescape(["html", "j2"]))
+                      autoescape=select_autoescape(["html", "j2"]), auto_reload=False)
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
     app = FastAPI(title="Prisme API", version="1",
@@ -293,7 +294,7 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
 
     def _timeline_rows(events: list[dict], t: Translator) -> list[dict]:
         """The timeline's cells as text (up to 200 rows: formatted here in one loop rather
-        than through a template call per cell)."""
+        than through a template call per cell), in the reader's language."""
         kinds = {k: t.pick(*v) for k, v in customers.KINDS.items()}
         flags = {True: t.pick("return", "retour"), False: t.pick("responded", "a répondu")}
         rows = []
@@ -302,7 +303,8 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
             ref = f"{e['ref']} · " if e.get("ref") and kind == "purchase" else ""
             rows.append({
                 "kind": kind, "at": e.get("at"), "when": t.date(e.get("at")),
-                "what": kinds.get(kind, kind), "detail": ref + (e.get("detail") or ""),
+                "what": kinds.get(kind, kind),
+                "detail": ref + customers.event_detail(e, t.code, t.lang),
                 "flag": flags[kind == "purchase"] if e.get("flag") else None,
                 "amount_key": "" if amount is None else amount,
                 "amount": "" if amount is None else t.money(amount, 2)})

@@ -83,6 +83,26 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: codes of the data shown as words (channels, devices, a call's direction, reason and
+#: outcome, a campaign contact's group, a customer's kind): their French; a code not listed
+#: is shown as the data hold it
+CODES_FR: dict[str, str] = {
+    "web": "web", "store": "magasin", "phone": "téléphone", "email": "e-mail",
+    "post": "courrier", "sms": "SMS", "ads": "publicité",
+    "mobile": "mobile", "desktop": "ordinateur", "tablet": "tablette",
+    "inbound": "entrant", "outbound": "sortant",
+    "order": "commande", "complaint": "réclamation", "return": "retour",
+    "cancellation": "résiliation", "delivery": "livraison", "information": "information",
+    "resolved": "résolu", "callback": "rappel", "escalated": "transmis", "no_answer":
+    "sans réponse", "sale": "vente", "call": "appel",
+    "treatment": "groupe ciblé", "control": "groupe témoin",
+    "person": "particulier", "company": "entreprise",
+}
+#: the same codes in English words where the code is not a word
+CODES_EN: dict[str, str] = {"no_answer": "no answer", "treatment": "treatment group",
+                            "control": "control group", "sms": "SMS"}
+
+
 def pick_language(setting: str | None, accept_language: str | None) -> str:
     """The user's setting, else the first supported language the browser asks for."""
     if setting in LANGUAGES:
@@ -115,6 +135,18 @@ class Translator:
         from prisme.analytics.segments import segment_name
 
         return "—" if name is None else segment_name(name, self.lang)
+
+    def cluster(self, label) -> str:
+        """A behavioural cluster's label in this language."""
+        from prisme.analytics.clusters import cluster_label_name
+
+        return cluster_label_name(label, self.lang)
+
+    def code(self, v):
+        """A code of the data (a channel, a call's outcome…) as a word of this language."""
+        if v is None:
+            return None
+        return (CODES_FR if self.lang == "fr" else CODES_EN).get(str(v), v)
 
     @staticmethod
     def _missing(v) -> bool:
