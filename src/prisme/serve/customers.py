@@ -28,6 +28,8 @@ FIELD_LABELS = {
     "birth_date": ("birth date", "date de naissance"), "branch": ("branch", "agence"),
     "advisor": ("advisor", "conseiller"), "created_at": ("customer since", "client depuis"),
     "updated_at": ("last updated", "mis à jour"),
+    "consent_email": ("e-mail", "e-mail"), "consent_phone": ("phone", "téléphone"),
+    "consent_post": ("post", "courrier"),
 }
 SEARCH_COLUMNS = ("party_id", "first_name", "last_name", "company", "email", "phone", "city",
                   "branch", "advisor", "rfm_segment", "clv_12m")
@@ -172,7 +174,9 @@ def card(reader, party_id: str, timeline_limit: int = CARD_EVENTS) -> dict:
     if not rows:
         if reader.fetch("card.exists", _exists(reader), party_id):
             raise Forbidden(f"customer {party_id} is outside your portfolio "
-                            f"({_scope(reader.user)})")
+                            f"({_scope(reader.user)})",
+                            f"le client {party_id} est hors de votre portefeuille "
+                            f"({_scope(reader.user, 'fr')})")
         raise NotFound(f"no customer {party_id}")
     r = rows[0]
     events = r.get("events") or []
@@ -213,10 +217,10 @@ def _event(e: dict) -> dict:
     return out
 
 
-def _scope(user) -> str:
+def _scope(user, lang: str = "en") -> str:
     from prisme.access.rights import scope_text
 
-    return scope_text(user)
+    return scope_text(user, lang)
 
 
 def _split(text, sep: str) -> list[str]:

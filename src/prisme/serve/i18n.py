@@ -83,6 +83,9 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: the roles of the users (English, French)
+ROLES = {"admin": ("admin", "administrateur"), "analyst": ("analyst", "analyste"),
+         "manager": ("manager", "responsable d'agence"), "advisor": ("advisor", "conseiller")}
 #: codes of the data shown as words (channels, devices, a call's direction, reason and
 #: outcome, a campaign contact's group, a customer's kind): their French; a code not listed
 #: is shown as the data hold it
@@ -136,6 +139,10 @@ class Translator:
 
         return "—" if name is None else segment_name(name, self.lang)
 
+    def role(self, role) -> str:
+        """A user's role in this language."""
+        return self.pick(*ROLES.get(role, (role, role)))
+
     def cluster(self, label) -> str:
         """A behavioural cluster's label in this language."""
         from prisme.analytics.clusters import cluster_label_name
@@ -171,7 +178,9 @@ class Translator:
     def percent(self, v, digits: int = 0) -> str:
         if self._missing(v):
             return "—"
-        fmt = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        # French writes a (non-breaking) space before the sign: 12 %
+        fmt = "#,##0" + ("." + "0" * digits if digits else "") + (
+            "\u00a0%" if self.lang == "fr" else "%")
         return _pattern(fmt).apply(float(v), _locale(self.locale))
 
     def date(self, v) -> str:

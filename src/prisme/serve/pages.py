@@ -205,6 +205,7 @@ def segments(reader, t: Translator) -> list[dict]:
     cl = reader.df(segment_table(c, "cluster", "cluster_label"))
     if len(cl):
         cl = cl.sort_values("cluster")
+        cl = cl.assign(cluster_label=cl.cluster_label.map(t.cluster))  # words in French too
         lines = [
             t.pick(f"Cluster {int(r.cluster)} — {r.cluster_label}: {t.percent(r.customer_share)} of "
                    f"customers, {t.percent(r.revenue_share)} of revenue, average 12-month value "
@@ -229,9 +230,10 @@ def _segment_labels(t: Translator) -> dict[str, str]:
     return {"rfm_segment": t("segment"), "customers": t("customers"),
             "customer_share": t.pick("% customers", "% clients"), "revenue": t("revenue"),
             "revenue_share": t.pick("% revenue", "% CA"), "margin": t("margin"),
-            "clv_12m": t("clv"), "clv_12m_mean": t.pick("mean CLV", "valeur moyenne"),
+            "clv_12m": t.pick("12-month value (total)", "Valeur à 12 mois (total)"),
+            "clv_12m_mean": t.pick("mean CLV", "valeur moyenne"),
             "churn_risk": t("churn_risk"), "cluster": t("cluster"),
-            "cluster_label": t.pick("profile", "profil"), "branch": t.pick("branch", "agence"),
+            "cluster_label": t.pick("Profile", "Profil"), "branch": t.pick("branch", "agence"),
             "advisor": t.pick("advisor", "conseiller")}
 
 
