@@ -64,8 +64,12 @@ def lines(x, series: dict[str, list], y_title: str, x_title: str = "",
         fig.add_annotation(x=vline[0], y=1, yref="paper", text=vline[1], showarrow=False,
                            xanchor="left", font=dict(color="#666"))
     if secondary:
-        fig.update_layout(yaxis2=dict(title=y2_title, overlaying="y", side="right",
-                                      showgrid=False, rangemode="tozero", tickformat=",d"))
+        # ticks of its own (an overlaying axis syncs to the first one's by default, which
+        # gave ticks such as 1, 47, 93); both axes from zero, so the lines compare
+        fig.update_layout(yaxis=dict(rangemode="tozero"),
+                          yaxis2=dict(title=y2_title, overlaying="y", side="right",
+                                      showgrid=False, rangemode="tozero", tickmode="auto",
+                                      tickformat=",d"))
     return to_json(fig)
 
 

@@ -83,6 +83,30 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: column names of the tables shown as they are (English, French); a column not listed is
+#: shown as its name with spaces
+COLUMNS: dict[str, tuple[str, str]] = {
+    "channel": ("Channel", "Canal"), "campaigns": ("Campaigns", "Campagnes"),
+    "campaign_id": ("Campaign", "Campagne"), "name": ("Name", "Nom"),
+    "started_at": ("Started", "Début"), "contacted": ("Contacted", "Contactés"),
+    "conversion_rate": ("Conversion", "Conversion"),
+    "control_conversion_rate": ("Control conversion", "Conversion témoin"),
+    "lift": ("Lift", "Gain"), "lift_low": ("Lift, low", "Gain, bas"),
+    "lift_high": ("Lift, high", "Gain, haut"), "p_value": ("p", "p"),
+    "p_adjusted": ("Adjusted p", "p ajusté"),
+    "incremental_revenue": ("Incremental revenue", "CA incrémental"),
+    "cost": ("Cost", "Coût"), "roi": ("ROI", "Retour sur coût"), "revenue": ("Revenue", "CA"),
+    "margin": ("Margin", "Marge"), "source": ("Source", "Source"), "score": ("Score", "Score"),
+    "month": ("Month", "Mois"), "metric": ("Measure", "Mesure"), "actual": ("Actual", "Réel"),
+    "mean": ("Forecast", "Prévision"), "lower": ("Low", "Bas"), "upper": ("High", "Haut"),
+    "branch": ("Branch", "Agence"), "advisor": ("Advisor", "Conseiller"),
+    "customers": ("Customers", "Clients"), "orders": ("Orders", "Commandes"),
+    "load_id": ("Load", "Chargement"), "loaded_at": ("Loaded", "Chargé le"),
+    "rows": ("Rows", "Lignes"), "check": ("Check", "Contrôle"), "field": ("Field", "Champ"),
+    "value": ("Value", "Valeur"), "at": ("When", "Quand"), "actor": ("Who", "Qui"),
+    "action": ("Action", "Action"), "subject": ("Subject", "Objet"),
+    "detail": ("Detail", "Détail"),
+}
 #: the roles of the users (English, French)
 ROLES = {"admin": ("admin", "administrateur"), "analyst": ("analyst", "analyste"),
          "manager": ("manager", "responsable d'agence"), "advisor": ("advisor", "conseiller")}
@@ -138,6 +162,11 @@ class Translator:
         from prisme.analytics.segments import segment_name
 
         return "—" if name is None else segment_name(name, self.lang)
+
+    def column(self, name: str) -> str:
+        """A table column's header in this language."""
+        pair = COLUMNS.get(name)
+        return self.pick(*pair) if pair else name.replace("_", " ")
 
     def role(self, role) -> str:
         """A user's role in this language."""
@@ -196,6 +225,15 @@ class Translator:
             except ValueError:
                 return v
         return _date(v, self.locale)
+
+    def month(self, v) -> str:
+        """A month label of the cube ("2026-06") as this language writes it ("juin 2026")."""
+        try:
+            y, m = (int(x) for x in str(v)[:7].split("-"))
+            return _dates.format_date(_dt.date(y, m, 1), format="LLLL y",
+                                      locale=_locale(self.locale))
+        except (ValueError, TypeError):
+            return str(v)
 
     def datetime(self, v) -> str:
         if self._missing(v) or v is None:
