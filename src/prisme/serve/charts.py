@@ -10,10 +10,11 @@ PALETTE = ["#2f5d8a", "#e08a2e", "#3c9a6a", "#b5475b", "#7a5ea8", "#8a8a3c", "#3
 
 def _layout(fig: go.Figure, y_title: str = "", x_title: str = "", height: int = 320):
     fig.update_layout(
-        height=height, margin=dict(l=60, r=20, t=10, b=50), colorway=PALETTE,
+        height=height, margin=dict(l=60, r=20, t=30, b=50), colorway=PALETTE,
         paper_bgcolor="white", plot_bgcolor="white", font=dict(family="system-ui, sans-serif",
                                                                 size=12),
-        legend=dict(orientation="h", y=-0.2), hovermode="x unified",
+        # the legend above the plot: below it, it ran into slanted category labels
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"), hovermode="x unified",
     )
     fig.update_yaxes(title=y_title, gridcolor="#e6e9ee", zerolinecolor="#c9ced6")
     fig.update_xaxes(title=x_title, gridcolor="#f1f3f6")

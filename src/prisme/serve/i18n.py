@@ -105,7 +105,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "rows": ("Rows", "Lignes"), "check": ("Check", "Contrôle"), "field": ("Field", "Champ"),
     "value": ("Value", "Valeur"), "at": ("When", "Quand"), "actor": ("Who", "Qui"),
     "action": ("Action", "Action"), "subject": ("Subject", "Objet"),
-    "detail": ("Detail", "Détail"),
+    "detail": ("Detail", "Détail"), "total": ("Total", "Total"),
+    "completeness": ("Completeness", "Complétude"), "validity": ("Validity", "Validité"),
+    "uniqueness": ("Uniqueness", "Unicité"), "freshness": ("Freshness", "Fraîcheur"),
+    "consent": ("Consent", "Consentement"),
 }
 #: the roles of the users (English, French)
 ROLES = {"admin": ("admin", "administrateur"), "analyst": ("analyst", "analyste"),
@@ -124,6 +127,8 @@ CODES_FR: dict[str, str] = {
     "sans réponse", "sale": "vente", "call": "appel",
     "treatment": "groupe ciblé", "control": "groupe témoin",
     "person": "particulier", "company": "entreprise",
+    "completeness": "complétude", "validity": "validité", "duplicates": "doublons",
+    "placeholder": "valeur factice",
 }
 #: the same codes in English words where the code is not a word
 CODES_EN: dict[str, str] = {"no_answer": "no answer", "treatment": "treatment group",

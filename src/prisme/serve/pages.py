@@ -235,8 +235,8 @@ def _segment_labels(t: Translator) -> dict[str, str]:
             "clv_12m": t.pick("12-month value (total)", "Valeur à 12 mois (total)"),
             "clv_12m_mean": t.pick("mean CLV", "valeur moyenne"),
             "churn_risk": t("churn_risk"), "cluster": t("cluster"),
-            "cluster_label": t.pick("Profile", "Profil"), "branch": t.pick("branch", "agence"),
-            "advisor": t.pick("advisor", "conseiller"),
+            "cluster_label": t.pick("Profile", "Profil"), "branch": t.pick("Branch", "Agence"),
+            "advisor": t.pick("Advisor", "Conseiller"),
             "party_id": t.pick("Customer", "Client"),
             "first_name": t.pick("First name", "Prénom"), "last_name": t.pick("Last name", "Nom"),
             "churn_reasons": t.pick("Churn reasons", "Raisons d'attrition")}
@@ -607,9 +607,9 @@ def campaigns(reader, t: Translator) -> list[dict]:
         cols = [c for c in _CAMPAIGN_COLUMNS if c in ca.columns] or list(ca.columns)
         blocks.append(table(t.pick("Campaigns", "Campagnes"), ca[cols], t,
                             {**_num_units(ca[cols]), **_CAMPAIGN_UNITS},
-                            sentence=t.pick("p_adjusted: p-value corrected for testing many "
+                            sentence=t.pick("Adjusted p: p-value corrected for testing many "
                                             "campaigns (Holm).",
-                                            "p_adjusted : p-valeur corrigée pour les tests "
+                                            "p ajusté : p-valeur corrigée pour les tests "
                                             "multiples (Holm).")))
     return blocks
 
@@ -732,10 +732,13 @@ def quality(reader, t: Translator) -> list[dict]:
     blocks.append(table(t.pick("Scores by component (latest load)",
                                "Scores par composante (dernier chargement)"),
                         comp, t, {c: "score" for c in comp.columns if c != "source"},
-                        sentence=", ".join(f"{k} {w:.0%}" for k, w in q.WEIGHTS.items())))
+                        sentence=t.pick("Weights of the total: ", "Poids dans le total : ")
+                        + ", ".join(f"{t.column(k).lower()} {t.percent(w)}"
+                                    for k, w in q.WEIGHTS.items())))
     lat = q.latest(audit)
     detail = lat[lat.check.isin(["validity", "completeness", "duplicates", "placeholder"])][
         ["source", "check", "field", "value", "n", "detail"]]
+    detail = detail.assign(check=detail.check.map(t.code))
     blocks.append(table(t.pick("Audit detail (latest load)", "Détail de l'audit (dernier chargement)"),
                         detail, t, {"value": "number", "n": "count"}))
     return blocks
