@@ -356,7 +356,7 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
                   dimensions: str = "year", filters: str = ""):
         user, csrf = require(request)
         t = translator(request, user)
-        error, q, df = None, None, None
+        error, q, df, summary = None, None, None, ""
         try:
             q = cube.parse(measures, dimensions, filters)
             with reading(user) as reader:
@@ -381,8 +381,9 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
             figure = charts.bars(x, series,
                                  _label(cube.MEASURES[m], t) + _unit(cube.MEASURES[m], t),
                                  _label(cube.DIMENSIONS[first], t))
+            summary = _cube_sentence(df, q, t)
         return render(request, "cube.html.j2", user, csrf, title=t("cube"), q=q, df=df,
-                      error=error, figure=figure, cube=cube, measures=measures,
+                      error=error, figure=figure, summary=summary, cube=cube, measures=measures,
                       dimensions=dimensions, filters=filters, page="cube",
                       link=lambda query: "/cube?" + urlencode(query.params()),
                       label=lambda obj: _label(obj, t), shown=lambda d, v: _shown(d, v, t))
@@ -524,6 +525,27 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
 def _safe_next(url: str) -> str:
     """Only a local path (no open redirect)."""
     return url if url.startswith("/") and not url.startswith("//") else "/"
+
+
+def _cube_sentence(df, q, t: Translator) -> str:
+    """The answer's largest cell of the first measure, and its share when the measure adds
+    up (money, campaign contacts)."""
+    m = q.measures[0]
+    measure = cube.MEASURES[m]
+    vals = df[m].astype(float)
+    if not len(vals) or vals.isna().all():
+        return ""
+    top = df.loc[vals.idxmax()]
+    where = " · ".join(_shown(d, top[d], t) for d in q.dimensions)
+    said = f"{_label(measure, t)} : " if t.lang == "fr" else f"{_label(measure, t)}: "
+    out = said + t.pick(f"largest for {where}, {t.value(top[m], measure.unit)}",
+                        f"le plus élevé pour {where}, {t.value(top[m], measure.unit)}")
+    additive = measure.unit == "money" or m == "contacts"  # sums that add up across cells
+    total = vals.sum()
+    if additive and total > 0:
+        out += t.pick(f" ({t.percent(top[m] / total)} of the total shown)",
+                      f" ({t.percent(top[m] / total)} du total affiché)")
+    return out + "."
 
 
 def _shown(dimension: str, value, t: Translator) -> str:
