@@ -1,6 +1,7 @@
 """The application under load: p50/p95 latency of the pages and API users wait on.
 
     python bench/serve.py --project DIR [--clients 1 20] [--seconds 20] [--workers 2] [--no-cache]
+                          [--build-card]
 
 DIR is a built project (``prisme demo --dir DIR --customers N --no-serve``). The server runs in
 its own process(es) (``prisme serve --workers W``; result cache on unless ``--no-cache``); the clients are threads of this process, each with its own
@@ -202,6 +203,27 @@ def bare(settings, s: dict, n: int = 30) -> dict:
     return {k: 1000 * statistics.median(v) for k, v in out.items()}
 
 
+def build_card(settings) -> None:
+    """``mart_card`` alone (not the whole serving stage), swapped in, indexed, published."""
+    from prisme.serve import marts
+
+    eng = engine_mod.connect(settings)
+    try:
+        t0 = time.perf_counter()
+        with eng.exclusive("bench: mart_card"), eng.publishing("bench: mart_card"):
+            n = marts.build_card(eng, marts.CARD + "__building")
+            t1 = time.perf_counter()
+            with eng.transaction():
+                eng.drop_table(marts.CARD, force=True)
+                eng.rename_table(marts.CARD + "__building", marts.CARD)
+                marts.index_card(eng)
+            t2 = time.perf_counter()
+        print(f"mart_card: {n:,} rows built in {t1 - t0:.1f} s, swapped and indexed in "
+              f"{t2 - t1:.1f} s, published in {time.perf_counter() - t2:.1f} s", flush=True)
+    finally:
+        eng.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--project", type=Path, required=True)
@@ -211,8 +233,13 @@ def main() -> None:
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--build-card", action="store_true",
+                    help="first (re)build mart_card on the project and publish it (a copy of "
+                         "a warehouse built before mart_card), printing how long it took")
     args = ap.parse_args()
     settings = load_settings(args.project)
+    if args.build_card:
+        build_card(settings)
     users_mod.add_user(settings.root, USER, PASSWORD, "admin", replace=True)
     with engine_mod.connect(settings, read_only=True) as eng:
         customers = int(eng.scalar(eng.table("customer_360").count()))
