@@ -50,6 +50,9 @@ def warehouse(engine, settings):
     engine.create_table("customer_360", ibis.memtable(pd.DataFrame({
         "party_id": ["P1", "P2"], "last_name": ["Quintarel", "Durand"], "clv_12m": [1.0, 2.0]})))
     engine.create_view("my_view", engine.table("customer_360"))
+    engine.create_table("mart_card", ibis.memtable(pd.DataFrame({
+        "party_id": ["P1", "P2"], "last_name": ["Quintarel", "Durand"]})))
+    engine.create_index("mart_card", "party_id")
     engine.create_table("score_history", ibis.memtable(pd.DataFrame({
         "party_id": ["P1", "P2"], "model": "clv_12m", "value": [1.0, 2.0]})))
     engine.create_table("target_lists", ibis.memtable(pd.DataFrame({
@@ -98,8 +101,12 @@ def test_every_layer_loses_the_person_and_keeps_the_others(warehouse, settings):
     assert set(ph.party_id) == {"P1", "P2"} and ph.other_party_id.isna().all()
     assert ph[ph.party_id == "P1"].event.tolist() == ["erased"]
     assert ph[ph.party_id == "P1"].source.isna().all()
-    for name in ("dim_party", "customer_360", "score_history", "target_lists", "my_view"):
+    for name in ("dim_party", "customer_360", "score_history", "target_lists", "my_view",
+                 "mart_card"):
         assert set(t(name).party_id) == {"P2"}, name
+    if engine.name == "duckdb":  # the card's point-lookup index is made again
+        assert engine.execute_sql("SELECT count(*) FROM duckdb_indexes() "
+                                  "WHERE table_name = 'mart_card'")[0][0] == 1
     sales = t("fact_sales")
     assert len(sales) == 2 and sales.revenue.astype(float).sum() == 30  # anonymised, kept
     assert sales.source_customer_id.isna().sum() == 1

@@ -110,7 +110,9 @@ def test_advisor_is_refused_outside_their_portfolio(server, browser, served):
     assert '<html lang="fr">' in page.content()
     resp = page.goto(f"{server}/customers/{served.outside}")
     assert resp.status == 403
-    assert "outside your portfolio" in page.inner_text("main")
+    main = page.inner_text("main")  # a French reader is told why in French
+    assert "hors de votre portefeuille" in main and "Accès refusé" in main
+    assert "outside your portfolio" not in main and "Forbidden" not in main
     _shot(page, "advisor-refused-fr")
     resp = page.goto(f"{server}/customers/{served.inside}")
     assert resp.status == 200

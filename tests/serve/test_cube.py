@@ -132,23 +132,37 @@ def test_scoped_user_is_refused_a_slice_outside_their_portfolio(served):
 
 
 def test_serving_marts_equal_their_live_expressions(served):
-    """The build's mart_cube_sales / mart_timeline hold what the live expressions compute
-    (the application falls back to those on a warehouse built before the serving stage)."""
+    """The build's mart_cube_sales / mart_card hold what the live expressions compute (the
+    application falls back to those on a warehouse built before the serving stage)."""
     from prisme.serve import marts
 
     with engine_mod.connect(served.settings, read_only=True) as eng:
-        for name, live in ((marts.CUBE_SALES, marts.cube_sales),
-                           (marts.TIMELINE, marts.timeline)):
-            stored, fresh = eng.table(name), live(eng)
-            assert eng.scalar(stored.count()) == eng.scalar(fresh.count()) > 0
-            col = "revenue" if name == marts.CUBE_SALES else "amount"
-            assert eng.scalar(stored[col].sum()) == pytest.approx(eng.scalar(fresh[col].sum()))
-        for name in (marts.CARD_SOURCES, marts.SEARCH):
+        stored, fresh = eng.table(marts.CUBE_SALES), marts.cube_sales(eng)
+        assert eng.scalar(stored.count()) == eng.scalar(fresh.count()) > 0
+        assert eng.scalar(stored.revenue.sum()) == pytest.approx(eng.scalar(fresh.revenue.sum()))
+        for name in (marts.CARD, marts.SEARCH):
             assert eng.scalar(eng.table(name).count()) == \
                 eng.scalar(eng.table("customer_360").count())
-        t = eng.table(marts.TIMELINE)
-        kinds = set(eng.to_pandas(t.select("kind").distinct()).kind)
+        for name in marts.RETIRED:
+            assert not eng.has_table(name)
+        card = eng.to_pandas(eng.table(marts.CARD).order_by("party_id"))
+        live = eng.to_pandas(marts.card(eng).order_by("party_id"))
+        assert list(card.party_id) == list(live.party_id)
+        assert card.event_count.fillna(0).sum() == live.event_count.fillna(0).sum() > 0
+        # every event of the timeline is counted; the card keeps the newest CARD_EVENTS
+        events = eng.to_pandas(marts.timeline(eng).select("party_id", "at", "amount"))
+        assert card.event_count.fillna(0).sum() == len(events)
+        kept = card.events.map(lambda v: 0 if v is None else len(v))
+        assert (kept == card.event_count.fillna(0).clip(upper=marts.CARD_EVENTS)).all()
+        kinds = {e["kind"] for v in card.events.dropna() for e in v}
         assert {"purchase", "web", "campaign"} <= kinds
+        busiest = card.loc[card.event_count.fillna(0).idxmax()]
+        newest = sorted((e["at"] for e in busiest.events), reverse=True)
+        mine = events[events.party_id == busiest.party_id].sort_values("at", ascending=False)
+        assert [pd.Timestamp(x) for x in newest] == \
+            list(mine["at"].head(marts.CARD_EVENTS).map(pd.Timestamp))
+        assert card.revenue.sum() == pytest.approx(eng.scalar(
+            eng.table("customer_360").revenue.sum().cast("float64")))
 
 
 class _LinesOnly(Reader):

@@ -105,3 +105,28 @@ def test_prepared_lookup_equals_the_expression_with_its_value(engine):
         assert engine.fetch(prepared, [value]) == engine.to_arrow(lit).to_pylist()
     if engine.name == "duckdb":  # compiled once: the value is bound, not in the text
         assert prepared.sql is not None and "$1" in prepared.sql
+
+
+def test_newest_events_of_the_card_match_pandas(engine):
+    """mart_card's events: per party, how many and the newest ``keep`` (by time, then kind
+    and reference), on every engine."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for p, n in (("A", 0), ("B", 1), ("C", 3), ("D", 7)):
+        for i in range(n):
+            rows.append({"party_id": p, "at": pd.Timestamp("2024-01-01")
+                         + pd.Timedelta(days=int(rng.integers(0, 5))),
+                         "kind": str(rng.choice(["call", "web"])), "ref": f"R{i}",
+                         "name": None, "channel": "web", "n": int(i), "note": None,
+                         "flag": None, "amount": float(i)})
+    ev = pd.DataFrame(rows)
+    schema = ibis.schema({k: v for k, v in marts._EVENT.items()})
+    engine.create_table("events", ibis.memtable(ev, schema=schema))
+    got = engine.to_pandas(marts.newest_events(engine.table("events"), keep=3))
+    got = got.set_index("party_id")
+    assert sorted(got.index) == ["B", "C", "D"]
+    for p, g in ev.groupby("party_id"):
+        assert int(got.loc[p, "event_count"]) == len(g)
+        want = g.sort_values(["at", "kind", "ref"], ascending=[False, True, True]).head(3)
+        kept = sorted(e["ref"] for e in got.loc[p, "events"])
+        assert kept == sorted(want.ref), p

@@ -42,9 +42,71 @@ def connect(root: Path) -> sqlite3.Connection:
 
 
 _LOCAL = threading.local()
-#: a server's threads append one at a time: SQLite lets one writer in and makes the others
-#: sleep and retry (milliseconds each), which a queue on a lock does not
-_APPEND = threading.Lock()
+_KEYS: dict[str, str] = {}
+
+
+class _GroupCommit:
+    """Appends of a server's threads committed together: each caller queues its event and
+    waits until a transaction holding it is committed; the first waiting caller writes
+    every queued event in one transaction (one WAL sync for all of them) while the others
+    queue behind it. Nothing is acknowledged before it is committed, so a crash loses no
+    event whose request was answered; under load, 20 concurrent card views cost one commit
+    instead of 20 one after the other."""
+
+    def __init__(self) -> None:
+        self.queue_lock = threading.Lock()  # guards pending / queued
+        self.write_lock = threading.Lock()  # one writer at a time
+        self.pending: list[tuple] = []
+        self.queued = 0  # events queued so far (each caller's ticket)
+        self.committed = 0  # events committed so far (tickets up to it are done)
+        #: batches that failed to commit: (first ticket, last ticket, the error); each of
+        #: their callers raises the error (the newest 1,000 failures are kept)
+        self.failed: list[tuple[int, int, BaseException]] = []
+
+    def append(self, root: Path, row: tuple) -> None:
+        with self.queue_lock:
+            self.queued += 1
+            ticket = self.queued
+            self.pending.append(row)
+        with self.write_lock:
+            if self.committed >= ticket:
+                for first, last, exc in self.failed:
+                    if first <= ticket <= last:
+                        raise exc  # our event was in a batch that failed
+                return  # a writer before us committed it
+            with self.queue_lock:
+                batch, self.pending = self.pending, []
+                first, last = self.queued - len(batch) + 1, self.queued
+            con = shared(root)
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                con.executemany(
+                    "INSERT INTO audit_log (at, actor, action, subject, detail) "
+                    "VALUES (?, ?, ?, ?, ?)", batch)
+                con.execute("COMMIT")
+            except BaseException as exc:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                self.failed = [*self.failed[-999:], (first, last, exc)]
+                self.committed = last
+                raise
+            self.committed = last
+
+
+_GROUPS: dict[str, _GroupCommit] = {}
+_GROUPS_LOCK = threading.Lock()
+
+
+def _group(root: Path) -> _GroupCommit:
+    g = _GROUPS.get(str(root))
+    if g is None:
+        key = str(access_path(root).resolve())
+        with _GROUPS_LOCK:
+            g = _GROUPS.get(key)
+            if g is None:
+                g = _GROUPS[key] = _GroupCommit()
+            _GROUPS[str(root)] = g
+    return g
 
 
 def shared(root: Path, setup=None) -> sqlite3.Connection:
@@ -56,7 +118,9 @@ def shared(root: Path, setup=None) -> sqlite3.Connection:
     if cons is None:
         cons = _LOCAL.cons = {}
     path = access_path(root)
-    key = str(path.resolve())
+    key = _KEYS.get(str(root))
+    if key is None:  # resolved once per root (a stat of every path part each time)
+        key = _KEYS[str(root)] = str(path.resolve())
     con = cons.get(key)
     if con is not None and not path.exists():  # the store was deleted (a project removed)
         con.close()
@@ -72,15 +136,11 @@ def shared(root: Path, setup=None) -> sqlite3.Connection:
 
 def record(root: Path, actor: str, action: str, subject: str = "",
            detail: dict[str, Any] | None = None) -> None:
-    """Append one event to the audit log (committed when this returns)."""
+    """Append one event to the audit log, committed when this returns (the concurrent
+    appends of a server are committed together: :class:`_GroupCommit`)."""
     at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    con = shared(root)
-    with _APPEND:
-        con.execute(
-            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-            (at, actor, action, subject,
-             json.dumps(detail or {}, ensure_ascii=False, default=str)),
-        )
+    _group(root).append(root, (at, actor, action, subject,
+                               json.dumps(detail or {}, ensure_ascii=False, default=str)))
 
 
 def events(root: Path, *, actor: str | None = None, action: str | None = None,

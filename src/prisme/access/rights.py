@@ -36,13 +36,21 @@ COMPANY_AGGREGATES = frozenset({
 #: tables whose ``branch`` and ``advisor`` are the customer's (filtered on them directly;
 #: ``fact_sales.branch`` is the branch of the sale, so facts go through ``party_id``)
 CUSTOMER_ATTRIBUTE_TABLES = frozenset({"customer_360", "dim_party", "mart_cube_sales",
-                                       "mart_cube_rollup", "mart_search"})
+                                       "mart_cube_rollup", "mart_search", "mart_card"})
 #: tables an advisor may read although they hold no customer row (reference data)
 REFERENCE = frozenset({"dim_product", "dim_campaign"})
 
 
 class Forbidden(PermissionError):
-    """The user may not read this; the message says why (shown as a 403)."""
+    """The user may not read this; the message says why (shown as a 403), ``fr`` says it
+    in French for the pages of a French reader."""
+
+    def __init__(self, message: str, fr: str | None = None) -> None:
+        super().__init__(message)
+        self.fr = fr
+
+    def text(self, lang: str) -> str:
+        return self.fr if lang == "fr" and self.fr else str(self)
 
 
 def is_scoped(user: User) -> bool:
@@ -50,12 +58,15 @@ def is_scoped(user: User) -> bool:
     return user.role in ("advisor", "manager")
 
 
-def scope_text(user: User) -> str:
+def scope_text(user: User, lang: str = "en") -> str:
+    fr = lang == "fr"
     if user.role == "advisor":
-        return f"customers of advisor {user.advisor}"
+        return (f"les clients du conseiller {user.advisor}" if fr else
+                f"customers of advisor {user.advisor}")
     if user.role == "manager":
-        return f"customers of branch {user.branch}"
-    return "all customers"
+        return (f"les clients de l'agence {user.branch}" if fr else
+                f"customers of branch {user.branch}")
+    return "tous les clients" if fr else "all customers"
 
 
 def customer_predicate(user: User, customers: ibis.Table):
@@ -67,7 +78,7 @@ def customer_predicate(user: User, customers: ibis.Table):
         return customers.branch == ibis.literal(user.branch or "\x00none")
     if user.role in ("admin", "analyst"):
         return None
-    raise Forbidden(f"unknown role {user.role!r}")
+    raise Forbidden(f"unknown role {user.role!r}", f"rôle inconnu : {user.role!r}")
 
 
 def allowed_parties(user: User, customers: ibis.Table, party=None) -> ibis.Table | None:
@@ -91,12 +102,15 @@ def restrict(user: User, name: str, table: ibis.Table, *, customers: ibis.Table,
     that party rather than a scan of the whole portfolio; the rows allowed are the same.
     """
     if user.disabled:
-        raise Forbidden(f"user {user.name} is disabled")
+        raise Forbidden(f"user {user.name} is disabled",
+                        f"l'utilisateur {user.name} est désactivé")
     cols = set(table.columns)
     if name in COMPANY_AGGREGATES:
         if user.role == "advisor":
             raise Forbidden(f"{name} holds company-wide results; an advisor sees only the "
-                            "indicators of their own customers")
+                            "indicators of their own customers",
+                            f"{name} contient des résultats de toute l'entreprise ; un "
+                            "conseiller ne voit que les indicateurs de ses propres clients")
         return table
     if name not in REFERENCE and is_scoped(user):
         if name in CUSTOMER_ATTRIBUTE_TABLES and {"branch", "advisor"} <= cols:
@@ -110,7 +124,9 @@ def restrict(user: User, name: str, table: ibis.Table, *, customers: ibis.Table,
                           table.source_customer_id == records.source_customer_id])
         else:
             raise Forbidden(f"{name} cannot be restricted to the {scope_text(user)}; it is "
-                            "not available to a scoped user")
+                            "not available to a scoped user",
+                            f"{name} ne peut pas être limité à {scope_text(user, 'fr')} ; "
+                            "il n'est pas accessible à un utilisateur limité")
     if not user.sees_personal_data:
         masked = {c: ibis.null(table[c].type()) for c in PERSONAL_FIELDS if c in cols}
         if masked:
@@ -127,7 +143,9 @@ def check_slice(user: User, filters: dict[str, list[str]]) -> None:
         others = [v for v in filters.get(dim, []) if v != mine]
         if others:
             raise Forbidden(f"{dim} {', '.join(others)} is outside your portfolio "
-                            f"({scope_text(user)})")
+                            f"({scope_text(user)})",
+                            f"{dim} {', '.join(others)} est hors de votre portefeuille "
+                            f"({scope_text(user, 'fr')})")
 
 
 def may_search_personal(user: User) -> bool:

@@ -181,12 +181,19 @@ def _said(email, party, source_id) -> str:
 
 
 # ----------------------------------------------------------------------------- erasing
+#: tables with a point-lookup index (``prisme.serve.marts.index_card``), made again when an
+#: erasure rewrites them
+INDEXED = {"mart_card": "party_id"}
+
+
 def _rewrite(engine, name: str, expr: ir.Table) -> None:
     """Replace table ``name`` by ``expr`` (computed from it), inside the caller's transaction."""
     tmp = f"{name}__erasing"
     engine.create_table(tmp, expr, overwrite=True)
     engine.drop_table(name)
     engine.rename_table(tmp, name)
+    if name in INDEXED:  # its point-lookup index went with the old table
+        engine.create_index(name, INDEXED[name])
 
 
 def _base_tables(engine) -> list[str]:

@@ -351,3 +351,53 @@ class BehaviourClusters:
         if not isinstance(obj, cls):
             raise ValueError(f"{path} does not hold a {cls.__name__}")
         return obj
+
+
+#: French words of the cluster labels (the data keep the English label, as they keep the
+#: English names of the RFM segments): :data:`PHRASES`, the leads and the channel names
+PHRASES_FR = {
+    "long since last purchase": "dernier achat ancien", "bought recently": "achat récent",
+    "frequent buyers": "achètent souvent", "rare buyers": "achètent rarement",
+    "high spend": "dépensent beaucoup", "low spend": "dépensent peu",
+    "high margin": "forte marge", "low margin": "faible marge",
+    "long-standing customers": "clients de longue date", "recent customers": "clients récents",
+    "many returns": "retournent souvent", "few returns": "retournent peu",
+    "active on the web": "actifs sur le web", "rarely on the web": "peu présents sur le web",
+    "call often": "appellent souvent", "seldom call": "appellent peu",
+    "one-time buyers": "un seul achat", "mostly one-time buyers": "surtout un seul achat",
+    "average customers": "clients moyens",
+}
+#: how a channel is said after "acheteurs" / "achètent peu" (other channels: their name)
+CHANNELS_FR = {"web": "en ligne", "store": "en magasin", "phone": "par téléphone",
+               "email": "par e-mail", "post": "par courrier", "mobile": "sur mobile"}
+
+
+def cluster_label_name(label, lang: str = "en") -> str:
+    """A cluster's label (:meth:`BehaviourClusters.describe_cluster`) for a reader of
+    ``lang``: each phrase in French for ``fr`` (a phrase it does not know stays as is)."""
+    if label is None:
+        return "—"
+    text = str(label)
+    if lang != "fr":
+        return text
+    suffix = ""
+    if text.endswith(")") and " (" in text:  # "… (2)": the second cluster of that name
+        text, _, rest = text.rpartition(" (")
+        suffix = f" ({rest}"
+
+    def phrase(p: str) -> str:
+        if p in PHRASES_FR:
+            return PHRASES_FR[p]
+        if p.endswith(" buyers"):
+            ch = p[:-len(" buyers")]
+            return f"acheteurs {CHANNELS_FR.get(ch, ch)}"
+        if p.startswith("rarely buy "):
+            ch = p[len("rarely buy "):]
+            return f"achètent peu {CHANNELS_FR.get(ch, ch)}"
+        if p.startswith("buy "):
+            return f"achètent {p[4:]}"
+        if p.startswith("little "):
+            return f"peu de {p[7:]}"
+        return p
+
+    return ", ".join(phrase(p) for p in text.split(", ")) + suffix

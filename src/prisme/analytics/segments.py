@@ -76,6 +76,10 @@ def describe_segments(table, name: str = "rfm_segment", top: int = 3,
     label = "cluster_label" if name == "cluster" and "cluster_label" in table else name
 
     def named(v) -> str:
+        if label == "cluster_label":
+            from prisme.analytics.clusters import cluster_label_name
+
+            return cluster_label_name(v, lang)
         return segment_name(v, lang) if label == "rfm_segment" else str(v)
 
     def pct(v: float) -> str:

@@ -211,6 +211,12 @@ class Engine(abc.ABC):
     def drop_view(self, name: str, *, force: bool = True) -> None:
         self.con.drop_view(name, force=force)
 
+    def create_index(self, table: str, column: str) -> bool:
+        """An index on ``table.column`` for point lookups (the 360° card reads one row of a
+        million by ``party_id``), where the backend has indexes; returns whether one was
+        made. The default makes none: the table is read sorted on the column instead."""
+        return False
+
     # ---------------------------------------------------------------- results
     def to_pandas(self, expr: ibis.Expr) -> pd.DataFrame:
         """Run an expression and fetch the whole result (never a partial cursor)."""

@@ -39,9 +39,19 @@ NAV = ("overview", "segments", "value", "churn", "offers", "campaigns", "forecas
 class Problem(Exception):
     """An error answered as problem+json (API) or an error page (HTML)."""
 
-    def __init__(self, status: int, title: str, detail: str = "") -> None:
+    def __init__(self, status: int, title: str, detail: str = "", fr: str = "") -> None:
         super().__init__(detail or title)
-        self.status, self.title, self.detail = status, title, detail
+        self.status, self.title, self.detail, self.fr = status, title, detail, fr
+
+
+#: the title of an error page, by status (English, French)
+STATUS_TITLES = {400: ("Bad request", "Requête incorrecte"),
+                 401: ("Not signed in", "Non connecté"),
+                 403: ("Refused", "Accès refusé"), 404: ("Not found", "Introuvable"),
+                 405: ("Not allowed", "Méthode non permise"),
+                 429: ("Too many attempts", "Trop de tentatives"),
+                 500: ("Error", "Erreur"),
+                 503: ("Warehouse unavailable", "Entrepôt indisponible")}
 
 
 def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAPI:
@@ -51,8 +61,9 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
     warehouse = Warehouse(settings, pool_size=pool_size)
     warehouse.cache_size = cache_size
     currency = settings.project.currency
+    # the templates are the package's: compiled once, never checked for changes per request
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
-                      autoescape=select_autoescape(["html", "j2"]))
+                      autoescape=select_autoescape(["html", "j2"]), auto_reload=False)
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
     app = FastAPI(title="Prisme API", version="1",
@@ -104,7 +115,9 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
                     self_inner.cm = warehouse.engine()
                     eng, version = self_inner.cm.__enter__()
                 except WarehouseUnavailable as exc:
-                    raise Problem(503, "Warehouse unavailable", str(exc)) from exc
+                    raise Problem(503, "Warehouse unavailable", str(exc),
+                                  "l'entrepôt ne peut pas être lu pour le moment ("
+                                  + str(exc) + ")") from exc
                 return Reader(eng, user, version, warehouse)
 
             def __exit__(self_inner, *exc):
@@ -124,7 +137,8 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
     def check_csrf(form_token: str | None, csrf: str | None) -> None:
         if not csrf or not form_token or not secrets.compare_digest(form_token, csrf):
             raise Problem(403, "Forbidden", "the form's CSRF token is missing or wrong; reload "
-                          "the page and try again")
+                          "the page and try again", "le jeton de sécurité du formulaire manque "
+                          "ou a expiré : rechargez la page et recommencez")
 
     # --------------------------------------------------------------- errors
     class _Login(Exception):
@@ -137,11 +151,11 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
-        return problem_response(request, exc.status, exc.title, exc.detail)
+        return problem_response(request, exc.status, exc.title, exc.detail, exc.fr)
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden):
-        return problem_response(request, 403, "Forbidden", str(exc))
+        return problem_response(request, 403, "Forbidden", str(exc), exc.fr or "")
 
     @app.exception_handler(WarehouseUnavailable)
     async def _unavailable(request: Request, exc: WarehouseUnavailable):
@@ -164,7 +178,9 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
     async def _http(request: Request, exc: StarletteHTTPException):
         return problem_response(request, exc.status_code, str(exc.detail), "")
 
-    def problem_response(request: Request, status: int, title: str, detail: str):
+    def problem_response(request: Request, status: int, title: str, detail: str,
+                         fr: str = ""):
+        """problem+json for the API (English); an error page in the reader's language."""
         if is_api(request):
             return JSONResponse({"type": "about:blank", "title": title, "status": status,
                                  "detail": detail, "instance": request.url.path},
@@ -174,6 +190,12 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
             user, _ = identify(request)
         except Problem:
             pass
+        t = translator(request, user)
+        if t.lang == "fr":
+            title = STATUS_TITLES.get(status, (title, title))[1]
+            detail = fr or (detail if status != 404 else "cette page n'existe pas")
+        else:
+            title = STATUS_TITLES.get(status, (title, title))[0]
         return render(request, "error.html.j2", user, None, status=status, status_code=status,
                       title=title, detail=detail)
 
@@ -252,7 +274,9 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
             user, csrf = require(request)
             if name in COMPANY_PAGES and user.role == "advisor":
                 raise Forbidden("this page shows company-wide results; an advisor sees the "
-                                "indicators of their own customers only")
+                                "indicators of their own customers only",
+                                "cette page montre des résultats de toute l'entreprise ; un "
+                                "conseiller ne voit que les indicateurs de ses propres clients")
             t = translator(request, user)
             fn = pages.PAGES[name]
             with reading(user) as reader:
@@ -287,13 +311,18 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
         user, csrf = require(request)
         data = _card(user, party_id, "page")
         t = translator(request, user)
+        from prisme.serve import card_text
+
         return render(request, "card.html.j2", user, csrf, title=party_id, card=data,
                       page="customers", events=_timeline_rows(data["timeline"], t),
-                      field_label=lambda f: t.pick(*customers.FIELD_LABELS.get(f, (f, f))))
+                      field_label=lambda f: t.pick(*customers.FIELD_LABELS.get(f, (f, f))),
+                      value_text=card_text.value_sentence(data["value"], t),
+                      alive_text=card_text.alive_sentence(data["value"], t),
+                      offer=lambda o: card_text.offer_text(o, t.lang))
 
     def _timeline_rows(events: list[dict], t: Translator) -> list[dict]:
         """The timeline's cells as text (up to 200 rows: formatted here in one loop rather
-        than through a template call per cell)."""
+        than through a template call per cell), in the reader's language."""
         kinds = {k: t.pick(*v) for k, v in customers.KINDS.items()}
         flags = {True: t.pick("return", "retour"), False: t.pick("responded", "a répondu")}
         rows = []
@@ -302,7 +331,8 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
             ref = f"{e['ref']} · " if e.get("ref") and kind == "purchase" else ""
             rows.append({
                 "kind": kind, "at": e.get("at"), "when": t.date(e.get("at")),
-                "what": kinds.get(kind, kind), "detail": ref + (e.get("detail") or ""),
+                "what": kinds.get(kind, kind),
+                "detail": ref + customers.event_detail(e, t.code, t.lang),
                 "flag": flags[kind == "purchase"] if e.get("flag") else None,
                 "amount_key": "" if amount is None else amount,
                 "amount": "" if amount is None else t.money(amount, 2)})
@@ -316,7 +346,8 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
                 audit.record(root, user.name, "refused_customer", party_id, {"via": via})
                 raise
             except customers.NotFound as exc:
-                raise Problem(404, "Not found", str(exc)) from exc
+                raise Problem(404, "Not found", str(exc),
+                              f"aucun client {party_id} dans l'entrepôt") from exc
         audit.record(root, user.name, "view_customer", party_id, {"via": via})
         return data
 
@@ -325,7 +356,7 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
                   dimensions: str = "year", filters: str = ""):
         user, csrf = require(request)
         t = translator(request, user)
-        error, q, df = None, None, None
+        error, q, df, summary = None, None, None, ""
         try:
             q = cube.parse(measures, dimensions, filters)
             with reading(user) as reader:
@@ -340,26 +371,29 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
             first = q.dimensions[0]
             if len(q.dimensions) == 1:
                 series = {_label(cube.MEASURES[m], t): df[m]}
-                x = df[first].astype(str)
+                x = [_shown(first, v, t) for v in df[first]]
             else:  # grouped bars: one series per value of the second dimension
                 wide = df.pivot_table(index=first, columns=q.dimensions[1], values=m,
                                       aggfunc="sum")
-                x = [str(v) for v in wide.index]
-                series = {str(col): wide[col].tolist() for col in wide.columns[:12]}
+                x = [_shown(first, v, t) for v in wide.index]
+                series = {_shown(q.dimensions[1], col, t): wide[col].tolist()
+                          for col in wide.columns[:12]}
             figure = charts.bars(x, series,
                                  _label(cube.MEASURES[m], t) + _unit(cube.MEASURES[m], t),
                                  _label(cube.DIMENSIONS[first], t))
+            summary = _cube_sentence(df, q, t)
         return render(request, "cube.html.j2", user, csrf, title=t("cube"), q=q, df=df,
-                      error=error, figure=figure, cube=cube, measures=measures,
+                      error=error, figure=figure, summary=summary, cube=cube, measures=measures,
                       dimensions=dimensions, filters=filters, page="cube",
                       link=lambda query: "/cube?" + urlencode(query.params()),
-                      label=lambda obj: _label(obj, t))
+                      label=lambda obj: _label(obj, t), shown=lambda d, v: _shown(d, v, t))
 
     @app.get("/audit", response_class=HTMLResponse, include_in_schema=False)
     def audit_page(request: Request, subject: str | None = None, actor: str | None = None):
         user, csrf = require(request)
         if user.role != "admin":
-            raise Forbidden("the audit log is for administrators")
+            raise Forbidden("the audit log is for administrators",
+                            "le journal d'audit est réservé aux administrateurs")
         import pandas as pd
 
         t = translator(request, user)
@@ -491,6 +525,43 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
 def _safe_next(url: str) -> str:
     """Only a local path (no open redirect)."""
     return url if url.startswith("/") and not url.startswith("//") else "/"
+
+
+def _cube_sentence(df, q, t: Translator) -> str:
+    """The answer's largest cell of the first measure, and its share when the measure adds
+    up (money, campaign contacts)."""
+    m = q.measures[0]
+    measure = cube.MEASURES[m]
+    vals = df[m].astype(float)
+    if not len(vals) or vals.isna().all():
+        return ""
+    top = df.loc[vals.idxmax()]
+    where = " · ".join(_shown(d, top[d], t) for d in q.dimensions)
+    said = f"{_label(measure, t)} : " if t.lang == "fr" else f"{_label(measure, t)}: "
+    out = said + t.pick(f"largest for {where}, {t.value(top[m], measure.unit)}",
+                        f"le plus élevé pour {where}, {t.value(top[m], measure.unit)}")
+    additive = measure.unit == "money" or m == "contacts"  # sums that add up across cells
+    total = vals.sum()
+    if additive and total > 0:
+        out += t.pick(f" ({t.percent(top[m] / total)} of the total shown)",
+                      f" ({t.percent(top[m] / total)} du total affiché)")
+    return out + "."
+
+
+def _shown(dimension: str, value, t: Translator) -> str:
+    """A dimension's value as the reader's language says it (the value itself stays in
+    links and filters)."""
+    if value is None:
+        return "—"
+    if value == cube.UNKNOWN:
+        return t.pick(cube.UNKNOWN, "(inconnu)")
+    if dimension == "rfm_segment":
+        return t.segment(value)
+    if dimension == "cluster":
+        return t.cluster(value)
+    if dimension == "channel":
+        return str(t.code(value))
+    return str(value)
 
 
 def _label(obj, t: Translator) -> str:

@@ -10,10 +10,11 @@ PALETTE = ["#2f5d8a", "#e08a2e", "#3c9a6a", "#b5475b", "#7a5ea8", "#8a8a3c", "#3
 
 def _layout(fig: go.Figure, y_title: str = "", x_title: str = "", height: int = 320):
     fig.update_layout(
-        height=height, margin=dict(l=60, r=20, t=10, b=50), colorway=PALETTE,
+        height=height, margin=dict(l=60, r=20, t=30, b=50), colorway=PALETTE,
         paper_bgcolor="white", plot_bgcolor="white", font=dict(family="system-ui, sans-serif",
                                                                 size=12),
-        legend=dict(orientation="h", y=-0.2), hovermode="x unified",
+        # the legend above the plot: below it, it ran into slanted category labels
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"), hovermode="x unified",
     )
     fig.update_yaxes(title=y_title, gridcolor="#e6e9ee", zerolinecolor="#c9ced6")
     fig.update_xaxes(title=x_title, gridcolor="#f1f3f6")
@@ -64,8 +65,12 @@ def lines(x, series: dict[str, list], y_title: str, x_title: str = "",
         fig.add_annotation(x=vline[0], y=1, yref="paper", text=vline[1], showarrow=False,
                            xanchor="left", font=dict(color="#666"))
     if secondary:
-        fig.update_layout(yaxis2=dict(title=y2_title, overlaying="y", side="right",
-                                      showgrid=False, rangemode="tozero", tickformat=",d"))
+        # ticks of its own (an overlaying axis syncs to the first one's by default, which
+        # gave ticks such as 1, 47, 93); both axes from zero, so the lines compare
+        fig.update_layout(yaxis=dict(rangemode="tozero"),
+                          yaxis2=dict(title=y2_title, overlaying="y", side="right",
+                                      showgrid=False, rangemode="tozero", tickmode="auto",
+                                      tickformat=",d"))
     return to_json(fig)
 
 

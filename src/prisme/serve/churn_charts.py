@@ -10,27 +10,41 @@ import plotly.graph_objects as go
 
 from prisme.serve.charts import PALETTE, _layout, to_json
 
+#: the words of the figures in French
+_FR = {"perfect calibration": "calibration parfaite", "churn model": "modèle d'attrition",
+       "observed churn rate": "taux d'attrition observé",
+       "predicted churn probability": "probabilité d'attrition prédite",
+       "× average churn rate": "× le taux d'attrition moyen",
+       "decile of predicted risk (1 = riskiest)": "décile de risque prédit (1 = le plus risqué)",
+       "random order": "ordre au hasard",
+       "share of the customers who left": "part des clients partis trouvés",
+       "share of customers contacted": "part des clients contactés"}
 
-def calibration_figure(calibration: pd.DataFrame) -> str:
+
+def _w(text: str, lang: str) -> str:
+    return _FR.get(text, text) if lang == "fr" else text
+
+
+def calibration_figure(calibration: pd.DataFrame, lang: str = "en") -> str:
     """Predicted vs observed churn rate per band of predicted risk (a calibrated score lies
     on the diagonal); marker size = customers in the band."""
     c = calibration.sort_values("bin")
     fig = go.Figure()
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name=_w("perfect calibration", lang),
                     line=dict(dash="dot", color="#9aa3ad"))
     size = 8 + 22 * c.customers / max(float(c.customers.max()), 1.0)
-    fig.add_scatter(x=c.predicted.tolist(), y=c.observed.tolist(), mode="lines+markers", name="churn model",
+    fig.add_scatter(x=c.predicted.tolist(), y=c.observed.tolist(), mode="lines+markers", name=_w("churn model", lang),
                     marker=dict(size=size.tolist(), color=PALETTE[0]),
                     customdata=c.customers.tolist(),
                     hovertemplate="predicted %{x:.0%}<br>observed %{y:.0%}<br>"
                                   "%{customdata:,} customers<extra></extra>")
-    fig = _layout(fig, "observed churn rate", "predicted churn probability")
+    fig = _layout(fig, _w("observed churn rate", lang), _w("predicted churn probability", lang))
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     return to_json(fig)
 
 
-def lift_figure(lift: pd.DataFrame) -> str:
+def lift_figure(lift: pd.DataFrame, lang: str = "en") -> str:
     """Churn rate per decile of predicted risk (1 = riskiest), as a multiple of the average."""
     d = lift.sort_values("decile")
     fig = go.Figure()
@@ -39,21 +53,23 @@ def lift_figure(lift: pd.DataFrame) -> str:
                 hovertemplate="decile %{x}: %{y:.1f}× the average "
                               "(churn rate %{customdata:.0%})<extra></extra>")
     fig.add_hline(y=1.0, line_dash="dot", line_color="#9aa3ad")
-    fig = _layout(fig, "× average churn rate", "decile of predicted risk (1 = riskiest)")
+    fig = _layout(fig, _w("× average churn rate", lang),
+                  _w("decile of predicted risk (1 = riskiest)", lang))
     fig.update_xaxes(dtick=1)
     return to_json(fig)
 
 
-def gain_figure(lift: pd.DataFrame) -> str:
+def gain_figure(lift: pd.DataFrame, lang: str = "en") -> str:
     """Cumulative share of the customers who left, found by calling the riskiest first."""
     d = lift.sort_values("decile")
     share = d.customers.cumsum() / d.customers.sum()
     fig = go.Figure()
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="random order",
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name=_w("random order", lang),
                     line=dict(dash="dot", color="#9aa3ad"))
     fig.add_scatter(x=[0.0, *share.tolist()], y=[0.0, *d.cumulative_gain.tolist()], mode="lines+markers",
-                    name="churn model", line=dict(color=PALETTE[0]))
-    fig = _layout(fig, "share of the customers who left", "share of customers contacted")
+                    name=_w("churn model", lang), line=dict(color=PALETTE[0]))
+    fig = _layout(fig, _w("share of the customers who left", lang),
+                  _w("share of customers contacted", lang))
     fig.update_xaxes(tickformat=".0%")
     fig.update_yaxes(tickformat=".0%")
     return to_json(fig)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
 
 from prisme.access.rights import Forbidden, may_search_personal
+from prisme.serve.marts import (  # noqa: F401 - the card's fields, re-exported
+    CARD_COLUMNS,
+    CARD_EVENTS,
+    CARD_FIELDS,
+    CONSENTS,
+    VALUE_FIELDS,
+)
 from prisme.warehouse.conform import py_fold as fold
 
-#: fields of the golden record shown on the card, in order
-CARD_FIELDS = ("kind", "first_name", "last_name", "company", "email", "phone", "address_line",
-               "postal_code", "city", "country", "gender", "birth_date", "branch", "advisor",
-               "created_at", "updated_at")
-CONSENTS = ("consent_email", "consent_phone", "consent_post")
 #: card field → (English, French)
 FIELD_LABELS = {
     "kind": ("kind", "type"), "first_name": ("first name", "prénom"),
@@ -24,6 +28,8 @@ FIELD_LABELS = {
     "birth_date": ("birth date", "date de naissance"), "branch": ("branch", "agence"),
     "advisor": ("advisor", "conseiller"), "created_at": ("customer since", "client depuis"),
     "updated_at": ("last updated", "mis à jour"),
+    "consent_email": ("e-mail", "e-mail"), "consent_phone": ("phone", "téléphone"),
+    "consent_post": ("post", "courrier"),
 }
 SEARCH_COLUMNS = ("party_id", "first_name", "last_name", "company", "email", "phone", "city",
                   "branch", "advisor", "rfm_segment", "clv_12m")
@@ -138,78 +144,57 @@ def _lookup(build):
     return make
 
 
-#: the customer_360 columns the card shows (a point lookup reads only these)
-VALUE_FIELDS = ("revenue", "margin", "orders", "first_purchase_at", "last_purchase_at",
-                "recency_days", "p_alive", "expected_purchases_12m", "clv_12m", "clv_12m_low",
-                "clv_12m_high", "clv_horizon_months", "as_of")
-CARD_COLUMNS = ("party_id", *CARD_FIELDS, *CONSENTS, *VALUE_FIELDS, "rfm_segment", "rfm_score",
-                "cluster", "cluster_label", "churn_probability", "churn_reasons",
-                "next_best_offers")
-
-
 @_lookup
-def _customer_row(reader, pid):
-    c = reader.table("customer_360", pid)
-    return c.filter(c.party_id == pid).select(
-        *[x for x in CARD_COLUMNS if x in c.columns]).limit(1)
+def _card_row(reader, pid):
+    from prisme.serve.marts import CARD
+    from prisme.serve.marts import card as live
+
+    t = reader.derived(CARD, live, pid)
+    return t.filter(t.party_id == pid).limit(1)
 
 
 @_lookup
 def _exists(reader, pid):  # unrestricted on purpose: refuse (403) rather than hide (404)
-    raw = reader.engine.table("customer_360")
+    from prisme.serve.marts import CARD
+
+    raw = reader.engine.table(CARD if reader.has(CARD) else "customer_360")
     return raw.filter(raw.party_id == pid).select("party_id").limit(1)
 
 
-@_lookup
-def _sources_row(reader, pid):
-    from prisme.serve.marts import CARD_SOURCES, card_sources
-
-    dp = reader.derived(CARD_SOURCES, card_sources, pid)
-    shown = {f"{f}_source" for f in (*CARD_FIELDS, *CONSENTS)} | {"record_count",
-                                                                  "source_records"}
-    return dp.filter(dp.party_id == pid).select(
-        *[x for x in dp.columns if x in shown]).limit(1)
-
-
-@_lookup
-def _source_records(reader, pid):
-    return reader.party_records(pid)
-
-
-def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
+def card(reader, party_id: str, timeline_limit: int = CARD_EVENTS) -> dict:
     """The 360° card of one customer, or :class:`Forbidden` / :class:`NotFound`.
 
     A party outside the user's rights is refused (not reported as missing) only when it exists,
-    so an advisor cannot probe ids; the refusal is audited by the caller. Each part is a
-    prepared point lookup (:meth:`prisme.serve.data.Reader.fetch`): compiled once per engine
-    and user scope, the party id bound at each request.
+    so an advisor cannot probe ids; the refusal is audited by the caller. The card is one
+    prepared point lookup of ``mart_card`` (:meth:`prisme.serve.data.Reader.fetch`:
+    compiled once per engine and user scope, the party id bound at each request; the rights
+    are part of the query).
     """
-    rows = reader.fetch("card.customer", _customer_row(reader), party_id)
+    rows = reader.fetch("card", _card_row(reader), party_id)
     if not rows:
         if reader.fetch("card.exists", _exists(reader), party_id):
             raise Forbidden(f"customer {party_id} is outside your portfolio "
-                            f"({_scope(reader.user)})")
+                            f"({_scope(reader.user)})",
+                            f"le client {party_id} est hors de votre portefeuille "
+                            f"({_scope(reader.user, 'fr')})")
         raise NotFound(f"no customer {party_id}")
-    r = {k: _plain(v) for k, v in rows[0].items()}
-    sources, records = {}, None
-    if reader.has("dim_party"):
-        s = reader.fetch("card.sources", _sources_row(reader), party_id)
-        if s:
-            sources = {k[:-7]: _plain(v) for k, v in s[0].items() if k.endswith("_source")}
-            r["record_count"] = _plain(s[0].get("record_count"))
-            if "source_records" in s[0]:  # laid out by the build (mart_card_sources)
-                records = sorted(s[0]["source_records"] or [], key=lambda x: (
-                    x["source"] or "", x["source_customer_id"] or ""))
-    golden = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CARD_FIELDS
-              if f in r]
-    consent = [{"field": f, "value": r.get(f), "source": sources.get(f)} for f in CONSENTS
-               if f in r]
-    if records is None:
-        records = reader.fetch("card.records", _source_records(reader), party_id)
+    r = rows[0]
+    events = r.get("events") or []
+    # newest first, then by kind and reference (the mart keeps them in no order)
+    events = sorted(events, key=lambda e: (e["kind"] or "", e["ref"] or ""))
+    events.sort(key=lambda e: e["at"] or _EPOCH, reverse=True)
+    records = sorted(r.get("source_records") or [], key=lambda x: (
+        x["source"] or "", x["source_customer_id"] or ""))
+    r = {k: _plain(v) for k, v in r.items() if k not in ("events", "source_records")}
+    golden = [{"field": f, "value": r.get(f), "source": r.get(f"{f}_source")}
+              for f in CARD_FIELDS if f in r]
+    consent = [{"field": f, "value": r.get(f), "source": r.get(f"{f}_source")}
+               for f in CONSENTS if f in r]
     return {
         "party_id": party_id,
         "golden_record": golden,
         "consent": consent,
+        "record_count": r.get("record_count"),
         "source_records": [{k: _plain(v) for k, v in x.items()} for x in records],
         "value": {k: r.get(k) for k in VALUE_FIELDS},
         "segment": {"rfm_segment": r.get("rfm_segment"), "rfm_score": r.get("rfm_score"),
@@ -218,14 +203,24 @@ def card(reader, party_id: str, timeline_limit: int = 200) -> dict:
                   "risk_from_p_alive": None if r.get("p_alive") is None else 1 - r["p_alive"],
                   "churn_reasons": _split(r.get("churn_reasons"), ";")},
         "next_best_offers": _split(r.get("next_best_offers"), "|"),
-        "timeline": timeline(reader, party_id, timeline_limit),
+        "event_count": r.get("event_count") or 0,
+        "timeline": [_event(e) for e in events[:int(timeline_limit)]],
     }
 
 
-def _scope(user) -> str:
+_EPOCH = _dt.datetime(1, 1, 1)
+
+
+def _event(e: dict) -> dict:
+    out = {k: _plain(v) for k, v in e.items()}
+    out["detail"] = event_detail(out)
+    return out
+
+
+def _scope(user, lang: str = "en") -> str:
     from prisme.access.rights import scope_text
 
-    return scope_text(user)
+    return scope_text(user, lang)
 
 
 def _split(text, sep: str) -> list[str]:
@@ -243,17 +238,28 @@ KINDS = {"purchase": ("purchase", "achat"), "call": ("call", "appel"),
          "campaign": ("campaign", "campagne"), "survey": ("survey", "enquête")}
 
 
-def timeline(reader, party_id: str, limit: int = 200) -> list[dict]:
-    """Purchases (one line per order), calls, web visits, campaign contacts and surveys,
-    newest first (``mart_timeline``, or the same expression on the fly)."""
-    def build():
-        from prisme.serve.marts import TIMELINE
-        from prisme.serve.marts import timeline as live
+def event_detail(e: dict, word=None, lang: str = "en") -> str:
+    """One timeline event in words: ``word(code)`` turns a code of the data (a channel, a
+    call's outcome, a contact's group) into the reader's language (default: as stored)."""
+    word = word or (lambda v: v)
+    fr = lang == "fr"
+    kind, name, channel, n, note = (e.get(k) for k in ("kind", "name", "channel", "n", "note"))
 
-        pid = ibis.param(dt.string)
-        t = reader.derived(TIMELINE, live, pid)
-        return (t.filter(t.party_id == pid).order_by(ibis.desc("at"), "kind", "ref")
-                .limit(int(limit))), [pid]
+    def count(one: str, many: str) -> str | None:
+        return None if n is None else f"{n} {one if n == 1 else many}"
 
-    rows = reader.fetch(f"card.timeline.{int(limit)}", build, party_id)
-    return [{k: _plain(v) for k, v in rec.items() if k != "party_id"} for rec in rows]
+    if kind == "purchase":
+        parts = [word(channel), count(*(("ligne", "lignes") if fr else ("line", "lines")))]
+    elif kind == "call":
+        parts = [word(channel), word(name), word(note)]
+    elif kind == "web":
+        parts = [name, word(channel), count(*(("clic", "clics") if fr else ("click", "clicks")))]
+    elif kind == "campaign":
+        # "Soldes d'été – sms" already says its channel
+        said = channel and name and str(channel).lower() in str(name).lower()
+        parts = [name, None if said else word(channel), word(note)]
+    elif kind == "survey":
+        parts = [None if n is None else f"NPS {n}", note]
+    else:
+        parts = [name, channel, note]
+    return " · ".join(str(p) for p in parts if p not in (None, ""))

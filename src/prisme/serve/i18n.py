@@ -83,6 +83,58 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: column names of the tables shown as they are (English, French); a column not listed is
+#: shown as its name with spaces
+COLUMNS: dict[str, tuple[str, str]] = {
+    "channel": ("Channel", "Canal"), "campaigns": ("Campaigns", "Campagnes"),
+    "campaign_id": ("Campaign", "Campagne"), "name": ("Name", "Nom"),
+    "started_at": ("Started", "Début"), "contacted": ("Contacted", "Contactés"),
+    "conversion_rate": ("Conversion", "Conversion"),
+    "control_conversion_rate": ("Control conversion", "Conversion témoin"),
+    "lift": ("Lift", "Gain"), "lift_low": ("Lift, low", "Gain, bas"),
+    "lift_high": ("Lift, high", "Gain, haut"), "p_value": ("p", "p"),
+    "p_adjusted": ("Adjusted p", "p ajusté"),
+    "incremental_revenue": ("Incremental revenue", "CA incrémental"),
+    "cost": ("Cost", "Coût"), "roi": ("ROI", "Retour sur coût"), "revenue": ("Revenue", "CA"),
+    "margin": ("Margin", "Marge"), "source": ("Source", "Source"), "score": ("Score", "Score"),
+    "month": ("Month", "Mois"), "metric": ("Measure", "Mesure"), "actual": ("Actual", "Réel"),
+    "mean": ("Forecast", "Prévision"), "lower": ("Low", "Bas"), "upper": ("High", "Haut"),
+    "branch": ("Branch", "Agence"), "advisor": ("Advisor", "Conseiller"),
+    "customers": ("Customers", "Clients"), "orders": ("Orders", "Commandes"),
+    "load_id": ("Load", "Chargement"), "loaded_at": ("Loaded", "Chargé le"),
+    "rows": ("Rows", "Lignes"), "check": ("Check", "Contrôle"), "field": ("Field", "Champ"),
+    "value": ("Value", "Valeur"), "at": ("When", "Quand"), "actor": ("Who", "Qui"),
+    "action": ("Action", "Action"), "subject": ("Subject", "Objet"),
+    "detail": ("Detail", "Détail"), "total": ("Total", "Total"),
+    "completeness": ("Completeness", "Complétude"), "validity": ("Validity", "Validité"),
+    "uniqueness": ("Uniqueness", "Unicité"), "freshness": ("Freshness", "Fraîcheur"),
+    "consent": ("Consent", "Consentement"),
+}
+#: the roles of the users (English, French)
+ROLES = {"admin": ("admin", "administrateur"), "analyst": ("analyst", "analyste"),
+         "manager": ("manager", "responsable d'agence"), "advisor": ("advisor", "conseiller")}
+#: codes of the data shown as words (channels, devices, a call's direction, reason and
+#: outcome, a campaign contact's group, a customer's kind): their French; a code not listed
+#: is shown as the data hold it
+CODES_FR: dict[str, str] = {
+    "web": "web", "store": "magasin", "phone": "téléphone", "email": "e-mail",
+    "post": "courrier", "sms": "SMS", "ads": "publicité",
+    "mobile": "mobile", "desktop": "ordinateur", "tablet": "tablette",
+    "inbound": "entrant", "outbound": "sortant",
+    "order": "commande", "complaint": "réclamation", "return": "retour",
+    "cancellation": "résiliation", "delivery": "livraison", "information": "information",
+    "resolved": "résolu", "callback": "rappel", "escalated": "transmis", "no_answer":
+    "sans réponse", "sale": "vente", "call": "appel",
+    "treatment": "groupe ciblé", "control": "groupe témoin",
+    "person": "particulier", "company": "entreprise",
+    "completeness": "complétude", "validity": "validité", "duplicates": "doublons",
+    "placeholder": "valeur factice",
+}
+#: the same codes in English words where the code is not a word
+CODES_EN: dict[str, str] = {"no_answer": "no answer", "treatment": "treatment group",
+                            "control": "control group", "sms": "SMS"}
+
+
 def pick_language(setting: str | None, accept_language: str | None) -> str:
     """The user's setting, else the first supported language the browser asks for."""
     if setting in LANGUAGES:
@@ -116,6 +168,27 @@ class Translator:
 
         return "—" if name is None else segment_name(name, self.lang)
 
+    def column(self, name: str) -> str:
+        """A table column's header in this language."""
+        pair = COLUMNS.get(name)
+        return self.pick(*pair) if pair else name.replace("_", " ")
+
+    def role(self, role) -> str:
+        """A user's role in this language."""
+        return self.pick(*ROLES.get(role, (role, role)))
+
+    def cluster(self, label) -> str:
+        """A behavioural cluster's label in this language."""
+        from prisme.analytics.clusters import cluster_label_name
+
+        return cluster_label_name(label, self.lang)
+
+    def code(self, v):
+        """A code of the data (a channel, a call's outcome…) as a word of this language."""
+        if v is None:
+            return None
+        return (CODES_FR if self.lang == "fr" else CODES_EN).get(str(v), v)
+
     @staticmethod
     def _missing(v) -> bool:
         return v is None or (isinstance(v, float) and math.isnan(v))
@@ -139,7 +212,9 @@ class Translator:
     def percent(self, v, digits: int = 0) -> str:
         if self._missing(v):
             return "—"
-        fmt = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        # French writes a (non-breaking) space before the sign: 12 %
+        fmt = "#,##0" + ("." + "0" * digits if digits else "") + (
+            "\u00a0%" if self.lang == "fr" else "%")
         return _pattern(fmt).apply(float(v), _locale(self.locale))
 
     def date(self, v) -> str:
@@ -155,6 +230,15 @@ class Translator:
             except ValueError:
                 return v
         return _date(v, self.locale)
+
+    def month(self, v) -> str:
+        """A month label of the cube ("2026-06") as this language writes it ("juin 2026")."""
+        try:
+            y, m = (int(x) for x in str(v)[:7].split("-"))
+            return _dates.format_date(_dt.date(y, m, 1), format="LLLL y",
+                                      locale=_locale(self.locale))
+        except (ValueError, TypeError):
+            return str(v)
 
     def datetime(self, v) -> str:
         if self._missing(v) or v is None:

@@ -41,7 +41,7 @@ def table(title: str, df: pd.DataFrame, t: Translator, units: dict[str, str] | N
     """A sortable, paged table: each cell shows the formatted value and sorts on the raw one."""
     units = units or {}
     labels = labels or {}
-    cols = [{"name": c, "label": labels.get(c, c.replace("_", " ")),
+    cols = [{"name": c, "label": labels.get(c) or t.column(c),
              "numeric": units.get(c) in ("money", "count", "ratio", "number", "score")}
             for c in df.columns]
     rows = []
@@ -138,26 +138,28 @@ def overview(reader, t: Translator) -> list[dict]:
     m = cube.run(reader, cube.parse("revenue,margin,customers,orders", "month"))
     m = m[m.month != cube.UNKNOWN].tail(24)
     if len(m):
-        last, first = m.iloc[-1], m.iloc[0]
+        # the last month against the same month a year before (else the first one shown)
+        last, first = m.iloc[-1], m.iloc[-13] if len(m) >= 13 else m.iloc[0]
         change = (last.revenue / first.revenue - 1) if first.revenue else None
         signed = "—" if change is None else ("+" if change >= 0 else "−") + t.percent(abs(change))
         blocks.append(chart(
             t.pick("Revenue and margin by month", "Chiffre d'affaires et marge par mois"),
             charts.lines(m.month, {t("revenue"): m.revenue, t("margin"): m.margin},
                          t.pick(f"amount ({t.currency})", f"montant ({t.currency})"), t("month")),
-            t.pick(f"Last month {last.month}: {t.money(last.revenue)} of revenue "
-                   f"({signed} against {first.month}).",
-                   f"Dernier mois {last.month} : {t.money(last.revenue)} de chiffre d'affaires "
-                   f"({signed} par rapport à {first.month}).")))
+            t.pick(f"Last month, {t.month(last.month)}: {t.money(last.revenue)} of revenue "
+                   f"({signed} against {t.month(first.month)}).",
+                   f"Dernier mois, {t.month(last.month)} : {t.money(last.revenue)} de chiffre "
+                   f"d'affaires ({signed} par rapport à {t.month(first.month)}).")))
         blocks.append(chart(
             t.pick("Buying customers and orders by month", "Clients acheteurs et commandes par mois"),
             charts.lines(m.month, {t.pick("buying customers", "clients acheteurs"): m.customers},
                          t.pick("customers", "clients"), t("month"),
-                         secondary={t("orders"): m.orders}, y2_title=t("orders")),
+                         secondary={t.pick("orders", "commandes"): m.orders},
+                         y2_title=t.pick("orders", "commandes")),
             t.pick(f"{t.number(last.customers)} customers placed {t.number(last.orders)} orders "
-                   f"in {last.month}.",
+                   f"in {t.month(last.month)}.",
                    f"{t.number(last.customers)} clients ont passé {t.number(last.orders)} "
-                   f"commandes en {last.month}.")))
+                   f"commandes en {t.month(last.month)}.")))
     return blocks
 
 
@@ -205,6 +207,7 @@ def segments(reader, t: Translator) -> list[dict]:
     cl = reader.df(segment_table(c, "cluster", "cluster_label"))
     if len(cl):
         cl = cl.sort_values("cluster")
+        cl = cl.assign(cluster_label=cl.cluster_label.map(t.cluster))  # words in French too
         lines = [
             t.pick(f"Cluster {int(r.cluster)} — {r.cluster_label}: {t.percent(r.customer_share)} of "
                    f"customers, {t.percent(r.revenue_share)} of revenue, average 12-month value "
@@ -229,10 +232,14 @@ def _segment_labels(t: Translator) -> dict[str, str]:
     return {"rfm_segment": t("segment"), "customers": t("customers"),
             "customer_share": t.pick("% customers", "% clients"), "revenue": t("revenue"),
             "revenue_share": t.pick("% revenue", "% CA"), "margin": t("margin"),
-            "clv_12m": t("clv"), "clv_12m_mean": t.pick("mean CLV", "valeur moyenne"),
+            "clv_12m": t.pick("12-month value (total)", "Valeur à 12 mois (total)"),
+            "clv_12m_mean": t.pick("mean CLV", "valeur moyenne"),
             "churn_risk": t("churn_risk"), "cluster": t("cluster"),
-            "cluster_label": t.pick("profile", "profil"), "branch": t.pick("branch", "agence"),
-            "advisor": t.pick("advisor", "conseiller")}
+            "cluster_label": t.pick("Profile", "Profil"), "branch": t.pick("Branch", "Agence"),
+            "advisor": t.pick("Advisor", "Conseiller"),
+            "party_id": t.pick("Customer", "Client"),
+            "first_name": t.pick("First name", "Prénom"), "last_name": t.pick("Last name", "Nom"),
+            "churn_reasons": t.pick("Churn reasons", "Raisons d'attrition")}
 
 
 # -------------------------------------------------------------------------------- value
@@ -322,7 +329,20 @@ def _holdout(reader, t: Translator, settings) -> list[dict]:
                                t.pick("repeat purchases (cumulative)",
                                       "achats répétés (cumul)"), t.pick("week", "semaine"),
                                vline=(str(rep.cutoff), t.pick("cut-off", "date de coupure"))),
-                  rep.sentence())]
+                  _holdout_sentence(rep, t))]
+
+
+def _holdout_sentence(rep, t: Translator) -> str:
+    """What the holdout check says, with what it means for the value figures."""
+    e = rep.errors
+    if t.lang != "fr":
+        return rep.sentence()
+    return (f"Ajusté sur les achats jusqu'au {t.date(rep.cutoff)}, le modèle {rep.model} "
+            f"prévoyait {t.number(e['predicted_total'])} achats répétés du "
+            f"{t.date(rep.cutoff)} au {t.date(rep.end)} ; il y en a eu "
+            f"{t.number(e['actual_total'])} ({t.percent(e['total_ratio'], 1)} du réel). "
+            f"Par client, l'erreur typique est de {t.number(e['mae'], 2)} achat "
+            f"(corrélation {t.number(e['correlation'], 2)}).")
 
 
 # -------------------------------------------------------------------------------- churn
@@ -417,13 +437,13 @@ def _churn_evaluation(reader, t: Translator) -> list[dict]:
     return [
         chart(t.pick("Lift by decile of predicted risk (checked on a past period)",
                      "Gain par décile de risque prédit (vérifié sur une période passée)"),
-              churn_charts.lift_figure(lift), caps["lift"]),
+              churn_charts.lift_figure(lift, t.lang), caps["lift"]),
         chart(t.pick("Cumulative gain: leavers found by calling the riskiest first",
                      "Gain cumulé : départs trouvés en appelant d'abord les plus risqués"),
-              churn_charts.gain_figure(lift), caps["gain"]),
+              churn_charts.gain_figure(lift, t.lang), caps["gain"]),
         chart(t.pick("Calibration: predicted vs observed churn",
                      "Calibration : attrition prédite et observée"),
-              churn_charts.calibration_figure(cal), caps["calibration"]),
+              churn_charts.calibration_figure(cal, t.lang), caps["calibration"]),
     ]
 
 
@@ -451,13 +471,55 @@ def offers(reader, t: Translator) -> list[dict]:
                                    f"frequent is “{counts.index[0]}”.",
                                    f"{t.number(n)} clients ont une prochaine meilleure offre ; la plus "
                                    f"fréquente est « {counts.index[0]} ».")))
-    for name, title in (("mart_basket_rules", t.pick("Association rules", "Règles d'association")),
-                        ("offer_evaluation", t.pick("Offers checked on a past period",
-                                                    "Offres vérifiées sur une période passée"))):
-        if reader.has(name) and reader.user.role != "advisor":
-            df = reader.df(reader.table(name).limit(200))
-            blocks.append(table(title, df, t, {c: "number" for c in df.columns
-                                               if df[c].dtype.kind == "f"}))
+    if reader.user.role != "advisor":
+        blocks.extend(_offer_evidence(reader, t))
+    return blocks
+
+
+def _offer_evidence(reader, t: Translator) -> list[dict]:
+    """What the offers rest on: the strongest association rules (by lift) and the check of
+    the offers on a past period, in words."""
+    blocks = []
+    if reader.has("offer_evaluation"):
+        ev = reader.df(reader.table("offer_evaluation"))
+        if len(ev):
+            ev = ev[ev.as_of == ev.as_of.max()]
+            m = {str(k): float(v) for k, v in zip(ev.metric, ev.value, strict=True)}
+            when = ev.evaluated_as_of.iloc[0]
+            if {"hit_rate", "popular_hit_rate", "customers"} <= set(m):
+                blocks.append(sentences(
+                    t.pick("Offers checked on a past period", "Offres vérifiées sur une période passée"),
+                    [t.pick(f"Offers made as of {t.date(when)}: {t.percent(m['hit_rate'])} of the "
+                            f"{t.number(m['customers'])} customers who bought again bought one of "
+                            f"their offers, against {t.percent(m['popular_hit_rate'])} for the "
+                            "most popular products offered to everyone.",
+                            f"Offres faites au {t.date(when)} : {t.percent(m['hit_rate'])} des "
+                            f"{t.number(m['customers'])} clients qui ont racheté ont acheté l'une "
+                            f"de leurs offres, contre {t.percent(m['popular_hit_rate'])} pour les "
+                            "produits les plus vendus proposés à tous.")]))
+    if reader.has("mart_basket_rules"):
+        r = reader.table("mart_basket_rules")
+        r = r.filter(r.as_of == r.as_of.max())
+        df = reader.df(r.order_by([ibis.desc("lift"), ibis.desc("support")]).select(
+            "antecedent_names", "consequent_names", "support", "confidence", "lift",
+            "baskets").limit(200))
+        if len(df):
+            top = df.iloc[0]
+            blocks.append(table(
+                t.pick("Association rules, strongest first", "Règles d'association, les plus fortes d'abord"),
+                df, t, {"support": "ratio", "confidence": "ratio", "lift": "number",
+                        "baskets": "count"},
+                {"antecedent_names": t.pick("Bought", "Acheté"),
+                 "consequent_names": t.pick("Then also", "Puis aussi"),
+                 "support": t.pick("Support", "Support"),
+                 "confidence": t.pick("Confidence", "Confiance"), "lift": "Lift",
+                 "baskets": t.pick("Baskets", "Paniers")},
+                t.pick(f"Buyers of {top.antecedent_names} buy {top.consequent_names} "
+                       f"{t.number(top.lift, 1)}× as often as customers overall "
+                       f"({t.percent(top.confidence)} of them do).",
+                       f"Les acheteurs de {top.antecedent_names} achètent {top.consequent_names} "
+                       f"{t.number(top.lift, 1)}× plus souvent que l'ensemble des clients "
+                       f"({t.percent(top.confidence)} d'entre eux).")))
     return blocks
 
 
@@ -511,6 +573,7 @@ def campaigns(reader, t: Translator) -> list[dict]:
                 err = {t.pick("lift over control", "gain sur le groupe témoin"):
                        (list(ch.lift_high - ch.lift), list(ch.lift - ch.lift_low))}
             best = ch.sort_values("lift", ascending=False).iloc[0]
+            proven = "p_adjusted" not in ch.columns or bool((ch.p_adjusted < 0.05).any())
             blocks.append(chart(t.pick("Lift over control by channel (95% interval)",
                                        "Gain sur le groupe témoin par canal (intervalle à 95 %)"),
                                 charts.bars(ch.channel, {t.pick("lift over control", "gain sur le groupe témoin"): ch.lift},
@@ -518,10 +581,22 @@ def campaigns(reader, t: Translator) -> list[dict]:
                                                    "gain (part des contacts convertis, 0–1)"),
                                             t.pick("channel", "canal"), errors=err),
                                 t.pick(f"{best.channel} has the largest lift over control.",
-                                       f"{best.channel} a le plus fort gain sur le groupe témoin.")))
+                                       f"{t.code(best.channel)} a le plus fort gain sur le groupe "
+                                       "témoin.") if proven else
+                                t.pick(f"No channel beats the control group significantly yet: "
+                                       f"the largest measured lift ({best.channel}) may be chance. "
+                                       "Keep control groups until the intervals exclude zero.",
+                                       f"Aucun canal ne fait encore significativement mieux que "
+                                       f"le groupe témoin : le plus fort gain mesuré "
+                                       f"({t.code(best.channel)}) peut être dû au hasard. "
+                                       "Gardez des groupes témoins jusqu'à ce que les intervalles "
+                                       "excluent zéro.")))
         if "sentence" in ch.columns:
+            lines = [x for x in ch.sentence.dropna()]
+            if t.lang == "fr" and {"lift", "lift_low", "lift_high", "p_adjusted"} <= set(ch.columns):
+                lines = [_channel_fr(r, t) for r in ch.itertuples()]
             blocks.append(sentences(t.pick("What the channels did", "Ce qu'ont donné les canaux"),
-                                    [x for x in ch.sentence.dropna()]))
+                                    lines))
         cols = [c for c in _CHANNEL_COLUMNS if c in ch.columns] or list(ch.columns)
         blocks.append(table(t.pick("Channels", "Canaux"), ch[cols], t,
                             {**_num_units(ch[cols]), **_CAMPAIGN_UNITS}))
@@ -532,11 +607,29 @@ def campaigns(reader, t: Translator) -> list[dict]:
         cols = [c for c in _CAMPAIGN_COLUMNS if c in ca.columns] or list(ca.columns)
         blocks.append(table(t.pick("Campaigns", "Campagnes"), ca[cols], t,
                             {**_num_units(ca[cols]), **_CAMPAIGN_UNITS},
-                            sentence=t.pick("p_adjusted: p-value corrected for testing many "
+                            sentence=t.pick("Adjusted p: p-value corrected for testing many "
                                             "campaigns (Holm).",
-                                            "p_adjusted : p-valeur corrigée pour les tests "
+                                            "p ajusté : p-valeur corrigée pour les tests "
                                             "multiples (Holm).")))
     return blocks
+
+
+def _channel_fr(r, t: Translator) -> str:
+    """A channel's result in French (the same facts as ``mart_channels.sentence``)."""
+    pts = t.number(100 * r.lift, 1)
+    half = t.number(100 * (r.lift_high - r.lift_low) / 2, 1)
+    p = f"{r.p_adjusted:.2g}".replace(".", ",")
+    roi = getattr(r, "roi", None)
+    signed = None if roi is None or roi != roi else ("+" if roi >= 0 else "−") + t.percent(abs(roi))
+    name = t.code(r.channel)
+    if r.p_adjusted < 0.05 and r.lift > 0:
+        out = (f"{name} fait mieux que l'absence de contact : +{pts} points de conversion, "
+               f"±{half} (p ajusté = {p}).")
+        return out + (f" Retour sur son coût : {signed}." if signed else "")
+    out = (f"{name} ne fait pas significativement mieux que l'absence de contact sur la "
+           f"conversion ({pts} points, ±{half} ; p ajusté = {p}).")
+    return out + (f" Retour sur son coût au gain mesuré : {signed}, mais ce gain n'est pas "
+                  "établi." if signed else "")
 
 
 def forecasts(reader, t: Translator) -> list[dict]:
@@ -639,10 +732,13 @@ def quality(reader, t: Translator) -> list[dict]:
     blocks.append(table(t.pick("Scores by component (latest load)",
                                "Scores par composante (dernier chargement)"),
                         comp, t, {c: "score" for c in comp.columns if c != "source"},
-                        sentence=", ".join(f"{k} {w:.0%}" for k, w in q.WEIGHTS.items())))
+                        sentence=t.pick("Weights of the total: ", "Poids dans le total : ")
+                        + ", ".join(f"{t.column(k).lower()} {t.percent(w)}"
+                                    for k, w in q.WEIGHTS.items())))
     lat = q.latest(audit)
     detail = lat[lat.check.isin(["validity", "completeness", "duplicates", "placeholder"])][
         ["source", "check", "field", "value", "n", "detail"]]
+    detail = detail.assign(check=detail.check.map(t.code))
     blocks.append(table(t.pick("Audit detail (latest load)", "Détail de l'audit (dernier chargement)"),
                         detail, t, {"value": "number", "n": "count"}))
     return blocks

@@ -1,12 +1,29 @@
 // Prisme pages: draw the Plotly charts, sort and page the tables, wire the cube form.
 (function () {
+  // French months, days and numbers on the charts' axes and hover labels (the plotly
+  // bundle served by the package carries English only)
+  var LOCALE = document.documentElement.lang === "fr" ? "fr" : "en";
+  if (window.Plotly && LOCALE === "fr") {
+    Plotly.register({moduleType: "locale", name: "fr", dictionary: {
+      "Zoom in": "Zoom avant", "Zoom out": "Zoom arrière", "Reset axes": "Réinitialiser",
+      "Download plot as a png": "Télécharger en PNG", "Autoscale": "Échelle automatique",
+      "Pan": "Déplacer", "Zoom": "Zoom"}, format: {
+      days: ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
+      shortDays: ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
+      months: ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+               "septembre", "octobre", "novembre", "décembre"],
+      shortMonths: ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août",
+                    "sept.", "oct.", "nov.", "déc."],
+      date: "%d/%m/%Y", decimal: ",", thousands: "\u202f", grouping: [3],
+      currency: ["", "\u00a0€"]}});
+  }
   function drawCharts() {
     document.querySelectorAll("div.chart[data-figure]").forEach(function (el) {
       var fig = JSON.parse(el.getAttribute("data-figure"));
       fig.layout = fig.layout || {};
       fig.layout.autosize = true;
       Plotly.newPlot(el, fig.data, fig.layout, {responsive: true, displaylogo: false,
-        modeBarButtonsToRemove: ["lasso2d", "select2d"]}).then(function () {
+        locale: LOCALE, modeBarButtonsToRemove: ["lasso2d", "select2d"]}).then(function () {
         el.setAttribute("data-drawn", "1");
       });
     });
