@@ -538,6 +538,8 @@ def score_churn(engine, settings, *, as_of=None, progress=None) -> ChurnSummary:
     except ValueError as exc:
         notes.append(f"churn not scored: {exc}")
         return result
+    frames.clear()  # the cut-offs' frames (~1 GB at 1M customers): not needed to score
+    del train, test
     result.metrics, result.evaluated_as_of = metrics, evaluation_day
     result.trained_on = [d.isoformat() for d in train_now]
     if progress:
