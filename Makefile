@@ -22,13 +22,13 @@ demo: setup
 
 ## make test: the whole suite on DuckDB (two workers), then the Spark CI set on Spark (two
 ## workers, one JVM each; a test file stays on one worker, so the demo company's DuckDB/Spark
-## parity is built once, beside the rest): the engine's own tests, a SIGKILLed load, the
-## warehouse's core and as-of tests. Starts the local PostgreSQL / MariaDB if they are
-## stopped. Every engine test on Spark, the parity of the 2,000-customer demo company
-## (tests/engine/test_parity.py, ~8 min) included: make test-spark (or SPARK_CI= make test).
-## The parity is out of this set while identity's match probabilities differ between the
-## engines (up to 1.3e-3 on 459 of 3,272 records; same partition) — see bench/RESULTS.md.
-SPARK_CI ?= tests/engine/test_engine.py tests/engine/test_killed_load.py tests/warehouse
+## parity, ~7 min, is built once on one worker while the other runs the rest): the engine's
+## own tests, the string similarities against DuckDB's, a SIGKILLed load, the warehouse's
+## core and as-of tests, and the parity of the 2,000-customer demo company (same party_map
+## partition, customer_360 and marts on both engines). Starts the local PostgreSQL / MariaDB
+## if they are stopped. Every engine test on Spark: make test-spark.
+SPARK_CI ?= tests/engine/test_parity.py tests/engine/test_engine.py tests/engine/test_similarity.py \
+	tests/engine/test_killed_load.py tests/warehouse
 test: setup services browser
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not spark"
 	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider -m spark $(SPARK_CI)

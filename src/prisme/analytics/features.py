@@ -216,7 +216,9 @@ def purchase_summary(
     o = party_orders(engine, as_of=as_of)
     o = o.filter(o.is_purchase)
     value = o.net_margin if basis == "margin" else o.net_revenue
-    days = o.group_by(["party_id", "order_day"]).aggregate(value=value.sum().cast("float64"))
+    # money stays exact decimal through the sums (a float sum depends on the engine's order
+    # of addition); one division in float64 at the end gives the same mean on every engine
+    days = o.group_by(["party_id", "order_day"]).aggregate(value=value.sum())
     w = ibis.window(group_by="party_id")
     days = days.mutate(is_first=days.order_day == days.order_day.min().over(w))
     day = ibis.literal(as_of_day(as_of))
@@ -234,7 +236,8 @@ def purchase_summary(
         recency=g.last_day.delta(g.first_day, unit="day").cast("float64") / unit,
         T=day.delta(g.first_day, unit="day").cast("float64") / unit,
         monetary_value=ibis.cases(
-            (frequency > 0, (g.total_value - g.first_value) / frequency), else_=0.0
+            (frequency > 0, (g.total_value - g.first_value).cast("float64") / frequency),
+            else_=0.0,
         ),
     )
 

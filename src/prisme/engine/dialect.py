@@ -175,9 +175,12 @@ class DuckDBDialect(Dialect):
 
 
 class SparkDialect(Dialect):
-    """Spark SQL (4.x). ``jaro_winkler`` and ``damerau_levenshtein`` are the UDFs of the jar
-    inside the splink wheel (Splink's Spark API registers them); ``levenshtein`` is Spark's
-    own. Dates are parsed with Java ``DateTimeFormatter`` patterns."""
+    """Spark SQL (4.x). The similarity functions give DuckDB's values (tested on both):
+    ``jaro_winkler``, ``jaro_sim`` and ``damerau_levenshtein`` are Prisme's pandas UDFs,
+    registered over the functions of the same names of the jar inside the splink wheel
+    (whose values differ); ``levenshtein`` is Spark's own on the UTF-8 bytes — all in each
+    engine's session (see spark_backend). Dates are parsed with Java ``DateTimeFormatter``
+    patterns."""
 
     name = "spark"
     splink_dialect = "spark"
@@ -185,7 +188,7 @@ class SparkDialect(Dialect):
     functions = {
         "jaro_winkler": "jaro_winkler",
         "jaro": "jaro_sim",
-        "levenshtein": "levenshtein",
+        "levenshtein": "byte_levenshtein",
         "damerau_levenshtein": "damerau_levenshtein",
         "try_strptime": "try_to_timestamp",
         # a temporary SQL function of every Spark engine's session (a translate over the
