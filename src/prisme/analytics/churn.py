@@ -45,13 +45,11 @@ import prisme
 from prisme.analytics.features import (
     _interactions,
     as_of_day,
-    customer_summary,
-    events_until,
     party_keys,
     party_orders,
+    party_sales,
     scores_as_of,
 )
-from prisme.analytics.rfm import rfm_table
 
 #: the customer_360 columns this module contributes
 CUSTOMER_360_COLUMNS = {"churn_probability": dt.float64, "churn_reasons": dt.string}
@@ -75,27 +73,104 @@ def _days(later, earlier) -> ibis.Value:
     return later.delta(earlier, unit="day").cast("float64")
 
 
-def _payment_features(engine, day: _dt.date) -> ibis.Table | None:
-    """Per party: invoices due by ``day``, how many were paid late or are still unpaid, the
-    mean and worst days late. A payment after ``day`` is unknown as of ``day``."""
-    s = events_until(engine, "fact_sales", day)
-    if "is_cancelled" in s.columns:  # a cancelled line is not invoiced (core.active_sales)
-        s = s.filter(~s.is_cancelled.fill_null(False))
-    lit = ibis.literal(day)
-    s = s.filter(s.source_customer_id.notnull() & s.due_at.notnull()
-                 & ~s.is_return.fill_null(False) & (s.due_at.date() <= lit))
-    keys = party_keys(engine)
-    s = s.join(keys, [s.source == keys.source, s.source_customer_id == keys.source_customer_id])
-    s = s.select(party_id=keys.party_id, source=s.source, order_id=s.order_id,
-                 due=s.due_at.date(),
-                 paid=ibis.cases((s.paid_at.date() <= lit, s.paid_at.date()),
-                                 else_=ibis.null(dt.date)))
-    inv = s.group_by(["party_id", "source", "order_id"]).aggregate(due=s.due.min(),
-                                                                   paid=s.paid.max())
-    late = _days(inv.paid.coalesce(lit), inv.due)
+# All the cut-offs' features come from one pass over the sales (and one over each interaction
+# fact): the sale lines until the last day are summed once into *order parts* (one row per
+# order, its time and its invoice dates — an order whose lines have different times or due
+# dates has a part per time and dates), then the parts are joined to the table of cut-off days
+# (a part counts as of every day on or after its own) and summed per (day, order), then per
+# (day, party). The features of a day are exactly those computed from that day's data alone
+# (the no-leakage test and the one-day-at-a-time test hold it).
+
+
+def _cutoff_table(days) -> ibis.Table:
+    days = sorted({as_of_day(d) for d in days})
+    return ibis.memtable(pd.DataFrame({"as_of": pd.Series(days, dtype=object)})).cast(
+        {"as_of": "date"})
+
+
+def _keep(scratch, name: str, expr: ibis.Table) -> ibis.Table:
+    """``expr`` stored as a scratch table (read by several queries), or left an expression."""
+    return expr if scratch is None else scratch.keep(name, expr)
+
+
+def _sale_parts(engine, last_day: _dt.date, keys) -> tuple[ibis.Table, bool]:
+    """Order parts of the sale lines until ``last_day`` (see the notes above) and whether the
+    sales carry invoice due dates."""
+    has_due = "due_at" in engine.table("fact_sales").columns
+    s = party_sales(engine, as_of=last_day, keys=keys,
+                    extra=("due_at", "paid_at") if has_due else ())
+    if has_due:  # an invoice line: due, not a return (a cancelled line is not sold at all)
+        invoice = s.due_at.notnull() & ~s.is_return
+        due = ibis.cases((invoice, s.due_at.date()), else_=ibis.null(dt.date))
+        paid = ibis.cases((invoice, s.paid_at.date()), else_=ibis.null(dt.date))
+    else:
+        invoice, due, paid = ibis.literal(False), ibis.null(dt.date), ibis.null(dt.date)
+    s = s.mutate(invoice=invoice, due_day=due, paid_day=paid)
+    positive = s.revenue > 0
+    parts = s.group_by(["party_id", "source", "order_id", "ordered_at", "invoice", "due_day",
+                        "paid_day"]).aggregate(
+        net_revenue=s.revenue.sum(), net_cost=s.cost.sum(), lines=s.count(),
+        cost_lines=s.cost.count(), has_return=s.is_return.any(),
+        gross=s.revenue.sum(where=positive), returned=s.revenue.sum(where=~positive),
+        return_lines=s.is_return.cast("int64").sum())
+    return parts, has_due
+
+
+def _party_sales_by_day(parts: ibis.Table, cut: ibis.Table) -> ibis.Table:
+    """Per (as_of, party) with an order until that day: the purchase summary (first and last
+    purchase day, purchase days), RFM's values and the revenue, margin and returns."""
+    p = parts.join(cut, parts.ordered_at.date() <= cut.as_of)
+    o = p.group_by(["as_of", "party_id", "source", "order_id"]).aggregate(
+        ordered_at=p.ordered_at.min(), net_revenue=p.net_revenue.sum(),
+        net_cost=p.net_cost.sum(), lines=p.lines.sum(), cost_lines=p.cost_lines.sum(),
+        has_return=p.has_return.any(), gross=p.gross.sum(), returned=p.returned.sum(),
+        return_lines=p.return_lines.sum())
+    # party_orders' definitions, per day
+    margin = ibis.cases((o.cost_lines == o.lines, o.net_revenue - o.net_cost),
+                        else_=ibis.null(o.net_revenue.type()))
+    o = o.mutate(order_day=o.ordered_at.date(), net_margin=margin,
+                 is_purchase=(o.net_revenue > 0) | ((o.net_revenue == 0) & ~o.has_return))
+    return o.group_by(["as_of", "party_id"]).aggregate(
+        first_purchase_day=o.order_day.min(where=o.is_purchase),
+        last_purchase_day=o.order_day.max(where=o.is_purchase),
+        purchase_days=o.order_day.nunique(where=o.is_purchase),
+        purchases_n=o.is_purchase.cast("int64").sum(),
+        last_order_day=o.order_day.max(),
+        revenue=o.net_revenue.sum(),
+        margin_known=o.net_margin.count() == o.count(),
+        margin_sum=o.net_margin.sum(),
+        gross=o.gross.sum(), returned=o.returned.sum(), return_lines=o.return_lines.sum(),
+    )
+
+
+def _rfm_scores(g: ibis.Table) -> ibis.Table:
+    """r_score, f_score, m_score per (as_of, party) — :mod:`prisme.analytics.rfm`'s quintiles
+    of every party with an order until that day, per day."""
+    last = g.last_purchase_day.coalesce(g.last_order_day)
+    v = g.select("as_of", "party_id", frequency=g.purchases_n, monetary=g.revenue,
+                 recency_days=g.as_of.delta(last, unit="day").cast("int64"))
+    n = v.party_id.count().over(ibis.window(group_by="as_of"))
+
+    def quintile(order_by):
+        rank = ibis.rank().over(ibis.window(group_by="as_of", order_by=order_by))
+        return (1 + (rank * 5 / n).floor()).cast("int64")
+
+    return v.select("as_of", "party_id", r_score=quintile(ibis.desc("recency_days")),
+                    f_score=quintile(v.frequency), m_score=quintile(v.monetary))
+
+
+def _payment_features(parts: ibis.Table, cut: ibis.Table) -> ibis.Table:
+    """Per (as_of, party): invoices due by that day, how many were paid late or are still
+    unpaid, the mean and worst days late. A payment after the day is unknown as of it."""
+    p = parts.join(cut, parts.ordered_at.date() <= cut.as_of)
+    p = p.filter(p.invoice & (p.due_day <= p.as_of))
+    paid = ibis.cases((p.paid_day <= p.as_of, p.paid_day), else_=ibis.null(dt.date))
+    inv = p.group_by(["as_of", "party_id", "source", "order_id"]).aggregate(
+        due=p.due_day.min(), paid=paid.max())
+    late = _days(inv.paid.coalesce(inv.as_of), inv.due)
     inv = inv.mutate(days_late=ibis.cases((late > 0, late), else_=0.0),
                      unpaid=inv.paid.isnull())
-    return inv.group_by("party_id").aggregate(
+    return inv.group_by(["as_of", "party_id"]).aggregate(
         invoices=inv.count(),
         late_invoice_share=(inv.days_late > 0).cast("float64").mean(),
         avg_days_late=inv.days_late.mean(),
@@ -104,83 +179,139 @@ def _payment_features(engine, day: _dt.date) -> ibis.Table | None:
     )
 
 
-def _contact_features(engine, day: _dt.date) -> list[ibis.Table]:
-    lit = ibis.literal(day)
+def _by_day(engine, table: str, when: str, last_day, cut, keys, within: int | None = None):
+    """An interaction fact until ``last_day`` with its party, joined to the cut-off days it
+    counts for (its day on or before the cut-off; ``within``: at most that many days
+    before)."""
+    f = _interactions(engine, table, last_day, keys=keys)
+    if f is None:
+        return None
+    day = f[when].date()
+    cond = [day <= cut.as_of]
+    if within is not None:  # older rows count for nothing: left out early
+        cond.append(cut.as_of.delta(day, unit="day") <= within)
+    return f.join(cut, cond)
+
+
+def _contact_features(engine, last_day, cut, keys) -> list[ibis.Table]:
     parts = []
-    calls = _interactions(engine, "fact_calls", day)
+    calls = _by_day(engine, "fact_calls", "at", last_day, cut, keys, within=365)
     if calls is not None:
         reason = calls.reason.lower().fill_null("")
         complaint = ibis.or_(*[reason.contains(w) for w in COMPLAINT_WORDS])
-        recent = _days(lit, calls["at"].date()) <= 90
-        parts.append(calls.group_by("party_id").aggregate(
-            calls_90d=recent.cast("int64").sum(),
-            complaints_365d=(complaint & (_days(lit, calls["at"].date()) <= 365))
-            .cast("int64").sum(),
+        ago = _days(calls.as_of, calls["at"].date())
+        parts.append(calls.group_by(["as_of", "party_id"]).aggregate(
+            calls_90d=(ago <= 90).cast("int64").sum(),
+            complaints_365d=(complaint & (ago <= 365)).cast("int64").sum(),
         ))
-    web = _interactions(engine, "fact_web_sessions", day)
+    web = _by_day(engine, "fact_web_sessions", "started_at", last_day, cut, keys, within=90)
     if web is not None:
-        parts.append(web.group_by("party_id").aggregate(
-            web_sessions_90d=(_days(lit, web.started_at.date()) <= 90).cast("int64").sum()))
-    contacts = _interactions(engine, "fact_campaign_contacts", day)
+        parts.append(web.group_by(["as_of", "party_id"]).aggregate(
+            web_sessions_90d=(_days(web.as_of, web.started_at.date()) <= 90)
+            .cast("int64").sum()))
+    contacts = _by_day(engine, "fact_campaign_contacts", "contacted_at", last_day, cut, keys)
     if contacts is not None:
         treated = contacts.filter(contacts.group.lower() != "control")
-        converted = treated.converted_at.notnull() & (treated.converted_at.date() <= lit)
-        parts.append(treated.group_by("party_id").aggregate(
+        converted = treated.converted_at.notnull() & (
+            treated.converted_at.date() <= treated.as_of)
+        parts.append(treated.group_by(["as_of", "party_id"]).aggregate(
             campaign_contacts=treated.count(),
             campaign_conversions=converted.cast("int64").sum()))
-    surveys = _interactions(engine, "fact_surveys", day)
+    surveys = _by_day(engine, "fact_surveys", "answered_at", last_day, cut, keys)
     if surveys is not None:
-        w = ibis.window(group_by="party_id", order_by=[ibis.desc("answered_at")])
+        w = ibis.window(group_by=["as_of", "party_id"], order_by=[ibis.desc("answered_at")])
         last = surveys.mutate(_n=ibis.row_number().over(w))
         last = last.filter(last._n == 0)
         parts.append(last.select(
-            "party_id",
+            "as_of", "party_id",
             last_sat_service=last.sat_service.cast("float64"),
             last_sat_product=last.sat_product.cast("float64"),
             last_nps=last.nps.cast("float64"),
-            days_since_survey=_days(lit, last.answered_at.date()),
+            days_since_survey=_days(last.as_of, last.answered_at.date()),
             last_survey_month=last.answered_at.month().cast("int64"),
         ))
     return parts
+
+
+def churn_feature_days(engine, days, *, active_days: int = 365, horizon_days: int | None = None,
+                       labelled=(), scratch=None) -> ibis.Table:
+    """The churn features of every day in ``days`` (an engine expression, one row per
+    ``(as_of, party_id)`` of a party who bought within ``active_days`` before that day and
+    not after it), computed in one pass (see the notes above).
+
+    With ``horizon_days``, the column ``churned`` is the label of each day in ``labelled``
+    (:func:`churn_labels`; ``day + horizon_days`` must be in ``days``), NULL on the other
+    days. ``scratch`` (a :class:`prisme.analytics.basket._Scratch`) stores the intermediate
+    tables read by several queries; the caller drops them once it has fetched the result.
+    """
+    days = sorted({as_of_day(d) for d in days})
+    last_day = days[-1]
+    cut = _cutoff_table(days)
+    keys = _keep(scratch, "keys", party_keys(engine))
+    parts, has_due = _sale_parts(engine, last_day, keys)
+    parts = _keep(scratch, "parts", parts)
+    g = _keep(scratch, "parties", _party_sales_by_day(parts, cut))
+    # customer_summary's definitions (features.purchase_summary, _order_features,
+    # _line_features), per day
+    frequency = (g.purchase_days - 1).cast("int64")
+    recency = g.last_purchase_day.delta(g.first_purchase_day, unit="day").cast("float64")
+    tenure = g.as_of.delta(g.first_purchase_day, unit="day").cast("float64")
+    since_last = tenure - recency
+    gross = g.gross.cast("float64").fill_null(0.0)
+    returned = (-g.returned).cast("float64").fill_null(0.0)
+    return_rate = ibis.cases((gross > 0, (returned / gross).clip(upper=1.0)),
+                             (returned > 0, 1.0), else_=0.0)
+    s = g.filter(g.first_purchase_day.notnull() & (since_last <= active_days))
+    revenue = s.revenue.cast("float64")
+    base = s.select(
+        "as_of", "party_id",
+        days_since_last_purchase=since_last,
+        usual_gap_days=ibis.cases((frequency > 0, recency / frequency),
+                                  else_=ibis.null(dt.float64)),
+        purchases=(frequency + 1).cast("int64"),
+        tenure_days=tenure,
+        revenue=revenue,
+        margin=ibis.cases((s.margin_known, s.margin_sum),
+                          else_=ibis.null(s.margin_sum.type())).cast("float64"),
+        average_basket=revenue / (frequency + 1),
+        return_rate=return_rate.cast("float64"),
+        return_lines=s.return_lines.cast("int64"),
+        frequency=frequency, recency=recency, T=tenure,
+    )
+    parts_ = [_rfm_scores(g)]
+    if has_due:
+        parts_.append(_payment_features(parts, cut))
+    parts_.extend(_contact_features(engine, last_day, cut, keys))
+    out = base
+    for part in parts_:
+        out = out.left_join(part, ["as_of", "party_id"]).drop("as_of_right", "party_id_right")
+    zero = [c for c in ("calls_90d", "complaints_365d", "web_sessions_90d", "campaign_contacts",
+                        "campaign_conversions") if c in out.columns]
+    out = out.mutate(**{c: out[c].fill_null(0) for c in zero})
+    if horizon_days is not None:
+        labels = _labels(g, labelled, horizon_days)
+        out = out.left_join(labels, ["as_of", "party_id"]).drop("as_of_right", "party_id_right")
+    return out.select(*[c for c in out.columns if c not in ("as_of", "churned")], "as_of",
+                      *(["churned"] if horizon_days is not None else []))
+
+
+def _labels(g: ibis.Table, cutoffs, horizon_days: int) -> ibis.Table:
+    """(as_of, party_id, churned) of each cut-off, from the parties' purchases as of the end
+    of its horizon (which is in ``g``): :func:`churn_labels`' definition."""
+    pairs = pd.DataFrame({"as_of": pd.Series([as_of_day(c) for c in cutoffs], dtype=object)})
+    pairs["end"] = [c + _dt.timedelta(days=int(horizon_days)) for c in pairs.as_of]
+    pairs = ibis.memtable(pairs).cast({"as_of": "date", "end": "date"})
+    j = g.join(pairs, g.as_of == pairs.end)
+    j = j.filter(j.first_purchase_day <= j.as_of_right)
+    return j.select(as_of=j.as_of_right, party_id=j.party_id,
+                    churned=~(j.last_purchase_day > j.as_of_right))
 
 
 def churn_features(engine, as_of, *, active_days: int = 365) -> ibis.Table:
     """One row per party who bought within ``active_days`` before ``as_of`` (and not after
     it), with the churn features as of that day (an engine expression; see the module notes).
     """
-    day = as_of_day(as_of)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        s = customer_summary(engine, as_of=day, time_unit="day", use_margin=False)
-    s = s.filter(s.frequency.notnull())
-    since_last = s["T"] - s.recency
-    s = s.filter(since_last <= active_days)
-    base = s.select(
-        "party_id",
-        days_since_last_purchase=since_last,
-        usual_gap_days=ibis.cases((s.frequency > 0, s.recency / s.frequency),
-                                  else_=ibis.null(dt.float64)),
-        purchases=(s.frequency + 1).cast("int64"),
-        tenure_days=s["T"],
-        revenue=s.revenue.cast("float64"),
-        margin=s.margin.cast("float64"),
-        average_basket=s.revenue.cast("float64") / (s.frequency + 1),
-        return_rate=s.return_rate.cast("float64"),
-        return_lines=s.return_lines,
-        frequency=s.frequency, recency=s.recency, T=s["T"],
-    )
-    rfm = rfm_table(engine, as_of=day).select("party_id", "r_score", "f_score", "m_score")
-    out = base.left_join(rfm, "party_id").drop("party_id_right")
-    parts = []
-    if "due_at" in engine.table("fact_sales").columns:
-        parts.append(_payment_features(engine, day))
-    parts.extend(_contact_features(engine, day))
-    for part in parts:
-        out = out.left_join(part, "party_id").drop("party_id_right")
-    zero = [c for c in ("calls_90d", "complaints_365d", "web_sessions_90d", "campaign_contacts",
-                        "campaign_conversions") if c in out.columns]
-    out = out.mutate(**{c: out[c].fill_null(0) for c in zero})
-    return out.mutate(as_of=ibis.literal(day))
+    return churn_feature_days(engine, [as_of], active_days=active_days)
 
 
 def churn_labels(engine, cutoff, horizon_days: int) -> ibis.Table:
@@ -218,26 +349,97 @@ def _with_p_alive(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     return frame.drop(columns=["frequency", "recency", "T"])
 
 
+def _fetched(engine, expr: ibis.Table, notes: list[str], labelled: bool = False
+             ) -> pd.DataFrame:
+    """A day's features fetched, in party order, P(alive) added; ``labelled``: only the rows
+    that have a label (``churned``: the party had bought by the cut-off), as last column."""
+    frame = engine.to_pandas(expr)
+    frame = frame.sort_values("party_id", kind="stable").reset_index(drop=True)
+    frame = _with_p_alive(frame, notes)
+    if "churned" in frame.columns:
+        churned = frame.pop("churned")
+        if labelled:
+            frame["churned"] = churned
+            frame = frame[churned.notna().to_numpy()].reset_index(drop=True)
+            frame["churned"] = frame.churned.astype(bool)
+    return frame
+
+
 def feature_frame(engine, as_of, *, active_days: int, notes: list[str]) -> pd.DataFrame:
     """The features as of a day, fetched (one row per active party), P(alive) added."""
-    frame = engine.to_pandas(churn_features(engine, as_of, active_days=active_days))
-    frame = frame.sort_values("party_id", kind="stable").reset_index(drop=True)
-    return _with_p_alive(frame, notes)
+    return _fetched(engine, churn_features(engine, as_of, active_days=active_days), notes)
 
 
 def training_frame(engine, cutoffs, *, horizon_days: int, active_days: int,
                    notes: list[str], cache: dict | None = None) -> pd.DataFrame:
     """Features and labels of every cut-off, stacked (``cache``: cut-off → frame, reused
-    between the evaluation and the final model, which share cut-offs)."""
+    between calls that share cut-offs)."""
     cache = {} if cache is None else cache
-    frames = []
-    for c in cutoffs:
-        if c not in cache:
-            f = feature_frame(engine, c, active_days=active_days, notes=notes)
-            labels = engine.to_pandas(churn_labels(engine, c, horizon_days))
-            cache[c] = f.merge(labels, on="party_id", how="inner")
-        frames.append(cache[c])
-    return pd.concat(frames, ignore_index=True)
+    todo = [as_of_day(c) for c in cutoffs if as_of_day(c) not in cache]
+    if todo:
+        ends = [c + _dt.timedelta(days=int(horizon_days)) for c in todo]
+        t = churn_feature_days(engine, [*todo, *ends], active_days=active_days,
+                               horizon_days=horizon_days, labelled=todo)
+        for c in todo:
+            cache[c] = _fetched(engine, t.filter(t.as_of == ibis.literal(c)), notes,
+                                labelled=True)
+    return pd.concat([cache[as_of_day(c)] for c in cutoffs], ignore_index=True)
+
+
+class _Frames:
+    """The churn frames of one scoring run: every day's features and labels computed in one
+    engine pass into a scratch table, then fetched a day at a time (and forgotten as soon as
+    the run no longer needs them)."""
+
+    def __init__(self, engine, days, *, active_days: int, horizon_days: int, labelled,
+                 notes: list[str]) -> None:
+        from prisme.analytics.basket import _Scratch
+
+        self.engine, self.notes = engine, notes
+        self.labelled = {as_of_day(d) for d in labelled}
+        self.scratch = _Scratch(engine)
+        self.cache: dict[_dt.date, pd.DataFrame] = {}
+        work = _Scratch(engine)  # the intermediate tables, dropped once the features are kept
+        try:
+            expr = churn_feature_days(engine, days, active_days=active_days,
+                                      horizon_days=horizon_days, labelled=labelled,
+                                      scratch=work)
+            self.table = self.scratch.keep("churn_features", expr)
+        finally:
+            work.drop()
+
+    def get(self, day: _dt.date) -> pd.DataFrame:
+        if day not in self.cache:
+            t = self.table
+            self.cache[day] = _fetched(self.engine, t.filter(t.as_of == ibis.literal(day)),
+                                       self.notes, labelled=day in self.labelled)
+        return self.cache[day]
+
+    def forget(self, *days) -> None:
+        for d in days:
+            self.cache.pop(d, None)
+
+    def training(self, cutoffs, max_rows: int | None, seed: int) -> pd.DataFrame:
+        """The cut-offs' rows stacked (cut-off then party order), at most ``max_rows`` of
+        them (:func:`_sample`'s rows, taken without stacking the whole frames first)."""
+        frames = [self.get(c) for c in cutoffs]
+        sizes = [len(f) for f in frames]
+        churned = np.concatenate([f.churned.to_numpy() for f in frames]) if frames else \
+            np.array([], dtype=bool)
+        if max_rows is None or len(churned) <= max_rows:
+            return pd.concat(frames, ignore_index=True)
+        keep = _sample(pd.DataFrame({"churned": churned}), max_rows, seed,
+                       self.notes).index.to_numpy()
+        starts = np.cumsum([0, *sizes])
+        out = []
+        for f, lo, hi in zip(frames, starts[:-1], starts[1:], strict=True):
+            mine = keep[(keep >= lo) & (keep < hi)]
+            out.append(f.iloc[mine - lo].set_axis(mine, axis=0))
+        return pd.concat(out)
+
+    def drop(self) -> None:
+        self.cache.clear()
+        self.scratch.drop()
 
 
 # ---------------------------------------------------------------------- sentences
@@ -519,32 +721,38 @@ def score_churn(engine, settings, *, as_of=None, progress=None) -> ChurnSummary:
     notes = result.notes
     if progress:
         progress("churn: evaluation", 0, 3)
-    frames: dict = {}
+    # every day's features and labels in one engine pass (see the notes above churn_features)
+    labelled = sorted({*train_eval, evaluation_day, *train_now})
+    frames = None
     try:
-        train = training_frame(engine, train_eval, horizon_days=horizon,
-                               active_days=a.churn_active_days, notes=notes, cache=frames)
-        model, cols = _fit(train, notes, a.seed, settings.engine.threads,
-                           a.churn_training_rows)
-        test = training_frame(engine, [evaluation_day], horizon_days=horizon,
-                              active_days=a.churn_active_days, notes=notes, cache=frames)
-        p = model.predict_proba(test[["party_id", *cols]])[:, 1]
-        metrics, calib, lift = evaluate(test.churned.astype(int).to_numpy(), p)
+        try:
+            frames = _Frames(engine, [*labelled, now], active_days=a.churn_active_days,
+                             horizon_days=horizon, labelled=labelled, notes=notes)
+            train = frames.training(train_eval, a.churn_training_rows, a.seed)
+            model, cols = _fit(train, notes, a.seed, settings.engine.threads)
+            del train
+            frames.forget(*(set(train_eval) - set(train_now) - {evaluation_day}))
+            test = frames.get(evaluation_day)
+            p = model.predict_proba(test[["party_id", *cols]])[:, 1]
+            metrics, calib, lift = evaluate(test.churned.astype(int).to_numpy(), p)
+            del test, p
+            if progress:
+                progress("churn: training", 1, 3)
+            train = frames.training(train_now, a.churn_training_rows, a.seed)
+            model, cols = _fit(train, notes, a.seed, settings.engine.threads)
+            del train
+        except ValueError as exc:
+            notes.append(f"churn not scored: {exc}")
+            return result
+        frames.forget(*labelled)  # the cut-offs' frames: not needed to score
+        result.metrics, result.evaluated_as_of = metrics, evaluation_day
+        result.trained_on = [d.isoformat() for d in train_now]
         if progress:
-            progress("churn: training", 1, 3)
-        train = training_frame(engine, train_now, horizon_days=horizon,
-                               active_days=a.churn_active_days, notes=notes, cache=frames)
-        model, cols = _fit(train, notes, a.seed, settings.engine.threads,
-                           a.churn_training_rows)
-    except ValueError as exc:
-        notes.append(f"churn not scored: {exc}")
-        return result
-    frames.clear()  # the cut-offs' frames (~1 GB at 1M customers): not needed to score
-    del train, test
-    result.metrics, result.evaluated_as_of = metrics, evaluation_day
-    result.trained_on = [d.isoformat() for d in train_now]
-    if progress:
-        progress("churn: scoring", 2, 3)
-    current = feature_frame(engine, now, active_days=a.churn_active_days, notes=[])
+            progress("churn: scoring", 2, 3)
+        current = frames.get(now)
+    finally:
+        if frames is not None:
+            frames.drop()
     prob = model.predict_proba(current[["party_id", *cols]])[:, 1]
     scores = pd.DataFrame({"party_id": current.party_id.astype(str), "as_of": now,
                            "churn_probability": prob.astype(float),

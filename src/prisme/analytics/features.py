@@ -86,7 +86,7 @@ def party_keys(engine) -> ibis.Table:
     return pm.union(unmapped)
 
 
-def _interactions(engine, table: str, as_of) -> ibis.Table | None:
+def _interactions(engine, table: str, as_of, keys=None) -> ibis.Table | None:
     """An interaction fact (web, calls, surveys) until as_of, with the party_id of its key.
 
     A row whose ``source`` is known joins the party map on (source, source_customer_id); a row
@@ -97,7 +97,7 @@ def _interactions(engine, table: str, as_of) -> ibis.Table | None:
         return None
     facts = events_until(engine, table, as_of)
     facts = facts.filter(facts.source_customer_id.notnull())
-    keys = party_keys(engine)
+    keys = party_keys(engine) if keys is None else keys
     single = keys.group_by("source_customer_id").aggregate(
         party_id=keys.party_id.min(), parties=keys.party_id.nunique()
     )
@@ -118,13 +118,15 @@ def _interactions(engine, table: str, as_of) -> ibis.Table | None:
 
 
 # ------------------------------------------------------------------------------ sales
-def party_sales(engine, *, as_of) -> ibis.Table:
-    """Sales lines until as_of with party_id, signed revenue/cost and the product category."""
+def party_sales(engine, *, as_of, extra: tuple[str, ...] = (), keys=None) -> ibis.Table:
+    """Sales lines until as_of with party_id, signed revenue/cost and the product category
+    (``extra``: more columns of ``fact_sales`` kept as they are; ``keys``: the
+    :func:`party_keys` table when the caller has it already, e.g. stored once)."""
     s = events_until(engine, "fact_sales", as_of)
     s = s.filter(s.source_customer_id.notnull())
     if "is_cancelled" in s.columns:  # cancelled lines are kept, not sold (core.active_sales)
         s = s.filter(~s.is_cancelled.fill_null(False))
-    keys = party_keys(engine)
+    keys = party_keys(engine) if keys is None else keys
     s = s.join(
         keys,
         [s.source == keys.source, s.source_customer_id == keys.source_customer_id],
@@ -154,6 +156,7 @@ def party_sales(engine, *, as_of) -> ibis.Table:
         "channel",
         revenue=revenue,
         cost=cost,
+        *extra,
         is_return=is_return,
         category=category,
     )
