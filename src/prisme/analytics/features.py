@@ -154,9 +154,9 @@ def party_sales(engine, *, as_of, extra: tuple[str, ...] = (), keys=None) -> ibi
         "sku",
         "quantity",
         "channel",
+        *extra,
         revenue=revenue,
         cost=cost,
-        *extra,
         is_return=is_return,
         category=category,
     )
