@@ -102,6 +102,48 @@ def test_features_as_of_a_cutoff_do_not_change_when_later_data_arrives(engine, s
     assert early.unpaid_overdue.sum() > 0
 
 
+def test_every_cutoff_in_one_pass_gives_each_cutoffs_own_features(engine):
+    """The stage computes all its cut-offs' features in one pass: each day's rows are those
+    of that day computed alone, and the sales features are customer_summary's and RFM's."""
+    import datetime as dt
+
+    from prisme.analytics.features import customer_summary
+    from prisme.analytics.rfm import rfm_table
+
+    _write(engine, _company(n=200))
+    days = [dt.date(2023, 5, 1), dt.date(2023, 7, 30), dt.date(2023, 9, 30),
+            dt.date(2024, 3, 1)]
+    together = engine.to_pandas(churn.churn_feature_days(engine, days))
+    for day in days:
+        alone = engine.to_pandas(churn.churn_features(engine, day))
+        mine = together[together.as_of == day]
+        assert len(alone) > 20
+        # (a column blank on another day comes back as float: same values)
+        pd.testing.assert_frame_equal(mine.sort_values("party_id").reset_index(drop=True),
+                                      alone.sort_values("party_id").reset_index(drop=True),
+                                      check_dtype=False)
+        ref = engine.to_pandas(customer_summary(engine, as_of=day, time_unit="day",
+                                                use_margin=False)).set_index("party_id")
+        rfm = engine.to_pandas(rfm_table(engine, as_of=day)).set_index("party_id")
+        a = alone.set_index("party_id")
+        r = ref.loc[a.index]
+        np.testing.assert_array_equal(a.purchases, r.frequency + 1)
+        np.testing.assert_allclose(a.days_since_last_purchase, r["T"] - r.recency)
+        np.testing.assert_allclose(a.revenue, r.revenue.astype(float))
+        np.testing.assert_allclose(a.margin, r.margin.astype(float))
+        np.testing.assert_allclose(a.return_rate, r.return_rate)
+        for c in ("r_score", "f_score", "m_score"):
+            np.testing.assert_array_equal(a[c], rfm.loc[a.index, c])
+    # the labels of a cut-off, from the parties' purchases as of the end of its horizon
+    cut = days[1]
+    t = churn.churn_feature_days(engine, [cut, cut + dt.timedelta(days=60)],
+                                 horizon_days=60, labelled=[cut])
+    got = engine.to_pandas(t.filter(t.as_of == cut)).set_index("party_id").churned
+    want = engine.to_pandas(churn.churn_labels(engine, cut, 60)).set_index("party_id").churned
+    assert got.notna().all()
+    pd.testing.assert_series_equal(got.astype(bool), want.loc[got.index].astype(bool))
+
+
 def ibis_null_after(col):
     import ibis
 
