@@ -81,6 +81,23 @@ def test_hit_rate_against_popularity(engine):
     e = offers.evaluate_offers(engine, "2023-03-01", 300, level="product")
     assert e["customers"] > 0
     assert 0 <= e["hit_rate"] <= 1 and 0 <= e["popular_hit_rate"] <= 1
+    # counted in the engine: the same as counting customer by customer
+    c, end = pd.Timestamp("2023-03-01").date(), pd.Timestamp("2023-12-26").date()
+    got, _ = offers.offers_as_of(engine, c, level="product", respect_consent=False)
+    before = engine.to_pandas(offers.owned_items(engine, c, level="product"))
+    later = engine.to_pandas(offers.owned_items(engine, end, level="product"))
+    owned = before.groupby("party_id").item.apply(set)
+    offered = got.groupby("party_id").item.apply(set)
+    popular = offers.popular_items(engine, c, level="product")
+    n = hits = base_hits = 0
+    for pid, items in later.groupby("party_id").item.apply(set).items():
+        new = items - owned.get(pid, set())
+        if pid not in owned or not new:
+            continue
+        n += 1
+        hits += bool(offered.get(pid, set()) & new)
+        base_hits += bool(set([i for i in popular if i not in owned[pid]][:3]) & new)
+    assert e == {"customers": n, "hit_rate": hits / n, "popular_hit_rate": base_hits / n}
 
 
 def test_order_rules_by_product_and_category_leave_returns_out(engine):

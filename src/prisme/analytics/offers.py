@@ -36,8 +36,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
 
-from prisme.analytics.basket import association_rules
-from prisme.analytics.features import as_of_day, party_sales, scores_as_of
+from prisme.analytics.basket import _Scratch, association_rules
+from prisme.analytics.features import as_of_day, party_keys, party_sales, scores_as_of
 from prisme.analytics.rfm import rfm_table
 
 #: the customer_360 columns this module contributes
@@ -59,13 +59,16 @@ def customer_360_part(engine, settings, as_of) -> ibis.Table | None:
 
 
 # ------------------------------------------------------------------------ ownership
-def _items(engine, as_of, level: str) -> ibis.Table:
-    """(party_id, item, label) of every active purchase line until as_of."""
-    s = party_sales(engine, as_of=as_of)
+def _items(engine, as_of, level: str, *, keys=None, orders: bool = False) -> ibis.Table:
+    """(party_id, item, label) of every active purchase line until as_of (``orders``: with
+    the line's ``order`` and time ``at``, as the next-order rules read them)."""
+    s = party_sales(engine, as_of=as_of, keys=keys)
     s = s.filter(~s.is_return & (s.revenue > 0) & (s.quantity > 0))
     if level == "category":
         s = s.filter(s.category.notnull())
-        return s.select("party_id", item=s.category, label=s.category)
+        more = {"order": s.source.concat(":", s.order_id), "at": s.ordered_at} if orders \
+            else {}
+        return s.select("party_id", item=s.category, label=s.category, **more)
     label = s.sku
     if engine.has_table("dim_product"):
         p = engine.table("dim_product")
@@ -74,7 +77,8 @@ def _items(engine, as_of, level: str) -> ibis.Table:
         p = p.group_by("sku").aggregate(name=p.name.max())
         s = s.left_join(p, s.sku == p.sku).select(*s.columns, name=p.name)
         label = s.name.coalesce(s.sku)
-    return s.select("party_id", item=s.sku, label=label)
+    more = {"order": s.source.concat(":", s.order_id), "at": s.ordered_at} if orders else {}
+    return s.select("party_id", item=s.sku, label=label, **more)
 
 
 def warehouse_rules(engine, as_of, *, level: str = "product", min_baskets: int = MIN_OWNERS,
@@ -137,12 +141,13 @@ def next_order_rules(engine, as_of, level: str = "category", *,
     followed by another order, whose next order holds ``cons``), ``lift`` (confidence over
     the share of all such next orders holding ``cons``) and ``orders`` (pairs of orders
     behind the rule, at least ``min_orders``)."""
-    s = party_sales(engine, as_of=as_of)
-    s = s.filter(~s.is_return & (s.revenue > 0) & (s.quantity > 0))
-    key = s.category if level == "category" else s.sku
-    s = s.filter(key.notnull())
-    lines = s.select("party_id", order=s.source.concat(":", s.order_id), at=s.ordered_at,
-                     item=key).distinct()
+    return _next_order_rules(_items(engine, as_of, level, orders=True), min_orders=min_orders)
+
+
+def _next_order_rules(lines: ibis.Table, *, min_orders: int = MIN_OWNERS) -> ibis.Table:
+    """:func:`next_order_rules` of the purchase lines ``lines`` (:func:`_items` with orders)."""
+    lines = lines.filter(lines.item.notnull()).select("party_id", "order", "at",
+                                                      "item").distinct()
     orders = lines.group_by(["party_id", "order"]).aggregate(at=lines.at.min())
     w = ibis.window(group_by="party_id", order_by=["at", "order"])
     orders = orders.mutate(next_order=orders.order.lead().over(w))
@@ -168,12 +173,11 @@ def next_order_rules(engine, as_of, level: str = "category", *,
 
 def last_order_items(engine, as_of, level: str = "category") -> ibis.Table:
     """(party_id, item) of each customer's last order until ``as_of``."""
-    s = party_sales(engine, as_of=as_of)
-    s = s.filter(~s.is_return & (s.revenue > 0) & (s.quantity > 0))
-    key = s.category if level == "category" else s.sku
-    s = s.filter(key.notnull())
-    lines = s.select("party_id", order=s.source.concat(":", s.order_id), at=s.ordered_at,
-                     item=key)
+    return _last_order_items(_items(engine, as_of, level, orders=True))
+
+
+def _last_order_items(lines: ibis.Table) -> ibis.Table:
+    lines = lines.filter(lines.item.notnull()).select("party_id", "order", "at", "item")
     w = ibis.window(group_by="party_id", order_by=[ibis.desc("at"), ibis.desc("order")])
     last = lines.mutate(_r=ibis.dense_rank().over(w))
     last = last.filter(last._r == 0)
@@ -213,18 +217,18 @@ def _refused_everything(engine) -> ibis.Table | None:
 
 
 # --------------------------------------------------------------------------- offers
-def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
-                 respect_consent: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(offers, rules): offers = party_id, rank, item, label, score, reason (top ``top`` per
-    party); rules = the item → item rules they come from."""
-    day = as_of_day(as_of)
-    lines = _items(engine, day, level)
-    owned = lines.select("party_id", "item").distinct()
+def _ranked(engine, day: _dt.date, level: str, top: int, respect_consent: bool, scratch,
+            pkeys):
+    """(ranked, rules, labels, lines, owned): the top ``top`` items per party as an engine
+    table (party_id, item, rank, score and the figures of the reason), the item → item rules
+    (pandas), the items' labels (pandas) and the purchase lines and owned items they come
+    from (scratch tables: the sales are read once)."""
+    lines = scratch.keep("lines", _items(engine, day, level, keys=pkeys, orders=True))
+    owned = scratch.keep("owned", lines.select("party_id", "item").distinct())
     n_parties = int(engine.scalar(owned.party_id.nunique()))
     labels = engine.to_pandas(lines.group_by("item").aggregate(label=lines.label.max()))
     if n_parties == 0:
-        return pd.DataFrame(columns=["party_id", "rank", "item", "label", "score", "reason"]), \
-            pd.DataFrame()
+        return None, pd.DataFrame(), labels, lines, owned
     rules = association_rules(engine, owned, basket="party_id", item="item",
                               min_support=min(1.0, MIN_OWNERS / n_parties), max_len=2)
     rules = rules.assign(ante=rules.antecedent.str[0], cons=rules.consequent.str[0])
@@ -243,7 +247,8 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
     best = fired.mutate(_n=ibis.row_number().over(w))
     best = best.filter(best._n == 0).drop("_n")
     # propensity on the profile: share of the same RFM segment owning the item
-    seg = rfm_table(engine, as_of=day).select("party_id", "rfm_segment")
+    seg = scratch.keep("segments", rfm_table(engine, as_of=day).select("party_id",
+                                                                        "rfm_segment"))
     o = owned.join(seg, "party_id")
     seg_size = seg.group_by("rfm_segment").aggregate(members=seg.count())
     share = o.group_by(["rfm_segment", "item"]).aggregate(owners=o.count())
@@ -255,11 +260,12 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
     mine = owned.view()
     cand = cand.anti_join(mine, [cand.party_id == mine.party_id, cand.item == mine.item])
     # next-order rules fired by the customer's last order
-    seq = next_order_rules(engine, day, level)
+    seq = _next_order_rules(lines)
     seq = seq.filter(seq.lift >= MIN_NEXT_LIFT)
     if excluded:
         seq = seq.filter(~seq.cons.isin(list(excluded)))
-    last = last_order_items(engine, day, level)
+    seq = scratch.keep("next_order_rules", seq)
+    last = _last_order_items(lines)
     nfired = last.join(seq, last.item == seq.ante).select(
         last.party_id, item=seq.cons, next_confidence=seq.confidence, next_lift=seq.lift,
         after=seq.ante)
@@ -293,7 +299,24 @@ def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
                          order_by=[ibis.desc("_first"), ibis.desc("score"), "item"])
     ranked = both.mutate(rank=ibis.row_number().over(rank_w) + 1)
     ranked = ranked.filter(ranked["rank"] <= top).drop("_first")
-    out = engine.to_pandas(ranked).sort_values(["party_id", "rank"]).reset_index(drop=True)
+    return ranked, rules, labels, lines, owned
+
+
+def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
+                 respect_consent: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(offers, rules): offers = party_id, rank, item, label, score, reason (top ``top`` per
+    party); rules = the item → item rules they come from."""
+    scratch = _Scratch(engine)
+    try:
+        pkeys = scratch.keep("keys", party_keys(engine))
+        ranked, rules, labels, _, _ = _ranked(engine, as_of_day(as_of), level, top,
+                                              respect_consent, scratch, pkeys)
+        if ranked is None:
+            return pd.DataFrame(columns=["party_id", "rank", "item", "label", "score",
+                                         "reason"]), pd.DataFrame()
+        out = engine.to_pandas(ranked).sort_values(["party_id", "rank"]).reset_index(drop=True)
+    finally:
+        scratch.drop()
     names = dict(zip(labels.item, labels.label, strict=True))
     out["label"] = out["item"].map(names)
     out["reason"] = [_reason(row, names) for row in out.itertuples()]
@@ -326,28 +349,49 @@ def evaluate_offers(engine, cutoff, horizon_days: int, *, level: str = "category
     in the following ``horizon_days``), against the most popular items not owned."""
     c = as_of_day(cutoff)
     end = c + _dt.timedelta(days=int(horizon_days))
-    offers, _ = offers_as_of(engine, c, level=level, top=top, respect_consent=False)
-    before = engine.to_pandas(owned_items(engine, c, level))
-    after = _items(engine, end, level)
-    later = engine.to_pandas(after.select("party_id", "item").distinct())
-    # what was new after the cut-off: owned at the end, not at the cut-off
-    new = later.merge(before, on=["party_id", "item"], how="left", indicator=True)
-    new = new[new["_merge"] == "left_only"][["party_id", "item"]]
-    buyers = set(new.party_id) & set(before.party_id)
-    new = new[new.party_id.isin(buyers)]
-    new_sets = new.groupby("party_id").item.apply(set)
-    offered = offers[offers.party_id.isin(buyers)].groupby("party_id").item.apply(set)
-    popular = popular_items(engine, c, level)
-    owned_sets = before.groupby("party_id").item.apply(set)
-    hits = base_hits = 0
-    for pid, bought in new_sets.items():
-        hits += bool(offered.get(pid, set()) & bought)
-        mine = owned_sets.get(pid, set())
-        base = [i for i in popular if i not in mine][:top]
-        base_hits += bool(set(base) & bought)
-    n = len(new_sets)
+    scratch = _Scratch(engine)
+    try:
+        pkeys = scratch.keep("keys", party_keys(engine))
+        ranked, _, _, _, owned = _ranked(engine, c, level, top, False, scratch, pkeys)
+        n = hits = base_hits = 0
+        if ranked is not None:
+            n, hits, base_hits = _hits(engine, scratch, ranked, owned,
+                                       _items(engine, end, level, keys=pkeys), top)
+    finally:
+        scratch.drop()
     return {"customers": float(n), "hit_rate": hits / n if n else float("nan"),
             "popular_hit_rate": base_hits / n if n else float("nan")}
+
+
+def _hits(engine, scratch, ranked, owned, later, top: int) -> tuple[int, int, int]:
+    """(buyers, hits, popular hits), in the engine: the buyers are the customers who owned
+    something at the cut-off and bought an item new to them by the end; a hit, one of those
+    new items among their offers (``ranked``) or among the ``top`` most popular items they
+    did not own at the cut-off (items ranked by owners, then by name)."""
+    offered = ranked.select("party_id", "item")
+    later = later.select("party_id", "item").distinct()
+    new = later.anti_join(owned, [later.party_id == owned.party_id, later.item == owned.item])
+    had = owned.select("party_id").distinct()
+    new = scratch.keep("new_items", new.semi_join(had, new.party_id == had.party_id))
+    buyers = new.select("party_id").distinct()
+    n = int(engine.scalar(buyers.count()))
+    if n == 0:
+        return 0, 0, 0
+    hit = new.semi_join(offered, [new.party_id == offered.party_id,
+                                  new.item == offered.item])
+    hits = int(engine.scalar(hit.party_id.nunique()))
+    # the popular items not owned: among the first (top + items owned) by popularity
+    pop = owned.group_by("item").aggregate(owners=owned.count())
+    pop = pop.mutate(pos=ibis.row_number().over(order_by=[ibis.desc("owners"), "item"]))
+    n_owned = owned.group_by("party_id").aggregate(k=owned.count())
+    b = buyers.join(n_owned, "party_id")
+    cand = b.join(pop, pop.pos < b.k + top).select(b.party_id, pop.item, pop.pos)
+    cand = cand.anti_join(owned, [cand.party_id == owned.party_id, cand.item == owned.item])
+    cand = cand.mutate(_r=ibis.row_number().over(group_by="party_id", order_by="pos"))
+    cand = cand.filter(cand._r < top)
+    base = new.semi_join(cand, [new.party_id == cand.party_id, new.item == cand.item])
+    base_hits = int(engine.scalar(base.party_id.nunique()))
+    return n, hits, base_hits
 
 
 # ----------------------------------------------------------------------------- stage
