@@ -82,11 +82,12 @@ def _items(engine, as_of, level: str, *, keys=None, orders: bool = False) -> ibi
 
 
 def warehouse_rules(engine, as_of, *, level: str = "product", min_baskets: int = MIN_OWNERS,
-                    max_len: int = 3) -> pd.DataFrame:
+                    max_len: int = 3, keys=None) -> pd.DataFrame:
     """Association rules of the orders until ``as_of`` (one order = one basket; returns and
     cancelled lines left out), between products (``level="product"``) or categories, with
-    items named (product names); rules need ``min_baskets`` orders holding the whole rule."""
-    s = party_sales(engine, as_of=as_of)
+    items named (product names); rules need ``min_baskets`` orders holding the whole rule
+    (``keys``: :func:`party_keys`, when the caller has stored them)."""
+    s = party_sales(engine, as_of=as_of, keys=keys)
     s = s.filter(~s.is_return & (s.revenue > 0) & (s.quantity > 0))
     item = s.sku if level == "product" else s.category
     lines = s.filter(item.notnull()).select(basket=s.source.concat(":", s.order_id), item=item)
@@ -96,7 +97,8 @@ def warehouse_rules(engine, as_of, *, level: str = "product", min_baskets: int =
     rules = association_rules(engine, lines, basket="basket", item="item",
                               min_support=min(1.0, min_baskets / n), max_len=max_len)
     if level == "product" and len(rules):
-        names = engine.to_pandas(_items(engine, as_of, "product").group_by("item").aggregate(
+        names = engine.to_pandas(_items(engine, as_of, "product", keys=keys).group_by(
+            "item").aggregate(
             label=ibis._.label.max()))
         name = dict(zip(names["item"], names["label"], strict=True))
         rules["antecedent_names"] = rules.antecedent.map(lambda a: [name.get(i, i) for i in a])
@@ -107,12 +109,12 @@ def warehouse_rules(engine, as_of, *, level: str = "product", min_baskets: int =
 RULES_MART = "mart_basket_rules"
 
 
-def _rules_mart(engine, as_of) -> int:
+def _rules_mart(engine, as_of, keys=None) -> int:
     """Product and category rules of the orders as ``mart_basket_rules`` (items joined with
     " + " as text, so that any SQL client reads them)."""
     frames = []
     for level in ("product", "category"):
-        r = warehouse_rules(engine, as_of, level=level)
+        r = warehouse_rules(engine, as_of, level=level, keys=keys)
         if r.empty:
             continue
         names_a = r.get("antecedent_names", r.antecedent)
@@ -223,7 +225,8 @@ def _ranked(engine, day: _dt.date, level: str, top: int, respect_consent: bool, 
     table (party_id, item, rank, score and the figures of the reason), the item → item rules
     (pandas), the items' labels (pandas) and the purchase lines and owned items they come
     from (scratch tables: the sales are read once)."""
-    lines = scratch.keep("lines", _items(engine, day, level, keys=pkeys, orders=True))
+    # one row per (party, order, item): what every later query reads of the sales
+    lines = scratch.keep("lines", _items(engine, day, level, keys=pkeys, orders=True).distinct())
     owned = scratch.keep("owned", lines.select("party_id", "item").distinct())
     n_parties = int(engine.scalar(owned.party_id.nunique()))
     labels = engine.to_pandas(lines.group_by("item").aggregate(label=lines.label.max()))
@@ -303,12 +306,12 @@ def _ranked(engine, day: _dt.date, level: str, top: int, respect_consent: bool, 
 
 
 def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
-                 respect_consent: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 respect_consent: bool = True, keys=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(offers, rules): offers = party_id, rank, item, label, score, reason (top ``top`` per
     party); rules = the item → item rules they come from."""
     scratch = _Scratch(engine)
     try:
-        pkeys = scratch.keep("keys", party_keys(engine))
+        pkeys = keys if keys is not None else scratch.keep("keys", party_keys(engine))
         ranked, rules, labels, _, _ = _ranked(engine, as_of_day(as_of), level, top,
                                               respect_consent, scratch, pkeys)
         if ranked is None:
@@ -362,14 +365,14 @@ def popular_items(engine, as_of, level: str = "category") -> list[str]:
 
 
 def evaluate_offers(engine, cutoff, horizon_days: int, *, level: str = "category",
-                    top: int = TOP) -> dict[str, float]:
+                    top: int = TOP, keys=None) -> dict[str, float]:
     """Hit rate of the top offers as of ``cutoff`` on what customers bought next (new items
     in the following ``horizon_days``), against the most popular items not owned."""
     c = as_of_day(cutoff)
     end = c + _dt.timedelta(days=int(horizon_days))
     scratch = _Scratch(engine)
     try:
-        pkeys = scratch.keep("keys", party_keys(engine))
+        pkeys = keys if keys is not None else scratch.keep("keys", party_keys(engine))
         ranked, _, _, _, owned = _ranked(engine, c, level, top, False, scratch, pkeys)
         n = hits = base_hits = 0
         if ranked is not None:
@@ -454,26 +457,35 @@ def score_offers(engine, settings, *, as_of=None, level: str = "category") -> Of
     if now is None:
         result.notes.append("offers not computed: no sale in the warehouse")
         return result
-    offers, rules = offers_as_of(engine, now, level=level)
-    result.rules = len(rules)
-    result.basket_rules = _rules_mart(engine, now)
-    # one text per party: "label (reason) | label (reason) …" (no offer: no row)
-    lines = offers.assign(line=offers["label"].astype(str) + " (" + offers["reason"].astype(str)
-                          + ")")
-    text = lines.groupby("party_id", sort=True)["line"].agg(" | ".join)
-    scores = pd.DataFrame({"party_id": text.index.astype(str), "as_of": now,
-                           "next_best_offers": text.to_numpy(dtype=object)})
-    result.parties = len(scores)
-    cutoff = now - _dt.timedelta(days=int(settings.analytics.churn_horizon_days))
+    scratch = _Scratch(engine)
     try:
-        result.evaluation = evaluate_offers(engine, cutoff,
-                                            settings.analytics.churn_horizon_days, level=level)
-    except ValueError as exc:
-        result.notes.append(f"offers not checked on a past period: {exc}")
+        keys = scratch.keep("keys", party_keys(engine))  # read once for the three steps
+        offers, rules = offers_as_of(engine, now, level=level, keys=keys)
+        result.rules = len(rules)
+        del rules
+        # one text per party: "label (reason) | label (reason) …" (no offer: no row)
+        lines = offers["label"].astype(str) + " (" + offers["reason"].astype(str) + ")"
+        text = lines.groupby(offers["party_id"], sort=True).agg(" | ".join)
+        del offers, lines
+        scores = pd.DataFrame({"party_id": text.index.astype(str), "as_of": now,
+                               "next_best_offers": text.to_numpy(dtype=object)})
+        del text
+        result.parties = len(scores)
+        engine.create_table(SCORES_TABLE + "__building",
+                            ibis.memtable(scores).cast(SCORES_SCHEMA), overwrite=True)
+        del scores  # stored: the frames are freed before the next steps
+        result.basket_rules = _rules_mart(engine, now, keys=keys)
+        cutoff = now - _dt.timedelta(days=int(settings.analytics.churn_horizon_days))
+        try:
+            result.evaluation = evaluate_offers(engine, cutoff,
+                                                settings.analytics.churn_horizon_days,
+                                                level=level, keys=keys)
+        except ValueError as exc:
+            result.notes.append(f"offers not checked on a past period: {exc}")
+    finally:
+        scratch.drop()
     ev = pd.DataFrame([{"as_of": now, "evaluated_as_of": cutoff, "level": level,
                         "metric": k, "value": float(v)} for k, v in result.evaluation.items()])
-    engine.create_table(SCORES_TABLE + "__building",
-                        ibis.memtable(scores).cast(SCORES_SCHEMA), overwrite=True)
     with engine.transaction():
         engine.drop_table(SCORES_TABLE, force=True)
         engine.rename_table(SCORES_TABLE + "__building", SCORES_TABLE)
