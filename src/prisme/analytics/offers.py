@@ -97,13 +97,23 @@ def warehouse_rules(engine, as_of, *, level: str = "product", min_baskets: int =
     rules = association_rules(engine, lines, basket="basket", item="item",
                               min_support=min(1.0, min_baskets / n), max_len=max_len)
     if level == "product" and len(rules):
-        names = engine.to_pandas(_items(engine, as_of, "product", keys=keys).group_by(
-            "item").aggregate(
-            label=ibis._.label.max()))
-        name = dict(zip(names["item"], names["label"], strict=True))
+        name = _product_names(engine)
         rules["antecedent_names"] = rules.antecedent.map(lambda a: [name.get(i, i) for i in a])
         rules["consequent_names"] = rules.consequent.map(lambda a: [name.get(i, i) for i in a])
     return rules.assign(level=level)
+
+
+def _product_names(engine) -> dict:
+    """sku → product name (:func:`_items`' label of a product line: its current name, the
+    sku when it has none)."""
+    if not engine.has_table("dim_product"):
+        return {}
+    p = engine.table("dim_product")
+    if "is_current" in p.columns:
+        p = p.filter(p.is_current.fill_null(True))
+    p = p.group_by("sku").aggregate(name=p.name.max())
+    names = engine.to_pandas(p.filter(p.name.notnull() & p.sku.notnull()))
+    return dict(zip(names["sku"], names["name"], strict=True))
 
 
 RULES_MART = "mart_basket_rules"
@@ -219,14 +229,25 @@ def _refused_everything(engine) -> ibis.Table | None:
 
 
 # --------------------------------------------------------------------------- offers
+def _purchase_lines(engine, day, level: str, pkeys) -> ibis.Table:
+    """One row per (party, order, item) of the purchases until ``day`` (with ``at`` and the
+    item's ``label``)."""
+    return _items(engine, day, level, keys=pkeys, orders=True).distinct()
+
+
 def _ranked(engine, day: _dt.date, level: str, top: int, respect_consent: bool, scratch,
-            pkeys):
+            pkeys, lines=None):
     """(ranked, rules, labels, lines, owned): the top ``top`` items per party as an engine
     table (party_id, item, rank, score and the figures of the reason), the item → item rules
     (pandas), the items' labels (pandas) and the purchase lines and owned items they come
     from (scratch tables: the sales are read once)."""
-    # one row per (party, order, item): what every later query reads of the sales
-    lines = scratch.keep("lines", _items(engine, day, level, keys=pkeys, orders=True).distinct())
+    # one row per (party, order, item): what every later query reads of the sales (``lines``:
+    # those of a later day, already stored, cut at this day)
+    if lines is None:
+        lines = scratch.keep("lines", _purchase_lines(engine, day, level, pkeys))
+    else:
+        lines = scratch.keep("lines_" + day.strftime("%Y%m%d"),
+                             lines.filter(lines.at.date() <= ibis.literal(day)))
     owned = scratch.keep("owned", lines.select("party_id", "item").distinct())
     n_parties = int(engine.scalar(owned.party_id.nunique()))
     labels = engine.to_pandas(lines.group_by("item").aggregate(label=lines.label.max()))
@@ -306,14 +327,15 @@ def _ranked(engine, day: _dt.date, level: str, top: int, respect_consent: bool, 
 
 
 def offers_as_of(engine, as_of, *, level: str = "category", top: int = TOP,
-                 respect_consent: bool = True, keys=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 respect_consent: bool = True, keys=None, lines=None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(offers, rules): offers = party_id, rank, item, label, score, reason (top ``top`` per
     party); rules = the item → item rules they come from."""
     scratch = _Scratch(engine)
     try:
         pkeys = keys if keys is not None else scratch.keep("keys", party_keys(engine))
         ranked, rules, labels, _, _ = _ranked(engine, as_of_day(as_of), level, top,
-                                              respect_consent, scratch, pkeys)
+                                              respect_consent, scratch, pkeys, lines)
         if ranked is None:
             return pd.DataFrame(columns=["party_id", "rank", "item", "label", "score",
                                          "reason"]), pd.DataFrame()
@@ -365,7 +387,7 @@ def popular_items(engine, as_of, level: str = "category") -> list[str]:
 
 
 def evaluate_offers(engine, cutoff, horizon_days: int, *, level: str = "category",
-                    top: int = TOP, keys=None) -> dict[str, float]:
+                    top: int = TOP, keys=None, lines=None) -> dict[str, float]:
     """Hit rate of the top offers as of ``cutoff`` on what customers bought next (new items
     in the following ``horizon_days``), against the most popular items not owned."""
     c = as_of_day(cutoff)
@@ -373,11 +395,12 @@ def evaluate_offers(engine, cutoff, horizon_days: int, *, level: str = "category
     scratch = _Scratch(engine)
     try:
         pkeys = keys if keys is not None else scratch.keep("keys", party_keys(engine))
-        ranked, _, _, _, owned = _ranked(engine, c, level, top, False, scratch, pkeys)
+        ranked, _, _, _, owned = _ranked(engine, c, level, top, False, scratch, pkeys, lines)
         n = hits = base_hits = 0
         if ranked is not None:
-            n, hits, base_hits = _hits(engine, scratch, ranked, owned,
-                                       _items(engine, end, level, keys=pkeys), top)
+            later = _items(engine, end, level, keys=pkeys) if lines is None else \
+                lines.filter(lines.at.date() <= ibis.literal(end))
+            n, hits, base_hits = _hits(engine, scratch, ranked, owned, later, top)
     finally:
         scratch.drop()
     return {"customers": float(n), "hit_rate": hits / n if n else float("nan"),
@@ -460,13 +483,15 @@ def score_offers(engine, settings, *, as_of=None, level: str = "category") -> Of
     scratch = _Scratch(engine)
     try:
         keys = scratch.keep("keys", party_keys(engine))  # read once for the three steps
-        offers, rules = offers_as_of(engine, now, level=level, keys=keys)
+        # the purchase lines until now, read once: the offers' and their check's
+        lines = scratch.keep("purchase_lines", _purchase_lines(engine, now, level, keys))
+        offers, rules = offers_as_of(engine, now, level=level, keys=keys, lines=lines)
         result.rules = len(rules)
         del rules
         # one text per party: "label (reason) | label (reason) …" (no offer: no row)
-        lines = offers["label"].astype(str) + " (" + offers["reason"].astype(str) + ")"
-        text = lines.groupby(offers["party_id"], sort=True).agg(" | ".join)
-        del offers, lines
+        said = offers["label"].astype(str) + " (" + offers["reason"].astype(str) + ")"
+        text = said.groupby(offers["party_id"], sort=True).agg(" | ".join)
+        del offers, said
         scores = pd.DataFrame({"party_id": text.index.astype(str), "as_of": now,
                                "next_best_offers": text.to_numpy(dtype=object)})
         del text
@@ -475,11 +500,12 @@ def score_offers(engine, settings, *, as_of=None, level: str = "category") -> Of
                             ibis.memtable(scores).cast(SCORES_SCHEMA), overwrite=True)
         del scores  # stored: the frames are freed before the next steps
         result.basket_rules = _rules_mart(engine, now, keys=keys)
+        # the check ends now: the lines until now hold the cut-off's and the end's
         cutoff = now - _dt.timedelta(days=int(settings.analytics.churn_horizon_days))
         try:
             result.evaluation = evaluate_offers(engine, cutoff,
                                                 settings.analytics.churn_horizon_days,
-                                                level=level, keys=keys)
+                                                level=level, keys=keys, lines=lines)
         except ValueError as exc:
             result.notes.append(f"offers not checked on a past period: {exc}")
     finally:
