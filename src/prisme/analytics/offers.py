@@ -24,7 +24,9 @@ As of a day, in the engine:
 
 The offers are checked as of a past cut-off (``now − churn_horizon_days``): the hit rate of the
 top 3 — the share of customers who bought a new item in the following period for whom that
-item was among their 3 offers — against the 3 most popular items they did not own.
+item was among their 3 offers — against the 3 most popular items they did not own. The check
+is counted in the engine over every customer (no sample), from the same purchase lines as the
+offers of today (a past day's lines are today's cut at that day: the sales are read once).
 """
 
 from __future__ import annotations
