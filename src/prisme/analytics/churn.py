@@ -709,8 +709,10 @@ def score_churn(engine, settings, *, as_of=None, progress=None) -> ChurnSummary:
     evaluation_day = now - _dt.timedelta(days=horizon)
     train_eval = _cutoffs(evaluation_day, horizon, k)
     train_now = _cutoffs(now, horizon, k)
-    first = party_orders(engine, as_of=now)
-    first_day = engine.scalar(first.order_day.min())
+    # the first order's day (party_orders' first order_day: its first line's), without
+    # grouping the lines into orders
+    lines = party_sales(engine, as_of=now)
+    first_day = engine.scalar(lines.ordered_at.min().date())
     if first_day is None or as_of_day(first_day) > train_eval[0] - _dt.timedelta(days=30):
         oldest = train_eval[0] - _dt.timedelta(days=30)
         result.notes.append(
