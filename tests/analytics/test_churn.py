@@ -252,3 +252,23 @@ def test_a_large_training_set_is_sampled_with_the_same_share_of_leavers():
     assert "5,000" in notes[0] and "20,000" in notes[0]
     small = train.head(100)
     assert churn._sample(small, 5_000, seed=7, notes=[]) is small  # under the cap: untouched
+
+
+def test_the_training_sample_is_taken_before_stacking_with_the_same_rows():
+    """The stage samples the cut-offs' rows without stacking the whole frames first: the
+    same rows, index and order as sampling the stacked frame."""
+    rng = np.random.default_rng(11)
+    frames = churn._Frames.__new__(churn._Frames)
+    frames.notes, frames.cache = [], {}
+    days = [pd.Timestamp(d).date() for d in ("2023-01-01", "2023-07-01", "2024-01-01")]
+    for k, day in enumerate(days):
+        n = 3_000 + 500 * k
+        frames.cache[day] = pd.DataFrame({"party_id": [f"P{i:05d}" for i in range(n)],
+                                          "x": rng.normal(size=n), "as_of": day,
+                                          "churned": rng.random(n) < 0.3 + 0.1 * k})
+    stacked = pd.concat([frames.cache[d] for d in days], ignore_index=True)
+    want = churn._sample(stacked, 4_000, seed=7, notes=[])
+    got = frames.training(days, 4_000, seed=7)
+    pd.testing.assert_frame_equal(got, want)
+    assert "churn model fitted on a sample" in frames.notes[0]
+    pd.testing.assert_frame_equal(frames.training(days, None, seed=7), stacked)
