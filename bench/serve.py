@@ -25,6 +25,7 @@ server would otherwise have (the report prints the load average).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -42,6 +43,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+from loadgen import scenario_url  # noqa: E402  (bench/, beside this file)
 
 from prisme import engine as engine_mod  # noqa: E402
 from prisme.access import users as users_mod  # noqa: E402
@@ -95,18 +98,6 @@ def sample(settings, n: int = 2000) -> dict:
             "branches": branches, "rng": rng}
 
 
-def scenario_urls(kind: str, s: dict, rng: random.Random) -> str:
-    if kind == "overview":
-        return "/"
-    if kind == "card":
-        return f"/customers/{rng.choice(s['parties'])}"
-    if kind == "search":
-        return f"/api/v1/customers?q={rng.choice(s['names'])[:5].lower()}"
-    year, branch = rng.choice(s["years"]), rng.choice(s["branches"])
-    return ("/api/v1/cube?measures=revenue,orders,customers&dimensions=quarter,channel,"
-            f"rfm_segment&filters=year:{year};branch:{branch}")
-
-
 def run(base: str, kind: str, clients: int, seconds: float, s: dict) -> dict:
     lat: list[float] = []
     errors = [0]
@@ -114,14 +105,14 @@ def run(base: str, kind: str, clients: int, seconds: float, s: dict) -> dict:
     sessions = [login(base) for _ in range(clients)]
     for c in sessions[:1]:  # warm-up
         for i in range(3):
-            c.get(scenario_urls(kind, s, random.Random(i)))
+            c.get(scenario_url(kind, s, random.Random(i)))
     stop = time.perf_counter() + seconds
 
     def worker(i: int) -> None:
         rng = random.Random(1000 + i)
         c = sessions[i]
         while time.perf_counter() < stop:
-            url = scenario_urls(kind, s, rng)
+            url = scenario_url(kind, s, rng)
             t0 = time.perf_counter()
             r = c.get(url)
             dt = time.perf_counter() - t0
@@ -139,9 +130,44 @@ def run(base: str, kind: str, clients: int, seconds: float, s: dict) -> dict:
     wall = time.perf_counter() - t0
     for c in sessions:
         c.close()
+    return _summary(kind, clients, "httpx threads", lat, errors[0], wall)
+
+
+def _summary(kind, clients, load, lat, errors, wall) -> dict:
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [lat[0]] * 99
-    return {"scenario": kind, "clients": clients, "requests": len(lat), "errors": errors[0],
-            "p50_ms": 1000 * q[49], "p95_ms": 1000 * q[94], "rps": len(lat) / wall}
+    return {"scenario": kind, "clients": clients, "load": load, "requests": len(lat),
+            "errors": errors, "p50_ms": 1000 * q[49], "p95_ms": 1000 * q[94],
+            "rps": len(lat) / wall}
+
+
+def run_processes(base: str, kind: str, clients: int, seconds: float, s: dict) -> dict:
+    """The same closed loop with the light client of ``bench/loadgen.py``: one process per
+    client, ``http.client`` on one keep-alive connection, each request timed end to end."""
+    sessions = [login(base) for _ in range(clients)]
+    for i in range(3):  # warm-up, as in :func:`run`
+        sessions[0].get(scenario_url(kind, s, random.Random(i)))
+    cookies = [f"prisme_session={c.cookies.get('prisme_session')}" for c in sessions]
+    for c in sessions:
+        c.close()
+    host, port = base.removeprefix("http://").split(":")
+    sample = {k: v for k, v in s.items() if k != "rng"}
+    start = time.time() + 1.0 + 0.1 * clients  # every client started and waiting
+    procs = []
+    for i in range(clients):
+        p = subprocess.Popen([sys.executable, str(Path(__file__).with_name("loadgen.py"))],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        p.stdin.write(json.dumps({"host": host, "port": int(port), "cookie": cookies[i],
+                                  "kind": kind, "sample": sample, "seed": 1000 + i,
+                                  "start": start, "stop": start + seconds}))
+        p.stdin.close()
+        procs.append(p)
+    lat, errors = [], 0
+    for p in procs:
+        out = json.loads(p.stdout.read())
+        p.wait()
+        lat += out["latencies"]
+        errors += out["errors"]
+    return _summary(kind, clients, "processes", lat, errors, seconds)
 
 
 def bare(settings, s: dict, n: int = 30) -> dict:
@@ -204,7 +230,8 @@ def bare(settings, s: dict, n: int = 30) -> dict:
 
 
 def build_card(settings) -> None:
-    """``mart_card`` alone (not the whole serving stage), swapped in, indexed, published."""
+    """``mart_card`` and ``mart_search`` alone (not the whole serving stage), swapped in,
+    indexed, published: the same steps as the build's serving stage."""
     from prisme.serve import marts
 
     eng = engine_mod.connect(settings)
@@ -213,13 +240,18 @@ def build_card(settings) -> None:
         with eng.exclusive("bench: mart_card"), eng.publishing("bench: mart_card"):
             n = marts.build_card(eng, marts.CARD + "__building")
             t1 = time.perf_counter()
-            with eng.transaction():
-                eng.drop_table(marts.CARD, force=True)
-                eng.rename_table(marts.CARD + "__building", marts.CARD)
-                marts.index_card(eng)
+            eng.create_table(marts.SEARCH + "__building",
+                             marts.search_index(eng).order_by("party_id"), overwrite=True)
             t2 = time.perf_counter()
-        print(f"mart_card: {n:,} rows built in {t1 - t0:.1f} s, swapped and indexed in "
-              f"{t2 - t1:.1f} s, published in {time.perf_counter() - t2:.1f} s", flush=True)
+            with eng.transaction():
+                for name in (marts.CARD, marts.SEARCH):
+                    eng.drop_table(name, force=True)
+                    eng.rename_table(name + "__building", name)
+                marts.index_card(eng)
+            t3 = time.perf_counter()
+        print(f"mart_card: {n:,} rows built in {t1 - t0:.1f} s; mart_search in "
+              f"{t2 - t1:.1f} s; swapped and indexed in {t3 - t2:.1f} s, published in "
+              f"{time.perf_counter() - t3:.1f} s", flush=True)
     finally:
         eng.close()
 
@@ -231,11 +263,17 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--scenarios", nargs="+", default=["overview", "card", "search", "cube"])
     ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--load", nargs="+", choices=["processes", "httpx"],
+                    default=["processes", "httpx"],
+                    help="the clients: processes of bench/loadgen.py (http.client, one per "
+                         "client) and/or threads of this process with httpx (the first "
+                         "client of this bench); each scenario runs with each, in turn")
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--build-card", action="store_true",
-                    help="first (re)build mart_card on the project and publish it (a copy of "
-                         "a warehouse built before mart_card), printing how long it took")
+                    help="first (re)build mart_card and mart_search on the project and "
+                         "publish them (a copy of a warehouse built by an earlier version), "
+                         "printing how long it took")
     args = ap.parse_args()
     settings = load_settings(args.project)
     if args.build_card:
@@ -251,10 +289,13 @@ def main() -> None:
     rows = []
     try:
         for kind in args.scenarios:
-            for clients in args.clients:
-                r = run(base, kind, clients, args.seconds, s)
+            for clients, load in itertools.product(args.clients, args.load):
+                if load == "httpx":
+                    r = run(base, kind, clients, args.seconds, s)
+                else:
+                    r = run_processes(base, kind, clients, args.seconds, s)
                 rows.append(r)
-                print(f"{kind:9s} {clients:3d} clients: p50 {r['p50_ms']:8.1f} ms  "
+                print(f"{kind:9s} {clients:3d} clients ({load:9s}): p50 {r['p50_ms']:8.1f} ms  "
                       f"p95 {r['p95_ms']:8.1f} ms  {r['rps']:7.1f} req/s  "
                       f"({r['requests']} requests, {r['errors']} errors)", flush=True)
     finally:
@@ -263,13 +304,14 @@ def main() -> None:
     b = bare(settings, s)
     print(f"\n{customers:,} customers, {lines:,} sale lines; {args.workers} worker(s); cache "
           f"{'off' if args.no_cache else 'on'}; load average {os.getloadavg()[0]:.1f}")
-    print("| scenario | clients | p50 ms | p95 ms | req/s | errors | bare DuckDB p50 ms | "
-          "× bare (p50) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | clients | client | p50 ms | p95 ms | req/s | errors | bare DuckDB p50 ms "
+          "| × bare (p50) |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         ref = b.get(r["scenario"])
         ratio = f"{r['p50_ms'] / ref:.1f}" if ref and r["clients"] == 1 else ""
-        print(f"| {r['scenario']} | {r['clients']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
+        print(f"| {r['scenario']} | {r['clients']} | {r['load']} | {r['p50_ms']:.1f} | "
+              f"{r['p95_ms']:.1f} | "
               f"{r['rps']:.1f} | {r['errors']} | {f'{ref:.1f}' if ref else ''} | {ratio} |")
     if "cube_rollup" in b:
         print(f"\nbare DuckDB, the cube question on mart_cube_rollup: p50 "
