@@ -8,7 +8,8 @@ branches the URLs are drawn from), ``seed``, ``start`` and ``stop`` (``time.time
 every client starts at the same instant). The client keeps one HTTP/1.1 keep-alive
 connection (``http.client``), sends one request at a time (a closed loop, like a user
 waiting for each page) and times each one end to end: from sending the request to having
-read the whole body. It prints ``{"latencies": [seconds…], "errors": n}``.
+read the whole body. It prints ``{"latencies": [seconds…], "errors": n, "cpu_s": s}`` (its
+own CPU time during the run).
 
 Why: the bench's first client was threads of the bench process using httpx, on the same two
 cores as the server; httpx costs ~1 ms of CPU per request and the threads share one GIL,
@@ -56,6 +57,7 @@ def run(job: dict) -> dict:
     if delay > 0:
         time.sleep(delay)
     stop = job["stop"]
+    cpu0 = time.process_time()
     while time.time() < stop:
         url = _quote(scenario_url(job["kind"], job["sample"], rng))
         t0 = time.perf_counter()
@@ -71,8 +73,9 @@ def run(job: dict) -> dict:
         lat.append(time.perf_counter() - t0)
         if status != 200:
             errors += 1
+    cpu = time.process_time() - cpu0
     conn.close()
-    return {"latencies": lat, "errors": errors}
+    return {"latencies": lat, "errors": errors, "cpu_s": cpu}
 
 
 if __name__ == "__main__":
