@@ -89,7 +89,8 @@ def test_card_page_shows_the_newest_events_and_links_to_the_rest(client, served)
 
     with engine_mod.connect(served.settings, read_only=True) as eng:
         cards = eng.to_pandas(eng.table("mart_card").select("party_id", "card"))
-    counts = {p: json.loads(c)["event_count"] or 0 for p, c in zip(cards.party_id, cards.card)}
+    counts = {p: json.loads(c)["event_count"] or 0
+              for p, c in zip(cards.party_id, cards.card, strict=True)}
     busiest = max(counts, key=lambda p: (counts[p], p))
     assert counts[busiest] > TIMELINE_PAGE  # the demo has customers with long timelines
     login(client, "ada")
