@@ -220,6 +220,7 @@ class Engine(abc.ABC):
     def limit_threads(self, threads: int) -> None:
         """Run each query on at most ``threads`` threads (a server's small queries, side by
         side); the default does nothing (an engine that schedules its own work)."""
+        return None
 
     # ---------------------------------------------------------------- results
     def to_pandas(self, expr: ibis.Expr) -> pd.DataFrame:
