@@ -222,7 +222,10 @@ def _unpack(row: dict) -> dict:
     from prisme.serve.marts import CARD_JSON
 
     text = row.pop(CARD_JSON, None)
-    if text is None:  # a mart_card of an earlier layout: every field a column
+    if text is None:  # a mart_card of an earlier build: every field a column, lists of structs
+        for k in ("events", "source_records"):
+            if row.get(k) is not None:
+                row[k] = [{f: _plain(v) for f, v in x.items()} for x in row[k]]
         return row
     out = json.loads(text)
     out.update(row)
