@@ -1,16 +1,27 @@
 """The application under load: p50/p95 latency of the pages and API users wait on.
 
     python bench/serve.py --project DIR [--clients 1 20] [--seconds 20] [--workers 2] [--no-cache]
-                          [--build-card]
+                          [--load processes httpx] [--build-card]
 
 DIR is a built project (``prisme demo --dir DIR --customers N --no-serve``). The server runs in
-its own process(es) (``prisme serve --workers W``; result cache on unless ``--no-cache``); the clients are threads of this process, each with its own
-connection, logged in as the admin (every customer: the widest scans). Scenarios, each run
-for ``--seconds`` per client count after a warm-up:
+its own process(es) (``prisme serve --workers W``; result cache on unless ``--no-cache``). The
+clients, each logged in as the admin (every customer: the widest scans) with its own
+connection, in a closed loop (one request at a time), each request timed end to end, are
+either (``--load``, by default both in turn, so that the two can be compared in one run):
+
+* ``processes`` — one process per client running ``bench/loadgen.py`` (``http.client``, one
+  keep-alive connection; ~0.1–0.2 ms of CPU per request);
+* ``httpx`` — threads of this process with httpx (the bench's first client: ~1 ms of CPU per
+  request, and 20 threads share one GIL, so part of a measured latency is the client's own
+  queue).
+
+The report gives the server's CPU per request and the clients' (both on the same cores).
+Scenarios, each run for ``--seconds`` per client count and client after a warm-up:
 
 * overview — the ``/`` page (six KPI tiles over customer_360, 24 months of trends via the cube);
 * card — the ``/customers/{party_id}`` page of a random customer (golden record with sources,
-  consent, value, timeline: one row of ``mart_card``), its view written to the audit log;
+  consent, value, the newest 50 events of the timeline: one row of ``mart_card``), its view
+  written to the audit log;
 * search — ``/api/v1/customers?q=`` a random surname (accent- and case-insensitive);
 * cube — ``/api/v1/cube`` revenue, orders and buying customers by quarter × channel × RFM
   segment, sliced on a random (year, branch): distinct questions, so the cache helps only
@@ -18,13 +29,14 @@ for ``--seconds`` per client count after a warm-up:
 
 Side by side, what a user would otherwise run: the same card and cube questions as bare SQL on
 the published DuckDB file from one Python client (no HTTP, no rights, no rendering, no audit).
-The clients share the machine with the server: on a 2-core box their threads take CPU the
-server would otherwise have (the report prints the load average).
+The clients share the machine with the server: on a 2-core box they take CPU the server
+would otherwise have (the report prints the load average).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -42,6 +54,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+from loadgen import scenario_url  # noqa: E402  (bench/, beside this file)
 
 from prisme import engine as engine_mod  # noqa: E402
 from prisme.access import users as users_mod  # noqa: E402
@@ -95,33 +109,21 @@ def sample(settings, n: int = 2000) -> dict:
             "branches": branches, "rng": rng}
 
 
-def scenario_urls(kind: str, s: dict, rng: random.Random) -> str:
-    if kind == "overview":
-        return "/"
-    if kind == "card":
-        return f"/customers/{rng.choice(s['parties'])}"
-    if kind == "search":
-        return f"/api/v1/customers?q={rng.choice(s['names'])[:5].lower()}"
-    year, branch = rng.choice(s["years"]), rng.choice(s["branches"])
-    return ("/api/v1/cube?measures=revenue,orders,customers&dimensions=quarter,channel,"
-            f"rfm_segment&filters=year:{year};branch:{branch}")
-
-
-def run(base: str, kind: str, clients: int, seconds: float, s: dict) -> dict:
+def run(base: str, kind: str, clients: int, seconds: float, s: dict, server_pid: int) -> dict:
     lat: list[float] = []
     errors = [0]
     lock = threading.Lock()
     sessions = [login(base) for _ in range(clients)]
     for c in sessions[:1]:  # warm-up
         for i in range(3):
-            c.get(scenario_urls(kind, s, random.Random(i)))
+            c.get(scenario_url(kind, s, random.Random(i)))
     stop = time.perf_counter() + seconds
 
     def worker(i: int) -> None:
         rng = random.Random(1000 + i)
         c = sessions[i]
         while time.perf_counter() < stop:
-            url = scenario_urls(kind, s, rng)
+            url = scenario_url(kind, s, rng)
             t0 = time.perf_counter()
             r = c.get(url)
             dt = time.perf_counter() - t0
@@ -131,17 +133,72 @@ def run(base: str, kind: str, clients: int, seconds: float, s: dict) -> dict:
                     errors[0] += 1
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    cpu0, own0 = _cpu_s(server_pid), time.process_time()
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    cpu = (_cpu_s(server_pid) - cpu0, time.process_time() - own0)
     for c in sessions:
         c.close()
+    return _summary(kind, clients, "httpx threads", lat, errors[0], wall, cpu)
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+
+def _summary(kind, clients, load, lat, errors, wall, cpu) -> dict:
+    """Latency quantiles, throughput, and the CPU per request of the server and of the
+    clients (``cpu``: their CPU seconds during the timed run)."""
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [lat[0]] * 99
-    return {"scenario": kind, "clients": clients, "requests": len(lat), "errors": errors[0],
-            "p50_ms": 1000 * q[49], "p95_ms": 1000 * q[94], "rps": len(lat) / wall}
+    n = max(1, len(lat))
+    return {"scenario": kind, "clients": clients, "load": load, "requests": len(lat),
+            "errors": errors, "p50_ms": 1000 * q[49], "p95_ms": 1000 * q[94],
+            "rps": len(lat) / wall, "server_cpu_ms": 1000 * cpu[0] / n,
+            "client_cpu_ms": 1000 * cpu[1] / n}
+
+
+def run_processes(base: str, kind: str, clients: int, seconds: float, s: dict,
+                  server_pid: int) -> dict:
+    """The same closed loop with the light client of ``bench/loadgen.py``: one process per
+    client, ``http.client`` on one keep-alive connection, each request timed end to end."""
+    sessions = [login(base) for _ in range(clients)]
+    for i in range(3):  # warm-up, as in :func:`run`
+        sessions[0].get(scenario_url(kind, s, random.Random(i)))
+    cookies = [f"prisme_session={c.cookies.get('prisme_session')}" for c in sessions]
+    for c in sessions:
+        c.close()
+    host, port = base.removeprefix("http://").split(":")
+    sample = {k: v for k, v in s.items() if k != "rng"}
+    start = time.time() + 1.0 + 0.1 * clients  # every client started and waiting
+    procs = []
+    for i in range(clients):
+        p = subprocess.Popen([sys.executable, str(Path(__file__).with_name("loadgen.py"))],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        p.stdin.write(json.dumps({"host": host, "port": int(port), "cookie": cookies[i],
+                                  "kind": kind, "sample": sample, "seed": 1000 + i,
+                                  "start": start, "stop": start + seconds}))
+        p.stdin.close()
+        procs.append(p)
+    time.sleep(max(0.0, start - time.time()))
+    cpu0 = _cpu_s(server_pid)
+    time.sleep(max(0.0, start + seconds - time.time()))
+    server_cpu = _cpu_s(server_pid) - cpu0  # (a request still running at the end: ~0)
+    lat, errors, client_cpu = [], 0, 0.0
+    for p in procs:
+        out = json.loads(p.stdout.read())
+        p.wait()
+        lat += out["latencies"]
+        errors += out["errors"]
+        client_cpu += out["cpu_s"]
+    return _summary(kind, clients, "processes", lat, errors, seconds,
+                    (server_cpu, client_cpu))
 
 
 def bare(settings, s: dict, n: int = 30) -> dict:
@@ -204,7 +261,8 @@ def bare(settings, s: dict, n: int = 30) -> dict:
 
 
 def build_card(settings) -> None:
-    """``mart_card`` alone (not the whole serving stage), swapped in, indexed, published."""
+    """``mart_card`` and ``mart_search`` alone (not the whole serving stage), swapped in,
+    indexed, published: the same steps as the build's serving stage."""
     from prisme.serve import marts
 
     eng = engine_mod.connect(settings)
@@ -213,13 +271,18 @@ def build_card(settings) -> None:
         with eng.exclusive("bench: mart_card"), eng.publishing("bench: mart_card"):
             n = marts.build_card(eng, marts.CARD + "__building")
             t1 = time.perf_counter()
-            with eng.transaction():
-                eng.drop_table(marts.CARD, force=True)
-                eng.rename_table(marts.CARD + "__building", marts.CARD)
-                marts.index_card(eng)
+            eng.create_table(marts.SEARCH + "__building",
+                             marts.search_index(eng).order_by("party_id"), overwrite=True)
             t2 = time.perf_counter()
-        print(f"mart_card: {n:,} rows built in {t1 - t0:.1f} s, swapped and indexed in "
-              f"{t2 - t1:.1f} s, published in {time.perf_counter() - t2:.1f} s", flush=True)
+            with eng.transaction():
+                for name in (marts.CARD, marts.SEARCH):
+                    eng.drop_table(name, force=True)
+                    eng.rename_table(name + "__building", name)
+                marts.index_card(eng)
+            t3 = time.perf_counter()
+        print(f"mart_card: {n:,} rows built in {t1 - t0:.1f} s; mart_search in "
+              f"{t2 - t1:.1f} s; swapped and indexed in {t3 - t2:.1f} s, published in "
+              f"{time.perf_counter() - t3:.1f} s", flush=True)
     finally:
         eng.close()
 
@@ -231,11 +294,17 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--scenarios", nargs="+", default=["overview", "card", "search", "cube"])
     ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--load", nargs="+", choices=["processes", "httpx"],
+                    default=["processes", "httpx"],
+                    help="the clients: processes of bench/loadgen.py (http.client, one per "
+                         "client) and/or threads of this process with httpx (the first "
+                         "client of this bench); each scenario runs with each, in turn")
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--build-card", action="store_true",
-                    help="first (re)build mart_card on the project and publish it (a copy of "
-                         "a warehouse built before mart_card), printing how long it took")
+                    help="first (re)build mart_card and mart_search on the project and "
+                         "publish them (a copy of a warehouse built by an earlier version), "
+                         "printing how long it took")
     args = ap.parse_args()
     settings = load_settings(args.project)
     if args.build_card:
@@ -251,10 +320,13 @@ def main() -> None:
     rows = []
     try:
         for kind in args.scenarios:
-            for clients in args.clients:
-                r = run(base, kind, clients, args.seconds, s)
+            for clients, load in itertools.product(args.clients, args.load):
+                if load == "httpx":
+                    r = run(base, kind, clients, args.seconds, s, server.pid)
+                else:
+                    r = run_processes(base, kind, clients, args.seconds, s, server.pid)
                 rows.append(r)
-                print(f"{kind:9s} {clients:3d} clients: p50 {r['p50_ms']:8.1f} ms  "
+                print(f"{kind:9s} {clients:3d} clients ({load:9s}): p50 {r['p50_ms']:8.1f} ms  "
                       f"p95 {r['p95_ms']:8.1f} ms  {r['rps']:7.1f} req/s  "
                       f"({r['requests']} requests, {r['errors']} errors)", flush=True)
     finally:
@@ -263,14 +335,16 @@ def main() -> None:
     b = bare(settings, s)
     print(f"\n{customers:,} customers, {lines:,} sale lines; {args.workers} worker(s); cache "
           f"{'off' if args.no_cache else 'on'}; load average {os.getloadavg()[0]:.1f}")
-    print("| scenario | clients | p50 ms | p95 ms | req/s | errors | bare DuckDB p50 ms | "
-          "× bare (p50) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | clients | client | p50 ms | p95 ms | req/s | errors | server CPU ms/req "
+          "| client CPU ms/req | bare DuckDB p50 ms | × bare (p50) |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         ref = b.get(r["scenario"])
         ratio = f"{r['p50_ms'] / ref:.1f}" if ref and r["clients"] == 1 else ""
-        print(f"| {r['scenario']} | {r['clients']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
-              f"{r['rps']:.1f} | {r['errors']} | {f'{ref:.1f}' if ref else ''} | {ratio} |")
+        print(f"| {r['scenario']} | {r['clients']} | {r['load']} | {r['p50_ms']:.1f} | "
+              f"{r['p95_ms']:.1f} | {r['rps']:.1f} | {r['errors']} | "
+              f"{r['server_cpu_ms']:.2f} | {r['client_cpu_ms']:.2f} | "
+              f"{f'{ref:.1f}' if ref else ''} | {ratio} |")
     if "cube_rollup" in b:
         print(f"\nbare DuckDB, the cube question on mart_cube_rollup: p50 "
               f"{b['cube_rollup']:.1f} ms (on the sale lines: {b['cube']:.1f} ms)")

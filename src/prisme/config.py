@@ -74,6 +74,10 @@ class EngineSettings(_Strict):
     #: DuckDB's default (80 % of RAM) let a 1M-record Splink run reach 18.7 GiB here.
     memory_limit: str = "6GB"
     threads: int = 2
+    #: threads of each query of ``prisme serve`` (its read-only engines); None: ``threads``.
+    #: A request is a small query and the server runs requests side by side, so one thread
+    #: per query spends no CPU on splitting and merging (see bench/RESULTS.md).
+    serve_threads: int | None = 1
     #: seconds a second load waits for the first to finish before it is refused.
     lock_timeout_s: float = 30.0
     temp_directory: str | None = None

@@ -125,3 +125,49 @@ def test_prepared_search_equals_the_search_compiled_per_request(served, role):
                 assert got == want, (role, q, page)
         assert customers.search(Reader(fast, user, "v", holder), served.inside, 1, 5)[
             "total"] == 1
+
+
+class _EarlierSearchMart(Reader):
+    """A reader whose ``mart_search`` has only the keys (a build before the search's page
+    was read from it): the page's rows then come from ``customer_360``."""
+
+    def derived(self, name, live, party=None):
+        from prisme.serve.marts import SEARCH
+
+        t = super().derived(name, live, party)
+        if name == SEARCH:
+            t = t.select("party_id", "branch", "advisor", "search_text", "email_key",
+                         "phone_key")
+        return t
+
+
+@pytest.mark.parametrize("role", ["admin", "analyst", "manager", "advisor"])
+def test_search_page_from_mart_search_equals_the_page_from_customer_360(served, role):
+    user = _users(served)[role]
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        c = eng.to_pandas(eng.table("customer_360").select(
+            "party_id", "last_name", "email", "phone").order_by("party_id").limit(60))
+        names = list(c.last_name.dropna())
+        words = [names[0][:3].lower(), names[5].upper(), names[9][1:4], "a", "e",
+                 c.email.dropna().iloc[2], str(c.phone.dropna().iloc[3])[-6:],
+                 c.party_id.iloc[7], "", "zzzz"]
+        for q in words:
+            for page in (1, 2):
+                got = customers.search(Reader(eng, user, "v"), q, page, 7)
+                want = customers.search(_EarlierSearchMart(eng, user, "v"), q, page, 7)
+                assert got == want, (role, q, page)
+
+
+def test_serving_engines_run_each_query_on_serve_threads(served):
+    """The read-only engines of the application run each query on ``serve_threads``
+    threads (requests run side by side; one thread per small query splits nothing)."""
+    from prisme.serve.data import Warehouse
+
+    want = served.settings.engine.serve_threads
+    assert want == 1
+    w = Warehouse(served.settings)
+    try:
+        with w.engine() as (eng, _):
+            assert eng.execute_sql("SELECT current_setting('threads')")[0][0] == want
+    finally:
+        w.close()

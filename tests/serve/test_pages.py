@@ -78,6 +78,38 @@ def test_card_page_and_refusal(client, served):
     assert r.status_code == 403 and "outside your portfolio" in r.text
 
 
+def test_card_page_shows_the_newest_events_and_links_to_the_rest(client, served):
+    """The page renders the newest TIMELINE_PAGE events of the timeline (in time order) and
+    links to every event the card keeps; the API gives them all."""
+    import json
+
+    from prisme import engine as engine_mod
+    from prisme.serve.app import TIMELINE_PAGE
+    from prisme.serve.marts import CARD_EVENTS
+
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        cards = eng.to_pandas(eng.table("mart_card").select("party_id", "card"))
+    counts = {p: json.loads(c)["event_count"] or 0
+              for p, c in zip(cards.party_id, cards.card, strict=True)}
+    busiest = max(counts, key=lambda p: (counts[p], p))
+    assert counts[busiest] > TIMELINE_PAGE  # the demo has customers with long timelines
+    login(client, "ada")
+    r = client.get(f"/customers/{busiest}")
+    assert r.status_code == 200
+    assert r.text.count('<tr class="k-') == TIMELINE_PAGE
+    assert f"The newest {TIMELINE_PAGE} of {counts[busiest]} events." in r.text
+    assert 'href="?timeline=all#timeline"' in r.text
+    whens = re.findall(r'<tr class="k-[a-z]+"><td data-key="([^"]*)"', r.text)
+    assert whens == sorted(whens, reverse=True)
+    every = client.get(f"/customers/{busiest}?timeline=all")
+    kept = min(counts[busiest], CARD_EVENTS)
+    assert every.text.count('<tr class="k-') == kept
+    api = client.get(f"/api/v1/customers/{busiest}").json()
+    assert len(api["timeline"]) == kept
+    shown = [e["at"] for e in api["timeline"][:TIMELINE_PAGE]]
+    assert shown == whens
+
+
 def test_search_is_accent_and_case_insensitive(client, served):
     from prisme import engine as engine_mod
 

@@ -130,3 +130,45 @@ def test_newest_events_of_the_card_match_pandas(engine):
         want = g.sort_values(["at", "kind", "ref"], ascending=[False, True, True]).head(3)
         kept = sorted(e["ref"] for e in got.loc[p, "events"])
         assert kept == sorted(want.ref), p
+
+
+def test_the_card_json_is_the_same_on_every_engine(engine):
+    """mart_card's JSON text (:func:`marts.card_json` over :func:`marts.newest_events`): the
+    same object on every engine — timestamps as ISO text, dates, decimals as floats,
+    NULL kept as null, the events as a list of objects — beside the plain columns the
+    rights read and mask."""
+    import json
+
+    df = pd.DataFrame({
+        "party_id": ["P1", "P2"], "branch": ["North", None], "first_name": ["Zoé", None],
+        "created_at": [pd.Timestamp("2023-12-25 08:00:00"), None],
+        "as_of": [pd.Timestamp("2026-06-28").date(), None],
+        "money": [12.5, None], "p_alive": [0.1 + 0.2, float("nan")],
+        "consent_email": [True, None], "segment": ["at risk", None], "orders": [3, None]})
+    schema = ibis.schema({
+        "party_id": "string", "branch": "string", "first_name": "string",
+        "created_at": "timestamp", "as_of": "date", "money": "float64",
+        "p_alive": "float64", "consent_email": "boolean", "segment": "string",
+        "orders": "int64"})
+    engine.create_table("card_src", ibis.memtable(df, schema=schema))
+    ev = pd.DataFrame([{"party_id": "P1", "at": pd.Timestamp("2024-03-01 10:05:07"),
+                        "kind": "web", "ref": "S1", "name": None, "channel": "mobile", "n": 3,
+                        "note": None, "flag": None, "amount": 1.25}])
+    engine.create_table("card_events", ibis.memtable(ev, schema=ibis.schema(marts._EVENT)))
+    t = engine.table("card_src")
+    t = t.mutate(money=t.money.cast(dt.Decimal(12, 2)))
+    e = marts.newest_events(engine.table("card_events"), ready=marts._json_ready)
+    t = t.left_join(e, t.party_id == e.party_id).select(
+        *[t[c] for c in t.columns], e.event_count, e.events)
+    got = engine.to_pandas(marts.card_json(engine, t).order_by("party_id"))
+    assert list(got.columns) == ["party_id", "branch", "first_name", marts.CARD_JSON]
+    assert got.first_name.tolist()[0] == "Zoé"
+    one, two = (json.loads(x) for x in got[marts.CARD_JSON])
+    assert one == {"created_at": "2023-12-25T08:00:00", "as_of": "2026-06-28", "money": 12.5,
+                   "p_alive": 0.1 + 0.2, "consent_email": True, "segment": "at risk",
+                   "orders": 3, "event_count": 1,
+                   "events": [{"at": "2024-03-01T10:05:07", "kind": "web", "ref": "S1",
+                               "name": None, "channel": "mobile", "n": 3, "note": None,
+                               "flag": None, "amount": 1.25}]}
+    assert set(two) == set(one)  # NULL fields kept, as null
+    assert all(v is None for v in two.values())

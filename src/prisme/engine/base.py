@@ -217,6 +217,11 @@ class Engine(abc.ABC):
         made. The default makes none: the table is read sorted on the column instead."""
         return False
 
+    def limit_threads(self, threads: int) -> None:
+        """Run each query on at most ``threads`` threads (a server's small queries, side by
+        side); the default does nothing (an engine that schedules its own work)."""
+        return None
+
     # ---------------------------------------------------------------- results
     def to_pandas(self, expr: ibis.Expr) -> pd.DataFrame:
         """Run an expression and fetch the whole result (never a partial cursor)."""

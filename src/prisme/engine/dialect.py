@@ -40,6 +40,7 @@ FUNCTIONS: dict[str, str] = {
     "array_distinct": "an array without its duplicates",
     "split": "text split on a separator, as an array",
     "bit_count": "the bits set in an integer",
+    "to_json": "a value (a struct, a list) as JSON text",
 }
 
 
@@ -134,6 +135,11 @@ class Dialect:
     def strip_accents(self, value: ir.StringValue) -> ir.StringValue:
         return self.call("strip_accents", value, returns=dt.string)
 
+    def to_json(self, value: ir.Value) -> ir.StringValue:
+        """``value`` (a struct, a list of structs…) as JSON text, NULL fields as null. Give
+        it no timestamps: each engine writes them its own way (cast them to text first)."""
+        return self.call("to_json", value, returns=dt.json).cast(dt.string)
+
 
 def _one(a):
     """A builtin function of the backend, of one argument."""
@@ -171,6 +177,7 @@ class DuckDBDialect(Dialect):
         "array_distinct": "list_distinct",
         "split": "string_split",
         "bit_count": "bit_count",
+        "to_json": "to_json",
     }
 
 
@@ -199,6 +206,7 @@ class SparkDialect(Dialect):
         "array_distinct": "array_distinct",
         "split": "split",
         "bit_count": "bit_count",
+        "to_json": "to_json",
     }
     date_format_tokens = {
         "%Y": "yyyy", "%y": "yy", "%m": "MM", "%d": "dd", "%H": "HH", "%M": "mm",

@@ -129,6 +129,9 @@ class DuckDBEngine(Engine):
             self.execute_sql("SET autoinstall_known_extensions = false")
             self.execute_sql("SET autoload_known_extensions = true")
 
+    def limit_threads(self, threads: int) -> None:
+        self.execute_sql(f"SET threads = {max(1, int(threads))}")
+
     def execute_sql(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
         """Run a statement and fetch everything (a half-read cursor breaks the next call)."""
         cur = self.raw.execute(sql, params) if params is not None else self.raw.execute(sql)

@@ -170,6 +170,8 @@ class SparkEngine(Engine):
         # other backends do (Spark 4 turns ANSI mode on by default)
         conf.set("spark.sql.ansi.enabled", "false")
         conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+        # to_json writes a NULL field as null, as DuckDB does (Dialect.to_json)
+        conf.set("spark.sql.jsonGenerator.ignoreNullFields", "false")
         # the functions Prisme's expressions name that Spark lacks (see engine.functions)
         accented, plain = _accent_table()
         self.session.sql(

@@ -32,6 +32,8 @@ SESSION_COOKIE = "prisme_session"
 LOGIN_CSRF_COOKIE = "prisme_login_csrf"
 #: pages with company-wide results (no customer rows): refused to advisors
 COMPANY_PAGES = ("campaigns", "forecasts", "quality")
+#: timeline events on the card page (the newest; a link shows every event the card keeps)
+TIMELINE_PAGE = 50
 NAV = ("overview", "segments", "value", "churn", "offers", "campaigns", "forecasts", "branches",
        "quality", "cube", "customers")
 
@@ -307,22 +309,26 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
             page="customers", personal=user.sees_personal_data)
 
     @app.get("/customers/{party_id}", response_class=HTMLResponse, include_in_schema=False)
-    def card_page(request: Request, party_id: str):
+    def card_page(request: Request, party_id: str, timeline: str = ""):
         user, csrf = require(request)
-        data = _card(user, party_id, "page")
+        # the page shows the newest TIMELINE_PAGE events; ?timeline=all, every event the
+        # card keeps (the API always gives them all)
+        limit = customers.CARD_EVENTS if timeline == "all" else TIMELINE_PAGE
+        data = _card(user, party_id, "page", limit)
         t = translator(request, user)
         from prisme.serve import card_text
 
         return render(request, "card.html.j2", user, csrf, title=party_id, card=data,
                       page="customers", events=_timeline_rows(data["timeline"], t),
+                      kept=min(data["event_count"], customers.CARD_EVENTS),
                       field_label=lambda f: t.pick(*customers.FIELD_LABELS.get(f, (f, f))),
                       value_text=card_text.value_sentence(data["value"], t),
                       alive_text=card_text.alive_sentence(data["value"], t),
                       offer=lambda o: card_text.offer_text(o, t.lang))
 
     def _timeline_rows(events: list[dict], t: Translator) -> list[dict]:
-        """The timeline's cells as text (up to 200 rows: formatted here in one loop rather
-        than through a template call per cell), in the reader's language."""
+        """The timeline's cells as text (formatted here in one loop rather than through a
+        template call per cell), in the reader's language."""
         kinds = {k: t.pick(*v) for k, v in customers.KINDS.items()}
         flags = {True: t.pick("return", "retour"), False: t.pick("responded", "a répondu")}
         rows = []
@@ -338,10 +344,11 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
                 "amount": "" if amount is None else t.money(amount, 2)})
         return rows
 
-    def _card(user: User, party_id: str, via: str) -> dict:
+    def _card(user: User, party_id: str, via: str,
+              timeline_limit: int = customers.CARD_EVENTS) -> dict:
         with reading(user) as reader:
             try:
-                data = customers.card(reader, party_id)
+                data = customers.card(reader, party_id, timeline_limit)
             except Forbidden:
                 audit.record(root, user.name, "refused_customer", party_id, {"via": via})
                 raise

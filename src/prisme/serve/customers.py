@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as _dt
+import json
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -14,6 +14,8 @@ from prisme.serve.marts import (  # noqa: F401 - the card's fields, re-exported
     CARD_EVENTS,
     CARD_FIELDS,
     CONSENTS,
+    EVENT_FIELDS,
+    SEARCH_COLUMNS,
     VALUE_FIELDS,
 )
 from prisme.warehouse.conform import py_fold as fold
@@ -31,8 +33,6 @@ FIELD_LABELS = {
     "consent_email": ("e-mail", "e-mail"), "consent_phone": ("phone", "téléphone"),
     "consent_post": ("post", "courrier"),
 }
-SEARCH_COLUMNS = ("party_id", "first_name", "last_name", "company", "email", "phone", "city",
-                  "branch", "advisor", "rfm_segment", "clv_12m")
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
@@ -88,7 +88,12 @@ def search(reader, q: str, page: int = 1, page_size: int = 20) -> dict:
 
     def rows():
         ps = params()
-        ids = matching(ps).order_by("party_id").select("party_id").limit(
+        found = matching(ps)
+        if set(SEARCH_COLUMNS) <= set(found.columns):  # the page from the same rows
+            return found.select(*SEARCH_COLUMNS).order_by("party_id").limit(
+                page_size, offset=(page - 1) * page_size), ps
+        # a mart_search of an earlier build: the page's rows from customer_360
+        ids = found.order_by("party_id").select("party_id").limit(
             page_size, offset=(page - 1) * page_size)
         c = reader.table("customer_360")
         return c.semi_join(ids, "party_id").select(*SEARCH_COLUMNS).order_by("party_id"), ps
@@ -178,14 +183,15 @@ def card(reader, party_id: str, timeline_limit: int = CARD_EVENTS) -> dict:
                             f"le client {party_id} est hors de votre portefeuille "
                             f"({_scope(reader.user, 'fr')})")
         raise NotFound(f"no customer {party_id}")
-    r = rows[0]
-    events = r.get("events") or []
-    # newest first, then by kind and reference (the mart keeps them in no order)
-    events = sorted(events, key=lambda e: (e["kind"] or "", e["ref"] or ""))
-    events.sort(key=lambda e: e["at"] or _EPOCH, reverse=True)
-    records = sorted(r.get("source_records") or [], key=lambda x: (
-        x["source"] or "", x["source_customer_id"] or ""))
-    r = {k: _plain(v) for k, v in r.items() if k not in ("events", "source_records")}
+    r = _unpack(rows[0])
+    # newest first, then by kind, reference, name and note (the mart keeps them in no
+    # order); times are ISO text, which sorts as the times do
+    events = sorted(r.pop("events", None) or [], key=lambda e: (
+        e.get("kind") or "", e.get("ref") or "", e.get("name") or "", e.get("note") or ""))
+    events.sort(key=lambda e: e.get("at") or "", reverse=True)
+    records = sorted(r.pop("source_records", None) or [], key=lambda x: (
+        x.get("source") or "", x.get("source_customer_id") or ""))
+    r = {k: _plain(v) for k, v in r.items()}
     golden = [{"field": f, "value": r.get(f), "source": r.get(f"{f}_source")}
               for f in CARD_FIELDS if f in r]
     consent = [{"field": f, "value": r.get(f), "source": r.get(f"{f}_source")}
@@ -195,7 +201,9 @@ def card(reader, party_id: str, timeline_limit: int = CARD_EVENTS) -> dict:
         "golden_record": golden,
         "consent": consent,
         "record_count": r.get("record_count"),
-        "source_records": [{k: _plain(v) for k, v in x.items()} for x in records],
+        "source_records": [{"source": x.get("source"),
+                            "source_customer_id": x.get("source_customer_id")}
+                           for x in records],
         "value": {k: r.get(k) for k in VALUE_FIELDS},
         "segment": {"rfm_segment": r.get("rfm_segment"), "rfm_score": r.get("rfm_score"),
                     "cluster": r.get("cluster"), "cluster_label": r.get("cluster_label")},
@@ -208,11 +216,27 @@ def card(reader, party_id: str, timeline_limit: int = CARD_EVENTS) -> dict:
     }
 
 
-_EPOCH = _dt.datetime(1, 1, 1)
+def _unpack(row: dict) -> dict:
+    """A row of ``mart_card`` as one dict: its columns (the personal ones masked, or not, by
+    the rights) and the fields of its JSON text (:data:`prisme.serve.marts.CARD_JSON`)."""
+    from prisme.serve.marts import CARD_JSON
+
+    text = row.pop(CARD_JSON, None)
+    if text is None:  # a mart_card of an earlier build: every field a column, lists of structs
+        for k in ("events", "source_records"):
+            if row.get(k) is not None:
+                row[k] = [{f: _plain(v) for f, v in x.items()} for x in row[k]]
+        return row
+    out = json.loads(text)
+    out.update(row)
+    return out
 
 
 def _event(e: dict) -> dict:
-    out = {k: _plain(v) for k, v in e.items()}
+    out = {k: e.get(k) for k in EVENT_FIELDS}
+    amount = out["amount"]
+    if isinstance(amount, float) and amount != amount:
+        out["amount"] = None
     out["detail"] = event_detail(out)
     return out
 

@@ -84,7 +84,7 @@ class Warehouse:
                 f"no warehouse at {self.settings.warehouse_path} yet: run prisme ingest and "
                 "prisme build first")
         try:
-            return engine_mod.connect(self.settings, read_only=True)
+            eng = engine_mod.connect(self.settings, read_only=True)
         except engine_mod.EngineError as exc:
             raise WarehouseUnavailable(str(exc)) from exc
         except Exception as exc:  # duckdb's IO errors when the file does not exist yet
@@ -93,6 +93,10 @@ class Warehouse:
                     f"no warehouse at {self.settings.warehouse_path}; run prisme ingest and "
                     "prisme build first") from exc
             raise WarehouseUnavailable(str(exc)) from exc
+        threads = getattr(self.settings.engine, "serve_threads", None)
+        if threads:
+            eng.limit_threads(threads)
+        return eng
 
     @contextlib.contextmanager
     def engine(self) -> Iterator[tuple[object, str]]:

@@ -18,11 +18,14 @@
   ``party_id`` and indexed on it where the engine has indexes (DuckDB: an ART index): the
   card's columns of ``customer_360``, which source won each field of the golden record, the
   customer's source records, and the newest :data:`CARD_EVENTS` events of their timeline
-  (purchases by order, calls, web visits, campaign contacts, surveys) as a list — so that a
-  card is one point lookup of one row (at 1,000,000 customers the three lookups it replaced
-  cost ~8 ms of decompressed row groups, see bench/RESULTS.md);
+  (purchases by order, calls, web visits, campaign contacts, surveys) — as one JSON text
+  beside the few columns the rights read (branch, advisor, the personal fields, masked by
+  name) — so that a card is one point lookup of one narrow row and one ``json.loads`` (at
+  1,000,000 customers: ~1.5 ms of CPU, against ~4 ms for ~60 columns and a list of
+  structs, and ~8 ms for the three lookups before that; see bench/RESULTS.md);
 * ``mart_search`` — each customer's name and company folded (accents off, lower case), e-mail
-  and phone, so that a search is a scan of ready keys.
+  and phone, and what a search answers of each customer, so that a search is a scan of ready
+  keys and reads its page from the same rows.
 
 They are built under temporary names and swapped in in one transaction, after the marts. When
 they are missing (a warehouse built before this stage), the application computes the same
@@ -35,6 +38,8 @@ import datetime as _dt
 
 import ibis
 import ibis.expr.datatypes as dt
+
+from prisme.access.rights import PERSONAL_FIELDS
 
 CUBE_SALES = "mart_cube_sales"
 CUBE_ROLLUP = "mart_cube_rollup"
@@ -165,14 +170,40 @@ def card_sources(engine) -> ibis.Table:
         *[out[c] for c in out.columns], recs.source_records)
 
 
+#: the columns of ``mart_card`` besides its ``card`` text: the party, the customer's branch and
+#: advisor (the rights filter on them) and the card's personal fields, which
+#: :func:`prisme.access.rights.restrict` masks by name like any table's
+CARD_PLAIN = ("party_id", "branch", "advisor",
+              *(f for f in CARD_FIELDS if f in PERSONAL_FIELDS))
+#: the column of ``mart_card`` holding the rest of the card as one JSON object
+CARD_JSON = "card"
+
+
+def _json_ready(v: ibis.Value) -> ibis.Value:
+    """``v`` as the card's JSON writes it on every engine: a timestamp as ISO text
+    (``2024-05-01T10:00:00``, as :func:`prisme.serve.customers._plain` wrote it), a date as
+    ``2024-05-01``, a decimal as a float."""
+    t = v.type()
+    if t.is_timestamp():
+        return v.cast("string").replace(" ", "T")
+    if t.is_date():
+        return v.cast("string")
+    if t.is_decimal():
+        return v.cast("float64")
+    return v
+
+
 def card(engine) -> ibis.Table:
     """``mart_card``: everything the 360° card shows, one row per customer (see module doc).
 
-    The card's columns of ``customer_360`` (money as float64), the source of each field of
-    the golden record and the source records (:func:`card_sources`), ``event_count`` (all
-    the customer's events) and ``events``: the newest :data:`CARD_EVENTS` of them
-    (:func:`timeline`) as a list of structs, in no particular order (the reader sorts
-    them)."""
+    Columns :data:`CARD_PLAIN` (the rights' and the masks' columns) and :data:`CARD_JSON`, one
+    JSON object with the rest: the card's columns of ``customer_360`` (money as float64), the
+    source of each field of the golden record and ``source_records`` (:func:`card_sources`),
+    ``event_count`` (all the customer's events) and ``events``: the newest
+    :data:`CARD_EVENTS` of them (:func:`timeline`) as a list, in no particular order (the
+    reader sorts them). A card is then one indexed row of a few columns, read by one
+    ``json.loads`` (a row of ~60 columns and a list of structs cost the reader ~2.5× more,
+    see bench/RESULTS.md). Timestamps are ISO text, a NULL field may be absent."""
     c = engine.table("customer_360")
     money = {"revenue", "margin"}
     out = c.select(*[c[x].cast("float64").name(x) if x in money else c[x]
@@ -181,31 +212,54 @@ def card(engine) -> ibis.Table:
         src = card_sources(engine)
         out = out.left_join(src, out.party_id == src.party_id).select(
             *[out[x] for x in out.columns], *[src[x] for x in src.columns if x != "party_id"])
-    ev = newest_events(timeline(engine))
-    return out.left_join(ev, out.party_id == ev.party_id).select(
+    ev = newest_events(timeline(engine), ready=_json_ready)
+    out = out.left_join(ev, out.party_id == ev.party_id).select(
         *[out[x] for x in out.columns], ev.event_count, ev.events)
+    return card_json(engine, out)
 
 
-def newest_events(t: ibis.Table, keep: int = CARD_EVENTS) -> ibis.Table:
+def card_json(engine, t: ibis.Table) -> ibis.Table:
+    """``t`` with its columns of :data:`CARD_PLAIN` kept and every other one folded into
+    one JSON object, :data:`CARD_JSON` (timestamps as ISO text, dates as ``YYYY-MM-DD``,
+    decimals as floats, NULL as null; lists of structs as arrays of objects)."""
+    plain = [x for x in CARD_PLAIN if x in t.columns]
+    fields = {x: _json_ready(t[x]) for x in t.columns if x not in plain}
+    return t.select(*plain, **{CARD_JSON: engine.dialect.to_json(ibis.struct(fields))})
+
+
+def newest_events(t: ibis.Table, keep: int = CARD_EVENTS, ready=None) -> ibis.Table:
     """Per ``party_id`` of the events ``t`` (shaped like :func:`timeline`): ``event_count``,
     how many, and ``events``, the newest ``keep`` of them (newest first by ``at``, then by
-    kind and reference) as a list of structs in no particular order."""
+    kind and reference) as a list of structs in no particular order; ``ready(value)`` (if
+    given) is what each field of the struct holds (the card's JSON: timestamps as text)."""
+    ready = ready or (lambda v: v)
     t = t.mutate(rank_=ibis.row_number().over(
         group_by="party_id", order_by=[ibis.desc("at"), "kind", "ref"]))
     return t.group_by("party_id").aggregate(
         event_count=t.count(),
-        events=ibis.struct({k: t[k] for k in EVENT_FIELDS}).collect(where=t.rank_ < keep))
+        events=ibis.struct({k: ready(t[k]) for k in EVENT_FIELDS}).collect(
+            where=t.rank_ < keep))
+
+
+#: what a search answers of each customer found (columns of ``customer_360``)
+SEARCH_COLUMNS = ("party_id", "first_name", "last_name", "company", "email", "phone", "city",
+                  "branch", "advisor", "rfm_segment", "clv_12m")
 
 
 def search_index(engine) -> ibis.Table:
-    """``party_id``, the customer's branch and advisor (for the rights) and the search keys."""
+    """``party_id``, the customer's branch and advisor (for the rights), the search keys and
+    the columns a search answers (:data:`SEARCH_COLUMNS`): a page of results is read from
+    the rows the search found, with no join (at 1,000,000 customers, fetching the page's
+    rows from ``customer_360`` cost ~70 ms of the ~80 of a search)."""
     c = engine.table("customer_360")
     text = c.first_name.fill_null("").concat(" ", c.last_name.fill_null(""), " ",
                                              c.company.fill_null(""))
     from prisme.warehouse.conform import fold
 
+    shown = [x for x in SEARCH_COLUMNS if x in c.columns and x not in ("branch", "advisor")]
     return c.select("party_id", "branch", "advisor", search_text=fold(text),
-                    email_key=c.email.lower(), phone_key=c.phone)
+                    email_key=c.email.lower(), phone_key=c.phone,
+                    **{x: c[x] for x in shown if x != "party_id"})
 
 
 def _time_label(ts, level: str):
