@@ -12,6 +12,8 @@ import math
 from babel import dates as _dates
 from babel import numbers as _numbers
 
+from prisme.i18n.names import cluster_label_name, segment_name
+
 LANGUAGES = ("en", "fr")
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 
@@ -164,8 +166,6 @@ class Translator:
 
     def segment(self, name) -> str:
         """An RFM segment's name in this language ('at risk' → 'à risque')."""
-        from prisme.analytics.segments import segment_name
-
         return "—" if name is None else segment_name(name, self.lang)
 
     def column(self, name: str) -> str:
@@ -179,8 +179,6 @@ class Translator:
 
     def cluster(self, label) -> str:
         """A behavioural cluster's label in this language."""
-        from prisme.analytics.clusters import cluster_label_name
-
         return cluster_label_name(label, self.lang)
 
     def code(self, v):

@@ -14,6 +14,8 @@ import ibis
 import pandas as pd
 
 from prisme.access.rights import Forbidden, is_scoped
+from prisme.i18n import quality as quality_words
+from prisme.i18n import reasons
 from prisme.serve import charts, cube
 from prisme.serve.i18n import Translator
 
@@ -183,14 +185,15 @@ SEGMENT_UNITS = {"customers": "count", "customer_share": "ratio", "revenue": "mo
 
 
 def segments(reader, t: Translator) -> list[dict]:
-    from prisme.analytics.segments import CHURN_RISK_DEFINITION, describe_segments, segment_table
+    from prisme.analytics.segments import CHURN_RISK_DEFINITION, segment_table
+    from prisme.i18n.segments import segment_sentences
 
     c = reader.table("customer_360")
     blocks = [notice(t("scope", scope=_scope_words(reader.user, t)), "muted")]
     labels = _segment_labels(t)
     rfm = reader.df(segment_table(c, "rfm_segment"))
     if len(rfm):
-        sentence = " · ".join(describe_segments(rfm, lang=t.lang))
+        sentence = " · ".join(segment_sentences(rfm, lang=t.lang, currency=t.currency))
         rfm = rfm.assign(rfm_segment=rfm.rfm_segment.map(t.segment))
         blocks.append(chart(
             t.pick("Customers and revenue by RFM segment", "Clients et chiffre d'affaires par segment RFM"),
@@ -374,10 +377,7 @@ def churn(reader, t: Translator) -> list[dict]:
                                    f"portent {t.money(_f(high.value.sum()))} de valeur à 12 mois : "
                                    "appelez d'abord les plus précieux.")))
     if scored:
-        r = c.filter(c.churn_reasons.notnull())
-        reasons = reader.df(r.select("churn_reasons").limit(50_000))
-        counts = (reasons.churn_reasons.astype(str).str.split(";").explode()
-                  .str.strip().replace("", pd.NA).dropna().value_counts().head(12))
+        counts = _reason_counts(reader, c, t)
         if len(counts):
             blocks.append(chart(t.pick("Most frequent churn reasons", "Raisons d'attrition les plus fréquentes"),
                                 charts.bars(list(counts.index), {t.pick("customers", "clients"): list(counts.values)},
@@ -394,10 +394,30 @@ def churn(reader, t: Translator) -> list[dict]:
     if len(top):
         top = top.rename(columns={"_risk": "churn_risk"})
         top = top.assign(rfm_segment=top.rfm_segment.map(t.segment))
+        if "churn_reasons" in top:
+            top = top.assign(churn_reasons=[reasons.text(v, t.lang, t.currency)
+                                            for v in top.churn_reasons])
         blocks.append(table(t.pick("Most valuable customers at risk", "Clients les plus précieux à risque"),
                             top, t, {"clv_12m": "money", "churn_risk": "ratio"},
                             _segment_labels(t), links=_card_link()))
     return blocks
+
+
+def _reason_counts(reader, c, t: Translator) -> pd.Series:
+    """Customers per churn reason's topic (in the engine: one count per code), most frequent
+    first; a warehouse built before reasons had codes: its texts, counted from a sample."""
+    r = c.filter(c.churn_reasons.notnull())
+    row = reader.df(r.aggregate(**{
+        code: r.churn_reasons.contains(reasons.marker(code)).cast("int64").sum()
+        for code in reasons.CODES}))
+    counts = pd.Series({reasons.topic({"code": code}, t.lang): int(_f(row[code].iloc[0]) or 0)
+                        for code in reasons.CODES}, dtype="int64") if len(row) else \
+        pd.Series(dtype="int64")
+    counts = counts[counts > 0]
+    if not len(counts):
+        sample = reader.df(r.select("churn_reasons").limit(50_000)).churn_reasons
+        counts = reasons.topic_counts(sample, t.lang)
+    return counts.sort_values(ascending=False, kind="stable").head(12)
 
 
 def _latest_version(df: pd.DataFrame) -> pd.DataFrame:
@@ -420,20 +440,7 @@ def _churn_evaluation(reader, t: Translator) -> list[dict]:
     metrics = {str(m): float(v) for m, v in zip(ev.metric, ev.value, strict=True)}
     horizon = int(ev.horizon_days.iloc[0]) if "horizon_days" in ev else 180
     when = ev.evaluated_as_of.iloc[0] if "evaluated_as_of" in ev else None
-    caps = churn_charts.captions(metrics, horizon, when)
-    if t.lang == "fr":
-        caps = {
-            "calibration": f"Sur les {horizon} jours suivant le {t.date(when)}, inconnus du "
-                           "modèle à l'entraînement, un risque prédit de x % s'est réalisé "
-                           f"environ x % du temps (écart moyen "
-                           f"{t.percent(metrics.get('calibration_error'), 1)}).",
-            "lift": f"Les 10 % de clients les plus risqués sont partis "
-                    f"{t.number(metrics.get('top_decile_lift'), 1)}× plus souvent que la "
-                    "moyenne : commencez les appels de fidélisation par eux.",
-            "gain": f"ROC-AUC {t.number(metrics.get('roc_auc'), 2)}, PR-AUC "
-                    f"{t.number(metrics.get('pr_auc'), 2)} (taux d'attrition "
-                    f"{t.percent(metrics.get('base_rate'))}).",
-        }
+    caps = churn_charts.captions(metrics, horizon, when, cal, t)
     return [
         chart(t.pick("Lift by decile of predicted risk (checked on a past period)",
                      "Gain par décile de risque prédit (vérifié sur une période passée)"),
@@ -738,7 +745,9 @@ def quality(reader, t: Translator) -> list[dict]:
     lat = q.latest(audit)
     detail = lat[lat.check.isin(["validity", "completeness", "duplicates", "placeholder"])][
         ["source", "check", "field", "value", "n", "detail"]]
-    detail = detail.assign(check=detail.check.map(t.code))
+    detail = detail.assign(check=detail.check.map(t.code),
+                           field=[quality_words.field_name(f, t.lang) for f in detail.field],
+                           detail=[quality_words.text(d, t.lang) for d in detail.detail])
     blocks.append(table(t.pick("Audit detail (latest load)", "Détail de l'audit (dernier chargement)"),
                         detail, t, {"value": "number", "n": "count"}))
     return blocks
