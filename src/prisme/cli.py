@@ -525,7 +525,8 @@ def subject_access(
 @app.command()
 def report(
     out: Annotated[Path, typer.Option("--out", help="FILE.html or FILE.pdf.")],
-    lang: Annotated[str, typer.Option(help="Language of the report: en or fr.")] = "en",
+    lang: Annotated[str | None, typer.Option(
+        help="Language of the report: en or fr (default: [project] language).")] = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """The management report (overview, segments, value, churn, campaigns, forecasts)."""
@@ -536,7 +537,8 @@ def report(
     settings = _settings(project)
     try:
         with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
-            written = write_report(eng, settings, out, lang=lang, actor=_actor())
+            written = write_report(eng, settings, out, lang=lang or settings.project.language,
+                                   actor=_actor())
     except (EngineError, ValueError, OSError, RuntimeError) as exc:
         _fail(escape(str(exc)))
     console.print(f"[green]wrote[/] {escape(str(written))}")

@@ -13,6 +13,7 @@ Example::
     name = "acme"
     currency = "EUR"          # amounts are converted to this currency
     default_country = "FR"    # for phone numbers and addresses without a country
+    language = "en"           # en | fr: reports and the churn reasons written back
 
     [engine]
     backend = "duckdb"        # or "spark" (extra), whatever Ibis reaches

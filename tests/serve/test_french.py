@@ -125,7 +125,7 @@ def test_churn_reasons_are_stored_as_codes_and_said_in_both_languages():
         "no purchase for 7 months, usually every 6 weeks", "rated the service 2/10 in March",
         "1 overdue invoice not paid", "paid 40% of invoices late"]
     assert reasons.sentences(raw, "fr") == [
-        "aucun achat depuis 7 mois, alors qu'il achète d'habitude toutes les 6 semaines",
+        "aucun achat depuis 7 mois, d'habitude un achat toutes les 6 semaines",
         "a noté le service 2/10 en mars", "1 facture échue impayée",
         "a payé 40\u00a0% de ses factures en retard"]
     # every code is said in both languages, and the French says no English

@@ -307,7 +307,8 @@ DESCRIBE = {f: _known(_NEEDS.get(f, f), say) for f, say in {
     "complaints_365d": lambda r: _code("complaints", n=int(r.complaints_365d)),
     "calls_90d": lambda r: _code("calls", n=int(r.calls_90d)),
     "return_rate": lambda r: _code("returns", share=r.return_rate),
-    "p_alive": lambda r: _code("p_alive", p=r.p_alive),
+    # "may have stopped buying" with a P(alive) of 94 % contradicts itself: no reason
+    "p_alive": lambda r: _code("p_alive", p=r.p_alive) if r.p_alive < 0.5 else None,
     "tenure_days": lambda r: _code("tenure", days=_whole_days(r.tenure_days)),
     "web_sessions_90d": lambda r: _code("web_visits", n=int(r.web_sessions_90d)),
     "campaign_conversions": lambda r: _code("campaigns", answered=int(r.campaign_conversions),

@@ -56,7 +56,8 @@ import math
 
 from prisme.i18n import formats
 
-#: a customer field's name in words (English, French); another field: its name
+#: a customer field's name in words (English, French; English pages show the field's
+#: name in the canonical model, as the mapping and the exports do)
 FIELDS: dict[str, tuple[str, str]] = {
     "first_name": ("first name", "prénom"), "last_name": ("last name", "nom"),
     "email": ("e-mail", "e-mail"), "phone": ("phone", "téléphone"), "fax": ("fax", "fax"),
@@ -142,13 +143,15 @@ def parse(raw) -> dict | None:
 
 
 def field_name(field, lang: str = "en") -> str:
-    """A customer field's name in words (``postal_code`` → ``postcode`` / ``code postal``)."""
+    """A customer field as a reader of ``lang`` sees it: in English its name in the
+    canonical model (``postal_code``: the name the mapping and the exports use), in French
+    in words (``code postal``)."""
     if field is None or (isinstance(field, float) and math.isnan(field)):
         return ""
     pair = FIELDS.get(str(field))
-    if pair is None:
-        return str(field).replace("_", " ")
-    return pair[1] if lang == "fr" else pair[0]
+    if lang != "fr":
+        return str(field)
+    return str(field).replace("_", " ") if pair is None else pair[1]
 
 
 def component_name(component: str, lang: str = "en") -> str:
@@ -194,6 +197,7 @@ class _D:
     def fields(self, key="fields") -> str:
         return ", ".join(field_name(f, self.lang) for f in self.d.get(key) or [])
 
+
     def day(self, key) -> str:
         v = self.d.get(key)
         if not v:
@@ -225,7 +229,7 @@ def _en_absent(d: _D) -> str:
     if not d.d.get("n"):
         return f"the list has all {d.num('of')} fields a customer record should have"
     return (f"{d.num('n')} of the {d.num('of')} fields a customer record should have are "
-            f"absent from the list: {', '.join(d.d.get('fields') or [])}")
+            f"absent from the list: {d.fields()}")
 
 
 def _fr_absent(d: _D) -> str:
@@ -262,8 +266,7 @@ _en = {
     "records": lambda d: f"{d.num('n')} records in the list after this load",
     "filled": _of("records"),
     "absent_fields": _en_absent,
-    "near_empty": lambda d: f"{d.num('n')} records with none of "
-                            f"{', '.join(d.d.get('fields') or [])}",
+    "near_empty": lambda d: f"{d.num('n')} records with none of {d.fields()}",
     "placeholders": lambda d: f"{d.num('n')} placeholder values",
     "invalid_email": lambda d: f"{d.num('n')} of {d.num('of')} fail e-mail syntax "
                                f"(placeholders apart; {d.num('rejected')} in rows rejected "

@@ -101,9 +101,13 @@ def sentences(raw, lang: str = "en", currency: str | None = None) -> list[str]:
     return [say(r, lang, currency) for r in parse(raw)]
 
 
-def text(raw, lang: str = "en", currency: str | None = None, sep: str = "; ") -> str | None:
-    """One customer's reasons as one line of text (for exports and the write-back)."""
+def text(raw, lang: str = "en", currency: str | None = None, sep: str | None = None
+         ) -> str | None:
+    """One customer's reasons as one line of text (for tables, exports and the write-back),
+    joined by ``sep`` (by default "; ", French " ; ")."""
     said = sentences(raw, lang, currency)
+    if sep is None:
+        sep = " ; " if lang == "fr" else "; "
     return sep.join(said) if said else None
 
 
@@ -241,15 +245,14 @@ def _fr_every(days) -> str:
     days = float(days)
     if days < 14:
         n = int(round(days))
-        return "alors qu'il achète d'habitude chaque jour" if n <= 1 else \
-            f"alors qu'il achète d'habitude tous les {n} jours"
+        return "d'habitude un achat par jour" if n <= 1 else \
+            f"d'habitude un achat tous les {n} jours"
     if days < 90:
         n = int(round(days / 7))
-        return "alors qu'il achète d'habitude chaque semaine" if n <= 1 else \
-            f"alors qu'il achète d'habitude toutes les {n} semaines"
+        return "d'habitude un achat par semaine" if n <= 1 else \
+            f"d'habitude un achat toutes les {n} semaines"
     n = int(round(days / _MONTH))
-    return "alors qu'il achète d'habitude chaque mois" if n <= 1 else \
-        f"alors qu'il achète d'habitude tous les {n} mois"
+    return "d'habitude un achat par mois" if n <= 1 else f"d'habitude un achat tous les {n} mois"
 
 
 def _fr_rated(what: str, before: bool = False) -> Callable[[_Say], str]:

@@ -57,7 +57,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "consent": ("Consent", "Consentement"),
     "timeline": ("Timeline", "Historique"),
     "next_offers": ("Next best offers", "Prochaines meilleures offres"),
-    "reasons": ("Reasons", "Raisons"),
+    "reasons": ("Churn reasons", "Raisons d'attrition"),
     "segment": ("RFM segment", "Segment RFM"),
     "cluster": ("Cluster", "Groupe"),
     "interval": ("interval", "intervalle"),
@@ -110,7 +110,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "detail": ("Detail", "Détail"), "total": ("Total", "Total"),
     "completeness": ("Completeness", "Complétude"), "validity": ("Validity", "Validité"),
     "uniqueness": ("Uniqueness", "Unicité"), "freshness": ("Freshness", "Fraîcheur"),
-    "consent": ("Consent", "Consentement"),
+    "consent": ("Consent", "Consentement"), "n": ("Count", "Nombre"),
+    "churn_risk": ("Churn risk", "Risque d'attrition"),
+    "churn_reasons": ("Churn reasons", "Raisons d'attrition"),
 }
 #: the roles of the users (English, French)
 ROLES = {"admin": ("admin", "administrateur"), "analyst": ("analyst", "analyste"),

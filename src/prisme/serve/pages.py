@@ -112,9 +112,16 @@ def overview(reader, t: Translator) -> list[dict]:
     active = int(k.active or 0)
     revenue, margin, clv, risk = (_f(k[x]) for x in ("revenue", "margin", "clv", "risk"))
     day = t.date(as_of) if as_of is not None else "—"
-    what_risk = t.pick("supervised churn score", "score d'attrition supervisé") if int(
-        k.scored or 0) else t.pick("1 − P(alive) of the purchase model",
-                                   "1 − P(actif) du modèle d'achat")
+    high = t.number(int(k.high_risk or 0))
+    # the risk is the churn score where there is one, else 1 − P(alive)
+    risk_sentence = t.pick(
+        f"{high} customers are more likely to leave than to stay (churn score; 1 − P(alive) "
+        "for the customers it does not score).",
+        f"{high} clients sont plus susceptibles de partir que de rester (score d'attrition ; "
+        "1 − P(actif) pour les clients qu'il ne note pas).") if int(k.scored or 0) else t.pick(
+        f"{high} customers are more likely gone than not (1 − P(alive) of the purchase model).",
+        f"{high} clients sont plus probablement partis qu'actifs (1 − P(actif) du modèle "
+        "d'achat).")
     blocks = [notice(t("scope", scope=_scope_words(reader.user, t)) + " · " +
                      t("as_of", day=day), "muted")]
     blocks.append(tiles([
@@ -134,8 +141,7 @@ def overview(reader, t: Translator) -> list[dict]:
          "sentence": t.pick(f"Expected over the next 12 months, between {t.money(_f(k.clv_low))} and {t.money(_f(k.clv_high))}.",
                             f"Attendue sur les 12 prochains mois, entre {t.money(_f(k.clv_low))} et {t.money(_f(k.clv_high))}.")},
         {"label": t("churn_risk"), "value": t.percent(risk),
-         "sentence": t.pick(f"{t.number(int(k.high_risk or 0))} customers are more likely gone than not ({what_risk}).",
-                            f"{t.number(int(k.high_risk or 0))} clients sont plus probablement partis qu'actifs ({what_risk}).")},
+         "sentence": risk_sentence},
     ]))
     m = cube.run(reader, cube.parse("revenue,margin,customers,orders", "month"))
     m = m[m.month != cube.UNKNOWN].tail(24)
@@ -647,6 +653,8 @@ def forecasts(reader, t: Translator) -> list[dict]:
     if not len(f):
         return blocks + [notice(t.pick("The forecast table is empty.", "La table des prévisions est vide."),
                                 "warning")]
+    if {"series", "dimension", "month", "kind", "value"} <= set(f.columns):
+        return blocks + _forecast_blocks(f, t)
     x = next((c for c in f.columns if c in ("month", "period", "date", "ds", "at")), f.columns[0])
     y = next((c for c in f.columns if c in ("mean", "forecast", "value", "yhat", "predicted")),
              None)
@@ -665,6 +673,71 @@ def forecasts(reader, t: Translator) -> list[dict]:
                                                        str(x), bands=bands)))
     blocks.append(table(t.pick("Forecasts", "Prévisions"), f, t, _num_units(f)))
     return blocks
+
+
+def _forecast_blocks(f: pd.DataFrame, t: Translator) -> list[dict]:
+    """``mart_forecasts`` (one row per series × dimension × member × month, ``kind`` actual or
+    forecast): per series, the company total's history and forecast with its interval, the
+    backtest said from its figures in the reader's language (not the stored English sentence),
+    and the forecast months in a table."""
+    out = []
+    total = f[f.dimension.astype(str) == "total"]
+    money = {"revenue", "margin"}
+    for key, part in total.groupby("series", sort=True):
+        part = part.sort_values("month")
+        months = sorted({str(m)[:7] for m in part.month})
+        actual = part[part.kind == "actual"].set_index(part[part.kind == "actual"].month.astype(
+            str).str[:7]).value.reindex(months)
+        fc = part[part.kind == "forecast"]
+        fcast = fc.set_index(fc.month.astype(str).str[:7])
+        name = t.column(str(key))
+        series = {t.pick("actual", "réel"): actual,
+                  t.pick("forecast", "prévision"): fcast.value.reindex(months)}
+        # the band is the forecast's; over the history it closes on the actual line
+        bands = ({t.pick("95% interval", "intervalle à 95 %"): (
+            fcast.lower.reindex(months).fillna(actual), fcast.upper.reindex(months).fillna(actual))}
+            if {"lower", "upper"} <= set(fc.columns) and len(fc) else None)
+        unit = t.pick("amount", "montant") + f" ({t.currency})" if key in money else name.lower()
+        out.append(chart(name, charts.lines([t.month(m) for m in months], series, unit,
+                                            t("month"), bands=bands),
+                         _forecast_sentence(fc, name, t, key in money)))
+    fc = total[total.kind == "forecast"]
+    if len(fc):
+        shown = pd.DataFrame({
+            "metric": [t.column(str(x)) for x in fc.series],
+            "month": [t.month(m) for m in fc.month],
+            "mean": fc.value, "lower": fc.get("lower"), "upper": fc.get("upper")})
+        out.append(table(t.pick("Forecast months (company total)",
+                                "Mois prévus (total de l'entreprise)"), shown, t,
+                         {"mean": "number", "lower": "number", "upper": "number"}))
+    return out
+
+
+def _forecast_sentence(fc: pd.DataFrame, name: str, t: Translator, money: bool) -> str:
+    if not len(fc):
+        return t.pick(f"{name}: no forecast (the history is too short).",
+                      f"{name} : pas de prévision (historique trop court).")
+    r = fc.iloc[0]
+    fmt = t.money if money else t.number
+    total = fmt(_f(fc.value.sum()))
+    head = t.pick(f"{name} over the next {len(fc)} months: {total} expected",
+                  f"{name} sur les {len(fc)} prochains mois : {total} attendus")
+    mape, base = _f(r.get("mape")), _f(r.get("baseline_mape"))
+    mase, base_mase = _f(r.get("mase")), _f(r.get("baseline_mase"))
+    if mape is None:
+        return head + "."
+    better = mase is not None and base_mase is not None and mase < base_mase
+    folds = int(_f(r.get("backtest_folds")) or 0)
+    return head + t.pick(
+        f". The model ({r.get('model')}) was off by {t.number(mape, 1)}% on average over the "
+        f"last {folds} backtests (repeating last year: {t.number(base, 1)}%) — "
+        + ("better than repeating last year." if better else
+           "no better than repeating last year: read it as a rough guide."),
+        f". Le modèle ({r.get('model')}) s'est trompé de {t.number(mape, 1)} % en moyenne sur "
+        f"les {folds} derniers tests rétrospectifs (répéter l'an dernier : "
+        f"{t.number(base, 1)} %) — "
+        + ("mieux que de répéter l'an dernier." if better else
+           "pas mieux que de répéter l'an dernier : à lire comme un ordre de grandeur."))
 
 
 # ------------------------------------------------------------------------------ branches
@@ -749,7 +822,7 @@ def quality(reader, t: Translator) -> list[dict]:
                            field=[quality_words.field_name(f, t.lang) for f in detail.field],
                            detail=[quality_words.text(d, t.lang) for d in detail.detail])
     blocks.append(table(t.pick("Audit detail (latest load)", "Détail de l'audit (dernier chargement)"),
-                        detail, t, {"value": "number", "n": "count"}))
+                        detail, t, {"value": "ratio", "n": "count"}))
     return blocks
 
 
