@@ -247,3 +247,13 @@ def test_the_calibration_sentence_quotes_the_real_figures(client, served):
                 f"les {t.number(n)} clients à qui il donnait un risque d'environ "
                 f"{t.percent(predicted)} sont partis dans {t.percent(observed)} des cas")
         assert said in page, (lang, said)
+
+
+def test_the_forecasts_page_says_its_figures_in_french(client, served):
+    """mart_forecasts.sentence is English: the page says the backtest from the figures."""
+    login(client, "ada")
+    page = html.unescape(client.get("/forecasts?lang=fr").text)
+    assert "prévision sur les" in page and "s'est trompé de" in page
+    for english in ("was off by", "repeating last year", "backtest origins", " of dimension "):
+        assert english not in page, english
+    assert "was off by" in html.unescape(client.get("/forecasts?lang=en").text)

@@ -690,7 +690,7 @@ def _forecast_blocks(f: pd.DataFrame, t: Translator) -> list[dict]:
             str).str[:7]).value.reindex(months)
         fc = part[part.kind == "forecast"]
         fcast = fc.set_index(fc.month.astype(str).str[:7])
-        name = t.column(str(key))
+        name = _series_name(str(key), t)
         series = {t.pick("actual", "réel"): actual,
                   t.pick("forecast", "prévision"): fcast.value.reindex(months)}
         # the band is the forecast's; over the history it closes on the actual line
@@ -704,13 +704,18 @@ def _forecast_blocks(f: pd.DataFrame, t: Translator) -> list[dict]:
     fc = total[total.kind == "forecast"]
     if len(fc):
         shown = pd.DataFrame({
-            "metric": [t.column(str(x)) for x in fc.series],
+            "metric": [_series_name(str(x), t) for x in fc.series],
             "month": [t.month(m) for m in fc.month],
             "mean": fc.value, "lower": fc.get("lower"), "upper": fc.get("upper")})
         out.append(table(t.pick("Forecast months (company total)",
                                 "Mois prévus (total de l'entreprise)"), shown, t,
-                         {"mean": "number", "lower": "number", "upper": "number"}))
+                         {"mean": "count", "lower": "count", "upper": "count"}))
     return out
+
+
+def _series_name(key: str, t: Translator) -> str:
+    """A forecast series' name (``revenue``, ``orders``, ``margin``…) in words."""
+    return t(key) if key in ("revenue", "orders", "margin") else t.column(key)
 
 
 def _forecast_sentence(fc: pd.DataFrame, name: str, t: Translator, money: bool) -> str:
@@ -720,8 +725,8 @@ def _forecast_sentence(fc: pd.DataFrame, name: str, t: Translator, money: bool) 
     r = fc.iloc[0]
     fmt = t.money if money else t.number
     total = fmt(_f(fc.value.sum()))
-    head = t.pick(f"{name} over the next {len(fc)} months: {total} expected",
-                  f"{name} sur les {len(fc)} prochains mois : {total} attendus")
+    head = t.pick(f"{name}, forecast over the next {len(fc)} months: {total}",
+                  f"{name}, prévision sur les {len(fc)} prochains mois : {total}")
     mape, base = _f(r.get("mape")), _f(r.get("baseline_mape"))
     mase, base_mase = _f(r.get("mase")), _f(r.get("baseline_mase"))
     if mape is None:
