@@ -472,7 +472,7 @@ def writeback(
     source: Annotated[list[str] | None, typer.Option(
         help="Only the records of this source (repeatable; default all).")] = None,
     lang: Annotated[str | None, typer.Option(
-        help="Language of the churn reasons written: en or fr (default: [project] "
+        help="Language of the churn reasons written: en or fr (default: \\[project] "
              "language).")] = None,
     project: ProjectOpt = Path("."),
 ) -> None:
@@ -526,7 +526,7 @@ def subject_access(
 def report(
     out: Annotated[Path, typer.Option("--out", help="FILE.html or FILE.pdf.")],
     lang: Annotated[str | None, typer.Option(
-        help="Language of the report: en or fr (default: [project] language).")] = None,
+        help="Language of the report: en or fr (default: \\[project] language).")] = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """The management report (overview, segments, value, churn, campaigns, forecasts)."""
