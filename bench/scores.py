@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from prisme import engine as engine_mod  # noqa: E402
 from prisme.analytics import churn  # noqa: E402
 from prisme.config import load_settings  # noqa: E402
+from prisme.i18n import reasons as churn_reasons  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "prisme-bench-scores"
 SATISFACTION = re.compile(r"rated|complaint")
@@ -130,7 +131,8 @@ def main(argv=None) -> None:
     top = scores.sort_values("churn_probability", ascending=False).head(len(scores) // 10)
     top = top.assign(person_id=top.party_id.map(person)).merge(truth, on="person_id",
                                                                how="left")
-    reasons = top.churn_reasons.fillna("")
+    # the reasons in words (stored as codes and figures)
+    reasons = pd.Series([churn_reasons.text(v) or "" for v in top.churn_reasons])
     known = known.set_index("party_id").reindex(top.party_id)
     rated = known.reindex(columns=["last_sat_service", "last_sat_product", "last_nps"])
     evidence = {

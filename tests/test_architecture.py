@@ -1,7 +1,7 @@
 """The seam between business code and the engines, enforced.
 
 * ``lint-imports`` (import-linter, contracts in ``pyproject.toml``): layers point one way
-  (serve → act → analytics | ingest | identity | access → warehouse → engine), the engine
+  (serve → act → i18n → analytics | ingest | identity | access → warehouse → engine), the engine
   imports no business module, only ``prisme.engine`` imports duckdb or pyspark;
 * outside ``src/prisme/engine/``: no SQL text naming a DuckDB-only function, no DuckDB
   catalog query, no private state of Ibis or Splink, no ``splink.internals`` (import-linter

@@ -158,8 +158,8 @@ def quality(
     rerun: Annotated[bool, typer.Option(help="Re-run the audit before reporting.")] = True,
 ) -> None:
     """Audit each source list (completeness, validity, duplicates, freshness, consent)."""
+    from prisme.act.quality_report import write_html
     from prisme.analytics import quality as q
-    from prisme.analytics.quality_report import write_html
 
     settings = _settings(project)
     try:
@@ -471,6 +471,9 @@ def writeback(
     table: Annotated[str, typer.Option(help="Table to upsert (created when missing).")],
     source: Annotated[list[str] | None, typer.Option(
         help="Only the records of this source (repeatable; default all).")] = None,
+    lang: Annotated[str | None, typer.Option(
+        help="Language of the churn reasons written: en or fr (default: \\[project] "
+             "language).")] = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """Upsert scores and offers (one row per source customer id) into the CRM's database."""
@@ -479,9 +482,13 @@ def writeback(
     from prisme.act import writeback as wb
 
     settings = _settings(project)
+    if lang is not None and lang not in ("en", "fr"):
+        _fail(f"--lang {escape(lang)}: en or fr")
     try:
         with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
-            result = wb.run(eng, settings.root, url, table, actor=_actor(), sources=source)
+            result = wb.run(eng, settings.root, url, table, actor=_actor(), sources=source,
+                            lang=lang or settings.project.language,
+                            currency=settings.project.currency)
     except (EngineError, ValueError, OSError, wb.WritebackError) as exc:
         _fail(escape(str(exc)))
     console.print(escape(result.sentence()))
@@ -518,7 +525,8 @@ def subject_access(
 @app.command()
 def report(
     out: Annotated[Path, typer.Option("--out", help="FILE.html or FILE.pdf.")],
-    lang: Annotated[str, typer.Option(help="Language of the report: en or fr.")] = "en",
+    lang: Annotated[str | None, typer.Option(
+        help="Language of the report: en or fr (default: \\[project] language).")] = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """The management report (overview, segments, value, churn, campaigns, forecasts)."""
@@ -529,7 +537,8 @@ def report(
     settings = _settings(project)
     try:
         with engine_mod.connect(settings, read_only=settings.warehouse_path.exists()) as eng:
-            written = write_report(eng, settings, out, lang=lang, actor=_actor())
+            written = write_report(eng, settings, out, lang=lang or settings.project.language,
+                                   actor=_actor())
     except (EngineError, ValueError, OSError, RuntimeError) as exc:
         _fail(escape(str(exc)))
     console.print(f"[green]wrote[/] {escape(str(written))}")

@@ -13,6 +13,7 @@ Example::
     name = "acme"
     currency = "EUR"          # amounts are converted to this currency
     default_country = "FR"    # for phone numbers and addresses without a country
+    language = "en"           # en | fr: reports and the churn reasons written back
 
     [engine]
     backend = "duckdb"        # or "spark" (extra), whatever Ibis reaches
@@ -62,6 +63,9 @@ class _Strict(BaseModel):
 class ProjectSettings(_Strict):
     name: str = "prisme"
     currency: str = "EUR"
+    #: the language of what Prisme writes for people outside the application (the churn
+    #: reasons written back to the CRM): "en" or "fr" (the pages follow each user's setting)
+    language: Literal["en", "fr"] = "en"
     default_country: str = "FR"
     #: fixed conversion rates to ``currency`` (e.g. {"GBP": 1.17}); an amount in a currency
     #: with no rate is quarantined rather than summed with the others.

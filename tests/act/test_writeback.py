@@ -157,3 +157,17 @@ def test_a_writeback_of_one_source_leaves_the_others_alone(engine, settings, tar
     r = wb.writeback(engine, URLS[dialect], table, sources=["crm"])
     assert (r.rows, r.inserted, r.updated, r.deleted) == ((pm.source == "crm").sum(), 0, 0, 0)
     assert len(_fetch(dialect, table)) == len(pm)
+
+
+def test_the_churn_reasons_are_written_in_words_of_the_chosen_language(engine):
+    """The warehouse stores reasons as codes and figures; the CRM gets sentences."""
+    df, _ = _warehouse(engine, n=4)
+    df["churn_reasons"] = ('[{"code":"no_purchase","days":213,"usual_days":42},'
+                           '{"code":"complaints","n":2}]')
+    write_c360(engine, df)
+    en = wb.writeback_rows(engine).churn_reasons.iloc[0]
+    fr = wb.writeback_rows(engine, lang="fr").churn_reasons.iloc[0]
+    assert en == "no purchase for 7 months, usually every 6 weeks; 2 complaints in the last " \
+                 "12 months"
+    assert fr == ("aucun achat depuis 7 mois, d'habitude un achat toutes les 6 semaines ; "
+                  "2 réclamations au cours des 12 derniers mois")

@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from prisme.analytics import quality
+from prisme.i18n import quality as words
 from prisme.warehouse.schema import (
     ENTITIES,
     LINEAGE,
@@ -193,8 +194,8 @@ def test_unknown_countries_noted_at_load_have_a_validity_row(engine, settings):
     assert value(rows, "completeness", "country", what="n") == 40
     assert value(rows, "validity", "country", what="n") == 2
     assert value(rows, "validity", "country") == pytest.approx(1 - 2 / 40)
-    assert "2 of 40 are not a known country" in value(rows, "validity", "country",
-                                                       what="detail")
+    assert "2 of 40 are not a known country" in words.text(value(rows, "validity", "country",
+                                                                 what="detail"))
     assert value(rows, "validity", "nationality", what="n") == 0
     assert value(rows, "validity", "nationality") == 1.0
     # reported, but the score's validity component is what it was without these rows
@@ -205,16 +206,18 @@ def test_unknown_countries_noted_at_load_have_a_validity_row(engine, settings):
 
 
 def test_freshness_names_the_date_it_was_measured_against(engine, settings, tmp_path):
-    from prisme.analytics import quality_report
+    from prisme.act import quality_report
 
     df = clean_list(20)
     write_load(engine, df, load_id="L1", source="crm", at=LOAD_AT)
     write_parties(engine, df)
     rows = quality.audit(engine, settings, as_of=AUDIT_AT)
-    detail = value(rows, "freshness", "days_since_load", what="detail")
+    detail = words.text(value(rows, "freshness", "days_since_load", what="detail"))
     assert "2026-11-11 08:00" in detail and "2026-11-01" in detail
-    assert "2026-11-11 08:00" in value(rows, "freshness", "days_since_latest_record",
-                                       what="detail")
+    assert "2026-11-11 08:00" in words.text(value(rows, "freshness", "days_since_latest_record",
+                                                  what="detail"))
+    assert "11/11/2026 à 08:00 UTC" in words.text(
+        value(rows, "freshness", "days_since_load", what="detail"), "fr")
     console = Console(record=True, width=250)
     console.print(quality.quality_table(rows))
     assert "audited 2026-11-11 08:00 UTC" in console.export_text()
@@ -284,7 +287,7 @@ def test_nothing_to_audit_gives_an_empty_frame(engine, settings):
 
 
 def test_html_report_is_self_contained_with_its_figures(engine, settings, tmp_path):
-    from prisme.analytics import quality_report
+    from prisme.act import quality_report
 
     df, same = planted()
     write_load(engine, df, load_id="L1", source="crm", at=LOAD_AT)
@@ -433,7 +436,8 @@ def test_a_list_without_contact_fields_is_not_complete(engine, settings):
         assert f in absent.detail
     assert "first_name" not in absent.detail
     detail = value(rows, "score_component", "completeness", source="names", what="detail")
-    assert "absent from the list: email, phone" in detail
+    assert "absent from the list: email, phone" in words.text(detail)
+    assert "absents de la liste : e-mail, téléphone" in words.text(detail, "fr")
     # the complete list: every expected field, the birth date it delivers counted too
     assert value(rows, "score_component", "completeness") == pytest.approx(100)
     assert value(rows, "completeness", "absent", what="n") == 0
@@ -443,7 +447,7 @@ def test_a_list_without_contact_fields_is_not_complete(engine, settings):
 def test_the_trend_is_drawn_against_load_dates(engine, settings):
     """Issue #9 item 10: the demo's loads, seconds apart, made a "score over loads" drawn
     against seconds. One point per load date (the list at the end of that day)."""
-    from prisme.analytics.quality_report import _trend
+    from prisme.act.quality_report import _trend
 
     crm = clean_list(40)
     write_load(engine, crm, load_id="L1", source="crm", at=LOAD_AT)

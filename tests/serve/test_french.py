@@ -4,10 +4,12 @@ card's sentences, and refusals told in the reader's language."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 
+import ibis
 from tests.serve.conftest import login
 
-from prisme.analytics.clusters import cluster_label_name
+from prisme.i18n.names import cluster_label_name
 from prisme.serve import card_text, customers
 from prisme.serve.i18n import Translator
 
@@ -90,3 +92,168 @@ def test_the_card_page_in_french(client, served):
     assert r.status_code == 200
     for english in ("line(s)", "treatment", "Forbidden", "rarely on the web", "of its buyers"):
         assert english not in r.text, english
+
+
+# ------------------------------------------------------------- churn reasons, quality details
+#: English of the churn reasons (prisme.i18n.reasons) and of the quality audit's details
+#: (prisme.i18n.quality): none may show on a French page
+ENGLISH_REASONS = (
+    "no purchase for", "usually every", "one purchase only", "purchase in all",
+    "purchases in all", "rated the service", "rated the products", "likelihood to recommend",
+    "pays invoices", "paid an invoice", "of invoices late", "overdue invoice",
+    "complaints in the last", "complaint in the last", "to customer service",
+    "of what they bought", "buying rhythm", "customer for ", "to the website",
+    "answered ", "has spent", "of margin in all", "per purchase on average",
+    "than most customers", "no recent purchase", "longer than usual", "low rating",
+)
+ENGLISH_DETAILS = (
+    "records in the list", "of the 8 fields", "absent from the list", "records with none of",
+    "placeholder values", "fail e-mail syntax", "fail phone number", "not in E.164",
+    "shape of their country", "not a known country", "outside ages", "after the load",
+    "extra records of a customer", "also known to", "days before the audit", "opted in",
+    "opted out", "weight 25", "no data: left out",
+)
+
+
+def test_churn_reasons_are_stored_as_codes_and_said_in_both_languages():
+    from prisme.i18n import reasons
+
+    raw = ('[{"code":"no_purchase","days":213,"usual_days":42},'
+           '{"code":"rated_service","score":2,"month":3},'
+           '{"code":"unpaid_overdue","n":1},{"code":"late_invoices","share":0.4}]')
+    assert reasons.sentences(raw, "en") == [
+        "no purchase for 7 months, usually every 6 weeks", "rated the service 2/10 in March",
+        "1 overdue invoice not paid", "paid 40% of invoices late"]
+    assert reasons.sentences(raw, "fr") == [
+        "aucun achat depuis 7 mois, d'habitude un achat toutes les 6 semaines",
+        "a noté le service 2/10 en mars", "1 facture échue impayée",
+        "a payé 40\u00a0% de ses factures en retard"]
+    # every code is said in both languages, and the French says no English
+    for code in reasons.CODES:
+        figures = {"code": code, "days": 400, "usual_days": None, "n": 3, "score": 2,
+                   "month": 11, "share": 0.25, "p": 0.1, "answered": 0, "contacted": 4,
+                   "amount": 1234.5}
+        en, fr = reasons.say(figures, "en", "EUR"), reasons.say(figures, "fr", "EUR")
+        assert en and fr and en != fr, code
+        assert not any(e in fr for e in ENGLISH_REASONS), (code, fr)
+        assert "{" not in en + fr and '"code"' not in en + fr, code
+    # a warehouse built before the codes: its text is shown as it is
+    assert reasons.sentences("recency; frequency", "fr") == ["recency", "frequency"]
+    assert reasons.sentences(None) == [] and reasons.text("[]") is None
+
+
+def test_the_stored_reasons_are_codes_and_figures():
+    """What the churn stage writes for one customer (analytics/churn.py DESCRIBE)."""
+    import json
+
+    from prisme.analytics import churn
+    from prisme.analytics.models.churn import _Row
+
+    row = _Row(days_since_last_purchase=213.4, usual_gap_days=float("nan"), last_nps=3.0,
+               last_survey_month=7, late_invoice_share=1 / 3, revenue=1234.567)
+    assert json.loads(churn.DESCRIBE["days_since_last_purchase"](row)) == {
+        "code": "no_purchase", "days": 213, "usual_days": None}
+    assert json.loads(churn.DESCRIBE["last_nps"](row)) == {
+        "code": "rated_recommend", "score": 3, "month": 7}
+    assert json.loads(churn.DESCRIBE["late_invoice_share"](row)) == {
+        "code": "late_invoices", "share": 0.333}
+    assert json.loads(churn.DESCRIBE["revenue"](row)) == {"code": "revenue", "amount": 1234.57}
+    assert churn.DESCRIBE["last_sat_service"](_Row(last_sat_service=float("nan"))) is None
+
+
+def test_quality_details_are_said_in_both_languages():
+    from prisme.i18n import quality as words
+
+    d = '{"code":"invalid_email","n":1200,"of":15000,"rejected":3}'
+    assert words.text(d) == ("1,200 of 15,000 fail e-mail syntax (placeholders apart; 3 in "
+                             "rows rejected at load)")
+    assert words.text(d, "fr") == (
+        "1\u202f200 sur 15\u202f000 ne sont pas des adresses e-mail valides (valeurs factices à "
+        "part ; 3 dans des lignes rejetées au chargement)")
+    assert words.text("an older text", "fr") == "an older text" and words.text(None) == ""
+
+
+def _with_reasons(served) -> str:
+    from prisme import engine as engine_mod
+
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        c = eng.table("customer_360")
+        c = c.filter(c.churn_reasons.notnull())
+        return eng.to_pandas(c.order_by(ibis.desc("churn_probability")).select("party_id")
+                             .limit(1)).party_id.iloc[0]
+
+
+def _stored_reasons(served, party: str) -> str:
+    from prisme import engine as engine_mod
+
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        c = eng.table("customer_360")
+        return eng.to_pandas(c.filter(c.party_id == party).select("churn_reasons")
+                             ).churn_reasons.iloc[0]
+
+
+def _french_page_clean(text: str) -> None:
+    for english in ENGLISH_REASONS + ENGLISH_DETAILS:
+        assert english not in text, english
+    # no stored code shows (JSON as it is stored, or HTML-escaped)
+    assert '"code"' not in text and "&#34;code&#34;" not in text and "&quot;code" not in text
+
+
+def test_french_pages_with_churn_reasons_and_quality_details_say_no_english(client, served):
+    from prisme.i18n import reasons
+
+    def page(url: str) -> str:
+        r = client.get(url)
+        assert r.status_code == 200, url
+        return html.unescape(r.text)
+
+    login(client, "ada")
+    party = _with_reasons(served)
+    card = page(f"/customers/{party}?lang=fr")
+    _french_page_clean(card)
+    said = reasons.sentences(_stored_reasons(served, party), "fr", "EUR")
+    assert said and all(s in card for s in said), said
+    churn_page = page("/churn?lang=fr")
+    assert "Raisons d'attrition les plus fréquentes" in churn_page
+    _french_page_clean(churn_page)
+    assert any(v[1] in churn_page for v in reasons.TOPICS.values())
+    quality_page = page("/quality?lang=fr")
+    assert "Détail de l'audit" in quality_page
+    _french_page_clean(quality_page)
+    assert " sur " in quality_page and "fiches" in quality_page
+    # the same pages in English say the reasons and details in English
+    card_en = page(f"/customers/{party}?lang=en")
+    assert all(s in card_en for s in reasons.sentences(_stored_reasons(served, party), "en",
+                                                       "EUR"))
+    assert any(e in page("/quality?lang=en") for e in ENGLISH_DETAILS)
+
+
+def test_the_calibration_sentence_quotes_the_real_figures(client, served):
+    """The churn page said "a predicted risk of x % came true about x % of the time"."""
+    from prisme import engine as engine_mod
+    from prisme.serve import churn_charts
+
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        cal = eng.to_pandas(eng.table("churn_calibration"))
+    cal = cal[cal.version == cal.version.max()]
+    predicted, observed, n = churn_charts.calibration_example(cal)
+    assert 0 <= predicted <= 1 and 0 <= observed <= 1 and n > 0
+    login(client, "ada")
+    for lang, t in (("en", EN), ("fr", FR)):
+        page = html.unescape(client.get(f"/churn?lang={lang}").text)
+        assert "x %" not in page and "x\u00a0%" not in page
+        said = (f"{t.number(n)} customers given a risk of about {t.percent(predicted)} left "
+                f"{t.percent(observed)} of the time" if lang == "en" else
+                f"les {t.number(n)} clients à qui il donnait un risque d'environ "
+                f"{t.percent(predicted)} sont partis dans {t.percent(observed)} des cas")
+        assert said in page, (lang, said)
+
+
+def test_the_forecasts_page_says_its_figures_in_french(client, served):
+    """mart_forecasts.sentence is English: the page says the backtest from the figures."""
+    login(client, "ada")
+    page = html.unescape(client.get("/forecasts?lang=fr").text)
+    assert "prévision sur les" in page and "s'est trompé de" in page
+    for english in ("was off by", "repeating last year", "backtest origins", " of dimension "):
+        assert english not in page, english
+    assert "was off by" in html.unescape(client.get("/forecasts?lang=en").text)

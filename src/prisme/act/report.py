@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from prisme.act.report_text import CURRENCY, TEXT, fmt_money, fmt_num, fmt_pct, segment_name
+from prisme.i18n import reasons as churn_reasons
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 PALETTE = ["#2f6db5", "#e08a2b", "#3d9a5b", "#c0392b", "#7d5ba6", "#8c6d31", "#d95f9a",
@@ -200,8 +201,8 @@ def _churn(engine, t: dict, lang: str) -> Section:
                                name=t["customers"]))
     fig.update_layout(xaxis_tickformat=".0%", bargap=0.05)
     s.figures.append(fig)
-    reasons = high.churn_reasons.dropna().astype(str).str.split(r"\s*[;|\n]\s*").explode()
-    reasons = reasons[reasons.str.len() > 0].value_counts().head(5)
+    # what the reasons are about (their codes), counted per customer at risk
+    reasons = churn_reasons.topic_counts(high.churn_reasons.dropna(), lang).head(5)
     if len(reasons):
         s.tables.append(pd.DataFrame({t["reason"]: reasons.index,
                                       t["customers"]: reasons.to_numpy()}))

@@ -177,5 +177,5 @@ LIFT_TEXT = {
     },
 }
 
-# the RFM segments' names in each language live with the segments
-from prisme.analytics.segments import SEGMENT_FR, segment_name  # noqa: E402,F401
+# the RFM segments' names in each language: the shared presentation package
+from prisme.i18n.names import SEGMENT_FR, segment_name  # noqa: E402,F401

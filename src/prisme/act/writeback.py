@@ -2,7 +2,8 @@
 
 ``prisme writeback --url postgresql://…|mysql://… --table NAME`` writes one row per source
 customer id (``party_map``: every record of every source, or those of ``--source``) with the
-party's segment, CLV and its interval, churn probability and its top reasons, next best
+party's segment, CLV and its interval, churn probability and its top reasons (in words, in
+the project's language: ``[project] language``, or ``--lang``), next best
 offers and the ``as_of`` day of the scores (from ``customer_360``). The table is created when
 missing, with the primary key (source, source_customer_id). The rows are sent to a temporary
 table, then upserted in **one transaction**: new keys inserted, changed rows updated, rows
@@ -20,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 import ibis
 import pandas as pd
+
+from prisme.i18n import reasons as churn_reasons
 
 KEY = ("source", "source_customer_id")
 #: column → (PostgreSQL type, MySQL type)
@@ -87,8 +90,10 @@ def _text(value):
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def writeback_rows(engine, sources: list[str] | None = None) -> pd.DataFrame:
-    """One row per (source, source_customer_id) of ``party_map`` with its party's scores."""
+def writeback_rows(engine, sources: list[str] | None = None, *, lang: str = "en",
+                   currency: str | None = None) -> pd.DataFrame:
+    """One row per (source, source_customer_id) of ``party_map`` with its party's scores;
+    the churn reasons (stored as codes and figures) in words of ``lang`` (``en``, ``fr``)."""
     for needed in ("party_map", "customer_360"):
         if not engine.has_table(needed):
             raise WritebackError(f"the warehouse has no {needed} yet: run prisme build first")
@@ -109,8 +114,9 @@ def writeback_rows(engine, sources: list[str] | None = None) -> pd.DataFrame:
     scores = c360.select(**picked)
     j = pm.select(*KEY, "party_id").left_join(scores, "party_id").drop("party_id_right")
     df = engine.to_pandas(j.order_by(list(KEY)))
-    for c in ("churn_reasons", "next_best_offers"):
-        df[c] = [_text(v) for v in df[c]]
+    df["churn_reasons"] = [churn_reasons.text(_text(v), lang, currency)
+                           for v in df["churn_reasons"]]
+    df["next_best_offers"] = [_text(v) for v in df["next_best_offers"]]
     df["as_of"] = [None if pd.isna(v) else pd.Timestamp(v).date() for v in df["as_of"]]
     for c in ("clv_12m", "clv_12m_low", "clv_12m_high", "churn_probability"):
         df[c] = [None if pd.isna(v) else float(v) for v in df[c]]
@@ -128,11 +134,11 @@ def _q(table: str, quote: str) -> str:
     return ".".join(f"{quote}{p}{quote}" for p in table.split("."))
 
 
-def writeback(engine, url: str, table: str, *, sources: list[str] | None = None
-              ) -> WritebackResult:
+def writeback(engine, url: str, table: str, *, sources: list[str] | None = None,
+              lang: str = "en", currency: str | None = None) -> WritebackResult:
     """Upsert the rows of :func:`writeback_rows` into ``table`` at ``url`` (one transaction)."""
     _check_table(table)
-    rows = writeback_rows(engine, sources)
+    rows = writeback_rows(engine, sources, lang=lang, currency=currency)
     dialect = dialect_of(url)
     try:
         counts = (_postgres if dialect == "postgresql" else _mysql)(url, table, rows,
@@ -244,11 +250,12 @@ def _mysql(url: str, table: str, rows: pd.DataFrame,
 
 
 def run(engine, root, url: str, table: str, *, actor: str,
-        sources: list[str] | None = None) -> WritebackResult:
+        sources: list[str] | None = None, lang: str = "en",
+        currency: str | None = None) -> WritebackResult:
     """:func:`writeback`, recorded in the audit log."""
     from prisme.access import audit
 
-    result = writeback(engine, url, table, sources=sources)
+    result = writeback(engine, url, table, sources=sources, lang=lang, currency=currency)
     audit.record(root, actor, "writeback", table, {
         "url": result.url, "rows": result.rows, "inserted": result.inserted,
         "updated": result.updated, "deleted": result.deleted, "sources": sources})

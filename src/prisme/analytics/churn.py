@@ -59,8 +59,6 @@ EVALUATION_TABLES = ("churn_evaluation", "churn_calibration", "churn_lift")
 COMPLAINT_WORDS = ("complaint", "reclamation", "réclamation", "plainte", "litige")
 #: columns of the feature table that are context for the sentences, not model inputs
 CONTEXT = ("last_survey_month",)
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December"]
 
 
 def customer_360_part(engine, settings, as_of) -> ibis.Table | None:
@@ -442,63 +440,88 @@ class _Frames:
         self.scratch.drop()
 
 
-# ---------------------------------------------------------------------- sentences
-def _months(days: float) -> str:
-    if days < 45:
-        return f"{days:.0f} days"
-    return f"{days / 30.44:.0f} months"
+# ------------------------------------------------------------------------ reasons
+# A reason is stored as a code and its figures (a JSON object; a customer's reasons: a JSON
+# array, see prisme.i18n.reasons for the codes and their sentences in English and French):
+# the warehouse holds no sentence in any language.
+def _figure(v) -> str:
+    """A reason's figure as JSON: null when unknown, an integer when whole, else 3 decimals."""
+    if v is None or v != v:  # None or NaN
+        return "null"
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    v = round(float(v), 3)
+    return str(int(v)) if v.is_integer() else repr(v)
 
 
-def _every(days) -> str:
-    if days is None or pd.isna(days):
-        return "one purchase only so far"
-    if days < 14:
-        return f"usually every {days:.0f} days"
-    if days < 90:
-        return f"usually every {days / 7:.0f} weeks"
-    return f"usually every {days / 30.44:.0f} months"
+def _code(code: str, **figures) -> str:
+    """One reason as compact JSON: ``{"code":"…","figure":value,…}`` (written by hand: a
+    million customers have three reasons each)."""
+    return '{"code":"' + code + '"' + "".join(
+        f',"{k}":{_figure(v)}' for k, v in figures.items()) + "}"
 
 
-def _month_of(row) -> str:
+def _missing(v) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)
+
+
+def _whole_days(v) -> int | None:
+    return None if _missing(v) else int(round(float(v)))
+
+
+def _month_of(row) -> int | None:
     m = row.get("last_survey_month")
-    return f" in {MONTHS[int(m) - 1]}" if m is not None and not pd.isna(m) else ""
+    return None if _missing(m) else int(m)
 
 
-def _rated(what: str, column: str):
+def _rated(code: str, column: str):
     def say(row):
         v = row.get(column)
-        return None if v is None or pd.isna(v) else f"rated {what} {v:.0f}/10{_month_of(row)}"
+        return None if _missing(v) else _code(code, score=round(float(v)), month=_month_of(row))
     return say
 
 
-DESCRIBE = {
-    "days_since_last_purchase": lambda r: (
-        f"no purchase for {_months(r.days_since_last_purchase)}, "
-        f"{_every(r.get('usual_gap_days'))}"),
-    "usual_gap_days": lambda r: DESCRIBE["days_since_last_purchase"](r),
-    "purchases": lambda r: f"{int(r.purchases)} purchase(s) in all",
-    "last_sat_service": _rated("the service", "last_sat_service"),
-    "last_sat_product": _rated("the products", "last_sat_product"),
-    "last_nps": lambda r: None if pd.isna(r.last_nps) else (
-        f"rated their likelihood to recommend us {r.last_nps:.0f}/10{_month_of(r)}"),
-    "avg_days_late": lambda r: f"pays invoices {r.avg_days_late:.0f} days late on average",
-    "max_days_late": lambda r: f"paid an invoice {r.max_days_late:.0f} days late",
-    "late_invoice_share": lambda r: f"paid {r.late_invoice_share:.0%} of invoices late",
-    "unpaid_overdue": lambda r: f"{int(r.unpaid_overdue)} overdue invoice(s) not paid",
-    "complaints_365d": lambda r: f"{int(r.complaints_365d)} complaint(s) in the last 12 months",
-    "calls_90d": lambda r: f"{int(r.calls_90d)} call(s) to customer service in 3 months",
-    "return_rate": lambda r: f"returned {r.return_rate:.0%} of what they bought",
-    "p_alive": lambda r: f"buying rhythm suggests they may have stopped (P(alive) "
-                         f"{r.p_alive:.0%})",
-    "tenure_days": lambda r: f"customer for {_months(r.tenure_days)}",
-    "web_sessions_90d": lambda r: f"{int(r.web_sessions_90d)} visit(s) to the website in "
-                                  "3 months",
-    "campaign_conversions": lambda r: f"answered {int(r.campaign_conversions)} of "
-                                      f"{int(r.campaign_contacts)} campaigns",
-    "r_score": lambda r: DESCRIBE["days_since_last_purchase"](r),
-    "revenue": lambda r: f"has spent {r.revenue:,.0f} in all",
-    "average_basket": lambda r: f"spends {r.average_basket:,.0f} per purchase on average",
-}
+def _known(column: str, say):
+    """``say(row)``, or no reason when the customer's value is not known."""
+    def guarded(row):
+        return None if _missing(row.get(column)) else say(row)
+    return guarded
+
+
+def _no_purchase(r):
+    return _code("no_purchase", days=_whole_days(r.days_since_last_purchase),
+                 usual_days=_whole_days(r.get("usual_gap_days")))
+
+
+#: the column a reason needs, when it is not the feature's own (the buying rhythm)
+_NEEDS = {"usual_gap_days": "days_since_last_purchase", "r_score": "days_since_last_purchase"}
+DESCRIBE = {f: _known(_NEEDS.get(f, f), say) for f, say in {
+    "days_since_last_purchase": _no_purchase,
+    "usual_gap_days": _no_purchase,
+    "purchases": lambda r: _code("purchases", n=int(r.purchases)),
+    "last_sat_service": _rated("rated_service", "last_sat_service"),
+    "last_sat_product": _rated("rated_products", "last_sat_product"),
+    "last_nps": _rated("rated_recommend", "last_nps"),
+    "avg_days_late": lambda r: _code("pays_late", days=_whole_days(r.avg_days_late)),
+    "max_days_late": lambda r: _code("paid_late_max", days=_whole_days(r.max_days_late)),
+    "late_invoice_share": lambda r: _code("late_invoices", share=r.late_invoice_share),
+    "unpaid_overdue": lambda r: _code("unpaid_overdue", n=int(r.unpaid_overdue)),
+    "complaints_365d": lambda r: _code("complaints", n=int(r.complaints_365d)),
+    "calls_90d": lambda r: _code("calls", n=int(r.calls_90d)),
+    "return_rate": lambda r: _code("returns", share=r.return_rate),
+    # "may have stopped buying" with a P(alive) of 94 % contradicts itself: no reason
+    "p_alive": lambda r: _code("p_alive", p=r.p_alive) if r.p_alive < 0.5 else None,
+    "tenure_days": lambda r: _code("tenure", days=_whole_days(r.tenure_days)),
+    "web_sessions_90d": lambda r: _code("web_visits", n=int(r.web_sessions_90d)),
+    "campaign_conversions": lambda r: _code("campaigns", answered=int(r.campaign_conversions),
+                                            contacted=int(r.get("campaign_contacts") or 0)),
+    "r_score": _no_purchase,
+    "f_score": lambda r: _code("frequency_score", score=int(r.f_score)),
+    "m_score": lambda r: _code("monetary_score", score=int(r.m_score)),
+    "revenue": lambda r: _code("revenue", amount=round(float(r.revenue), 2)),
+    "margin": lambda r: _code("margin", amount=round(float(r.margin), 2)),
+    "average_basket": lambda r: _code("basket", amount=round(float(r.average_basket), 2)),
+}.items()}
 
 
 # --------------------------------------------------------------------- evaluation
@@ -671,8 +694,10 @@ def _reasons(model, frame: pd.DataFrame, cols: list[str], *, symptoms: int = 1,
     ex = ex.assign(symptom=ex.feature.isin(SYMPTOMS))
     # symptom first, then the drivers, each in rank order
     ex = ex.sort_values(["row", "symptom", "rank"], ascending=[True, False, True], kind="stable")
-    ex = ex[ex.reason.notna() & (ex.reason != "")].drop_duplicates(["row", "reason"])
-    joined = ex.groupby("row", sort=False).reason.agg("; ".join)
+    # a reason without a code (the model's plain fallback sentence) is not stored
+    ex = ex[ex.reason.notna() & ex.reason.astype(str).str.startswith("{")]
+    ex = ex.drop_duplicates(["row", "reason"])
+    joined = ex.groupby("row", sort=False).reason.agg(lambda r: "[" + ",".join(r) + "]")
     out: list[str | None] = [None] * len(frame)
     for row, text in zip(joined.index.tolist(), joined.tolist(), strict=True):
         out[int(row)] = text

@@ -34,6 +34,10 @@ as a missing value. Rows the loader rejected entirely (a bad date, a required co
 in ``quarantine`` and counted from there. An unknown country (or nationality) loaded as empty
 is counted the same way, by its own ``validity`` row.
 
+Each row's ``detail`` is a code and its figures (a JSON object: ``{"code":"invalid_email",
+"n":3,"of":120,"rejected":1}``), not a sentence: the pages and reports say it in their
+reader's language (:mod:`prisme.i18n.quality` lists the codes).
+
 Freshness is measured against the audit time (``as_of``, by default the clock when the audit
 runs): the ``freshness`` rows' details and the reports name that date, and ``audited_at``
 holds it.
@@ -44,6 +48,7 @@ per-load figures (a few dozen numbers per load) are reshaped in pandas.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -430,31 +435,35 @@ def _rows(wide, quarantined, dup, overlap, as_of) -> pd.DataFrame:
                         "n": None if n is None else int(n), "detail": detail})
 
         total = int(w["records"])
-        row("records", None, total, total, f"{total:,} records in the list after this load")
+        row("records", None, total, total, _detail("records", n=total))
         for f in FIELDS:
             if f"present__{f}" in w:
                 k = int(w[f"present__{f}"])
-                row("completeness", f, _share(k, total), k, f"{k:,} of {total:,} records")
+                row("completeness", f, _share(k, total), k, _detail("filled", n=k, of=total))
         absent = [f for f in EXPECTED_FIELDS if not int(w.get(f"present__{f}", 0) or 0)]
         row("completeness", "absent", _share(len(absent), len(EXPECTED_FIELDS)), len(absent),
-            (f"{len(absent)} of the {len(EXPECTED_FIELDS)} fields a customer record should "
-             f"have are absent from the list: {', '.join(absent)}") if absent else
-            f"the list has all {len(EXPECTED_FIELDS)} fields a customer record should have")
+            _detail("absent_fields", n=len(absent), of=len(EXPECTED_FIELDS), fields=absent))
         k = int(w["near_empty"])
         row("completeness", "near_empty", _share(total - k, total), k,
-            f"{k:,} records with none of {', '.join(NEAR_EMPTY_FIELDS)}")
+            _detail("near_empty", n=k, fields=list(NEAR_EMPTY_FIELDS)))
         _validity_rows(row, w, q)
         for f in ("email", "phone", *TEXT_PLACEHOLDER_FIELDS):
             k = int(w[f"placeholder__{f}"]) + q.get((w["load_id"], f), (0, 0))[1]
-            row("placeholder", f, _share(k, total), k, f"{k:,} placeholder values")
+            row("placeholder", f, _share(k, total), k, _detail("placeholders", n=k))
         _party_rows(row, w, total, dups.get(w["load_id"]),
                     overlap[overlap.load_id == w["load_id"]])
         _freshness_rows(row, w, as_of)
         for c in CONSENT:
             yes, no = int(w[f"yes__{c}"]), int(w[f"no__{c}"])
             row("consent", c, _share(yes + no, total), yes + no,
-                f"{yes:,} opted in, {no:,} opted out, {total - yes - no:,} unknown")
+                _detail("consent", yes=yes, no=no, unknown=total - yes - no))
     return pd.DataFrame(out)
+
+
+def _detail(code: str, **figures) -> str:
+    """A detail line as stored: its code and figures, compact JSON (said in words, in the
+    reader's language, by :mod:`prisme.i18n.quality`)."""
+    return json.dumps({"code": code, **figures}, separators=(",", ":"), ensure_ascii=False)
 
 
 def _share(k, total) -> float | None:
@@ -468,16 +477,14 @@ def _validity_rows(row, w, q) -> None:
         present = int(w[f"present__{f}"]) - int(w[f"placeholder__{f}"])
         bad = int(w[f"invalid__{f}"]) + qn - qph
         checked = present + qn - qph
-        what = "e-mail syntax" if f == "email" else "phone number in E.164"
         row("validity", f, 1 - _share(bad, checked) if checked else None, bad,
-            f"{bad:,} of {checked:,} fail {what} (placeholders apart; "
-            f"{qn - qph:,} in rows rejected at load)")
+            _detail(f"invalid_{f}", n=bad, of=checked, rejected=qn - qph))
     fax = int(w["present__fax"])
     row("validity", "fax", 1 - _share(w["invalid__fax"], fax) if fax else None,
-        int(w["invalid__fax"]), f"{int(w['invalid__fax']):,} of {fax:,} not in E.164")
+        int(w["invalid__fax"]), _detail("invalid_fax", n=int(w["invalid__fax"]), of=fax))
     checked, bad = int(w["checked__postal_code"]), int(w["invalid__postal_code"])
     row("validity", "postal_code", 1 - _share(bad, checked) if checked else None, bad,
-        f"{bad:,} of {checked:,} do not have the shape of their country's postcodes")
+        _detail("invalid_postcode", n=bad, of=checked))
     for f in COUNTRY_FIELDS:
         if f"present__{f}" not in w:
             continue
@@ -485,20 +492,19 @@ def _validity_rows(row, w, q) -> None:
         checked = int(w[f"present__{f}"]) + qn
         bad = int(w[f"invalid__{f}"]) + qn
         row("validity", f, 1 - _share(bad, checked) if checked else None, bad,
-            f"{bad:,} of {checked:,} are not a known country (ISO-3166 code or name), "
-            "loaded as empty (reported, not in the score)")
+            _detail("unknown_country", n=bad, of=checked))
     born = int(w["present__birth_date"]) + q.get((lid, "birth_date"), (0, 0))[0]
     bad = int(w["invalid__birth_date"]) + q.get((lid, "birth_date"), (0, 0))[0]
     row("validity", "birth_date", 1 - _share(bad, born) if born else None, bad,
-        f"{bad:,} of {born:,} outside ages {MIN_AGE}-{MAX_AGE} "
-        f"({int(w['future__birth_date']):,} in the future)")
+        _detail("implausible_birth_date", n=bad, of=born, min_age=MIN_AGE, max_age=MAX_AGE,
+                future=int(w["future__birth_date"])))
     for f in ("created_at", "updated_at"):
         k, bad = int(w[f"present__{f}"]), int(w[f"invalid__{f}"])
         row("validity", f, 1 - _share(bad, k) if k else None, bad,
-            f"{bad:,} of {k:,} after the load (in the future)")
+            _detail("future_date", n=bad, of=k))
     k, bad = int(w["present__annual_revenue"]), int(w["invalid__annual_revenue"])
     row("validity", "annual_revenue", 1 - _share(bad, k) if k else None, bad,
-        f"{bad:,} of {k:,} outside {AMOUNT_RANGE[0]:,}-{AMOUNT_RANGE[1]:,}")
+        _detail("amount_out_of_range", n=bad, of=k, low=AMOUNT_RANGE[0], high=AMOUNT_RANGE[1]))
 
 
 def _party_rows(row, w, total, d, overlap: pd.DataFrame) -> None:
@@ -506,32 +512,32 @@ def _party_rows(row, w, total, d, overlap: pd.DataFrame) -> None:
         return
     red = int(d.redundant)
     row("duplicates", None, _share(red, total), red,
-        f"{red:,} records are extra records of a customer already in the source")
+        _detail("duplicates", n=red))
     ov = int(d.overlap)
-    row("overlap", None, _share(ov, total), ov, f"{ov:,} records also known to another source")
+    row("overlap", None, _share(ov, total), ov, _detail("overlap", n=ov, source=None))
     for r in overlap.sort_values("other").itertuples():
         row("overlap", r.other, _share(r.n, total), int(r.n),
-            f"{int(r.n):,} records also known to {r.other}")
+            _detail("overlap", n=int(r.n), source=str(r.other)))
 
 
 def _freshness_rows(row, w, as_of) -> None:
     """Ages measured against the audit time ``as_of`` (the clock when the audit ran, unless
     given), which every detail names: the same load is older in tomorrow's audit."""
     load_time, latest = pd.Timestamp(w["load_time"]), w["latest_record"]
-    on = f"{pd.Timestamp(as_of):%Y-%m-%d %H:%M} UTC"
+    on = f"{pd.Timestamp(as_of):%Y-%m-%d %H:%M}"  # UTC
     days = (pd.Timestamp(as_of) - load_time).total_seconds() / 86400
     row("freshness", "days_since_load", days, None,
-        f"loaded {load_time:%Y-%m-%d}, {days:.0f} days before the audit of {on}")
+        _detail("days_since_load", loaded=f"{load_time:%Y-%m-%d}", days=round(days), audit=on))
     if latest is None or pd.isna(latest):
         return
     latest = pd.Timestamp(latest)
     since = (pd.Timestamp(as_of) - latest).total_seconds() / 86400
     lag = (load_time - latest).total_seconds() / 86400
     row("freshness", "days_since_latest_record", since, None,
-        f"latest record created or updated {latest:%Y-%m-%d}, {since:.0f} days before the "
-        f"audit of {on}")
+        _detail("days_since_latest_record", latest=f"{latest:%Y-%m-%d}", days=round(since),
+                audit=on))
     row("freshness", "record_lag_at_load", lag, None,
-        f"the latest record was {lag:.0f} days old when the source was loaded")
+        _detail("record_lag", days=round(lag)))
 
 
 def _component_values(g: pd.DataFrame) -> dict[str, float]:
@@ -581,18 +587,17 @@ def _scores(rows: pd.DataFrame) -> pd.DataFrame:
         base = {"source": source, "load_id": load_id, "loaded_at": loaded_at, "n": None}
         used = {k: w for k, w in WEIGHTS.items() if not np.isnan(comp[k])}
         absent = g[(g.check == "completeness") & (g.field == "absent")].detail
+        absent = json.loads(absent.iloc[0]) if len(absent) else None
         for k, w in WEIGHTS.items():
-            said = ""
-            if k == "completeness" and len(absent) and "absent from the list" in absent.iloc[0]:
-                said = " — " + absent.iloc[0]
             out.append({**base, "check": "score_component", "field": k,
                         "value": None if np.isnan(comp[k]) else 100 * comp[k],
-                        "detail": f"weight {w:.0%}: {COMPONENTS[k]}"
-                        + ("" if k in used else " (no data: left out of the total)") + said})
+                        "detail": _detail("component", component=k, weight=w, used=k in used,
+                                          absent=absent if k == "completeness" and absent
+                                          and absent.get("n") else None)})
         total = sum(comp[k] * w for k, w in used.items()) / sum(used.values()) if used else None
         out.append({**base, "check": "score", "field": None,
                     "value": None if total is None else 100 * total,
-                    "detail": " + ".join(f"{w:.0%} {k}" for k, w in used.items())})
+                    "detail": _detail("score", weights=used)})
     return pd.DataFrame(out)
 
 

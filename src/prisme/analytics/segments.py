@@ -49,66 +49,39 @@ def clusters_mart(c360: ibis.Table) -> ibis.Table:
     return segment_table(c360, "cluster", "cluster_label")
 
 
-#: French names of the RFM segments (the data keep the English public names)
-SEGMENT_FR = {
-    "champions": "champions", "loyal": "fidèles", "potential loyalist": "fidèles en devenir",
-    "new": "nouveaux", "promising": "prometteurs", "need attention": "à surveiller",
-    "about to sleep": "en sommeil proche", "at risk": "à risque",
-    "cannot lose them": "à ne pas perdre", "hibernating": "en hibernation", "lost": "perdus",
-}
-
-
-def segment_name(name, lang: str = "en") -> str:
-    """A segment's name for a reader of ``lang`` (``en``, ``fr``); the data keep the English public name."""
-    return SEGMENT_FR.get(str(name), str(name)) if lang == "fr" else str(name)
-
-
-def describe_segments(table, name: str = "rfm_segment", top: int = 3,
-                      lang: str = "en") -> list[str]:
-    """Sentences a manager reads: the segments that carry the most value, and the most at risk.
-
-    ``table`` is a fetched segment mart (pandas) — ``mart_rfm_segments`` or ``mart_clusters``;
-    ``lang``: ``en`` or ``fr`` (segment names translated, numbers as that language writes them).
-    """
-    if len(table) == 0:
-        return []
-    fr = lang == "fr"
+def segment_highlights(table, name: str = "rfm_segment", top: int = 3) -> dict:
+    """What a manager should read first in a fetched segment mart (pandas,
+    ``mart_rfm_segments`` or ``mart_clusters``), as data: ``label`` (the column naming the
+    segments: ``cluster_label`` for clusters when present), ``top`` (the ``top`` segments
+    carrying the most revenue, as records) and ``at_risk`` (the segment with the most
+    12-month value among those whose churn risk is at least 50 %, or None)."""
     label = "cluster_label" if name == "cluster" and "cluster_label" in table else name
-
-    def named(v) -> str:
-        if label == "cluster_label":
-            from prisme.analytics.clusters import cluster_label_name
-
-            return cluster_label_name(v, lang)
-        return segment_name(v, lang) if label == "rfm_segment" else str(v)
-
-    def pct(v: float) -> str:
-        return f"{v:.0%}".replace("%", "\u00a0%") if fr else f"{v:.0%}"
-
-    def num(v: float) -> str:
-        return f"{v:,.0f}".replace(",", "\u202f") if fr else f"{v:,.0f}"
-
+    if len(table) == 0:
+        return {"label": label, "top": [], "at_risk": None}
     t = table.assign(revenue_share=table.revenue_share.fillna(0.0))
-    out = []
-    for row in t.sort_values("revenue_share", ascending=False).head(top).itertuples():
-        risk = row.churn_risk == row.churn_risk
-        if fr:
-            out.append(f"{named(getattr(row, label))} : {pct(row.customer_share)} des clients, "
-                       f"{pct(row.revenue_share)} du chiffre d'affaires"
-                       + (f", risque d'attrition {pct(row.churn_risk)}" if risk else ""))
-        else:
-            out.append(f"{named(getattr(row, label))}: {pct(row.customer_share)} of customers, "
-                       f"{pct(row.revenue_share)} of revenue"
-                       + (f", churn risk {pct(row.churn_risk)}" if risk else ""))
+    best = t.sort_values("revenue_share", ascending=False).head(top)
     risky = t.dropna(subset=["churn_risk", "clv_12m"])
     risky = risky[risky.churn_risk >= 0.5]
-    if len(risky):
-        worst = risky.sort_values("clv_12m", ascending=False).iloc[0]
-        out.append(
-            f"le plus de valeur en danger : {named(worst[label])} ({num(worst.customers)} "
-            f"clients, valeur à 12 mois {num(worst.clv_12m)}, {pct(worst.churn_risk)} "
-            "probablement déjà partis)" if fr else
-            f"most value at risk: {named(worst[label])} ({num(worst.customers)} customers, "
-            f"12-month value {num(worst.clv_12m)}, {pct(worst.churn_risk)} likely already gone)"
-        )
+    worst = risky.sort_values("clv_12m", ascending=False).iloc[0].to_dict() if len(risky) \
+        else None
+    return {"label": label, "top": best.to_dict("records"), "at_risk": worst}
+
+
+def describe_segments(table, name: str = "rfm_segment", top: int = 3) -> list[str]:
+    """The build summary's sentences (English, like every summary line of the stages): the
+    segments that carry the most value, and the most at risk. Pages and reports say them in
+    the reader's language with :func:`prisme.i18n.segments.segment_sentences`."""
+    h = segment_highlights(table, name, top)
+    label = h["label"]
+    out = []
+    for row in h["top"]:
+        risk = row["churn_risk"] == row["churn_risk"]
+        out.append(f"{row[label]}: {row['customer_share']:.0%} of customers, "
+                   f"{row['revenue_share']:.0%} of revenue"
+                   + (f", churn risk {row['churn_risk']:.0%}" if risk else ""))
+    w = h["at_risk"]
+    if w is not None:
+        out.append(f"most value at risk: {w[label]} ({w['customers']:,.0f} customers, "
+                   f"12-month value {w['clv_12m']:,.0f}, {w['churn_risk']:.0%} likely already "
+                   "gone)")
     return out

@@ -66,6 +66,9 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
     # the templates are the package's: compiled once, never checked for changes per request
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
                       autoescape=select_autoescape(["html", "j2"]), auto_reload=False)
+    from prisme.serve.card_text import reason_lines
+
+    env.globals["reason_lines"] = reason_lines  # churn reasons in the reader's language
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
     app = FastAPI(title="Prisme API", version="1",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
+from prisme.i18n import reasons as _reasons
+
 
 def _day(v) -> _dt.date | None:
     if v is None:
@@ -133,3 +135,9 @@ def offer_text(text: str, lang: str) -> str:
     elif r := _LIKE.match(why):
         why = f"{pct(r['c'])} des clients comme lui (même segment RFM) ont acheté {r['b']}"
     return f"{m['item']} ({why})"
+
+
+def reason_lines(raw, t) -> list[str]:
+    """The churn reasons of a card (``customer_360.churn_reasons``: codes and figures, see
+    :mod:`prisme.i18n.reasons`) in the reader's language, most important first."""
+    return _reasons.sentences(raw, t.lang, t.currency)

@@ -18,7 +18,12 @@ _FR = {"perfect calibration": "calibration parfaite", "churn model": "modèle d'
        "decile of predicted risk (1 = riskiest)": "décile de risque prédit (1 = le plus risqué)",
        "random order": "ordre au hasard",
        "share of the customers who left": "part des clients partis trouvés",
-       "share of customers contacted": "part des clients contactés"}
+       "share of customers contacted": "part des clients contactés",
+       "predicted %{x:.0%}<br>observed %{y:.0%}<br>%{customdata:,} customers<extra></extra>":
+       "prédit %{x:.0%}<br>observé %{y:.0%}<br>%{customdata:,} clients<extra></extra>",
+       "decile %{x}: %{y:.1f}× the average (churn rate %{customdata:.0%})<extra></extra>":
+       "décile %{x} : %{y:.1f}× la moyenne (taux d'attrition %{customdata:.0%})"
+       "<extra></extra>"}
 
 
 def _w(text: str, lang: str) -> str:
@@ -36,8 +41,8 @@ def calibration_figure(calibration: pd.DataFrame, lang: str = "en") -> str:
     fig.add_scatter(x=c.predicted.tolist(), y=c.observed.tolist(), mode="lines+markers", name=_w("churn model", lang),
                     marker=dict(size=size.tolist(), color=PALETTE[0]),
                     customdata=c.customers.tolist(),
-                    hovertemplate="predicted %{x:.0%}<br>observed %{y:.0%}<br>"
-                                  "%{customdata:,} customers<extra></extra>")
+                    hovertemplate=_w("predicted %{x:.0%}<br>observed %{y:.0%}<br>"
+                                     "%{customdata:,} customers<extra></extra>", lang))
     fig = _layout(fig, _w("observed churn rate", lang), _w("predicted churn probability", lang))
     fig.update_xaxes(range=[0, 1], tickformat=".0%")
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
@@ -50,8 +55,8 @@ def lift_figure(lift: pd.DataFrame, lang: str = "en") -> str:
     fig = go.Figure()
     fig.add_bar(x=d.decile.tolist(), y=d.lift.tolist(), name="lift", marker_color=PALETTE[1],
                 customdata=d.churn_rate.tolist(),
-                hovertemplate="decile %{x}: %{y:.1f}× the average "
-                              "(churn rate %{customdata:.0%})<extra></extra>")
+                hovertemplate=_w("decile %{x}: %{y:.1f}× the average "
+                                 "(churn rate %{customdata:.0%})<extra></extra>", lang))
     fig.add_hline(y=1.0, line_dash="dot", line_color="#9aa3ad")
     fig = _layout(fig, _w("× average churn rate", lang),
                   _w("decile of predicted risk (1 = riskiest)", lang))
@@ -75,17 +80,62 @@ def gain_figure(lift: pd.DataFrame, lang: str = "en") -> str:
     return to_json(fig)
 
 
-def captions(metrics: dict[str, float], horizon_days: int, evaluated_as_of) -> dict[str, str]:
-    """One sentence per figure, with the figures a manager acts on."""
-    top = metrics.get("top_decile_lift", float("nan"))
+def calibration_example(calibration: pd.DataFrame | None, min_share: float = 0.05):
+    """(predicted, observed, customers) of the band that says the most: the riskiest band
+    holding at least ``min_share`` of the customers (else the largest band); None without
+    a calibration table."""
+    if calibration is None or not len(calibration):
+        return None
+    c = calibration.dropna(subset=["predicted", "observed"])
+    if not len(c):
+        return None
+    big = c[c.customers >= min_share * float(c.customers.sum())]
+    row = (big.sort_values("predicted").iloc[-1] if len(big)
+           else c.sort_values("customers").iloc[-1])
+    return float(row.predicted), float(row.observed), int(row.customers)
+
+
+def captions(metrics: dict[str, float], horizon_days: int, evaluated_as_of,
+             calibration: pd.DataFrame | None = None, t=None) -> dict[str, str]:
+    """One sentence per figure, with the figures a manager acts on, in the language of the
+    translator ``t`` (English without one); the calibration sentence quotes a band of the
+    ``calibration`` table: what was predicted and what happened."""
+    from prisme.serve.i18n import Translator
+
+    t = t or Translator("en")
+    m = {k: metrics.get(k, float("nan")) for k in
+         ("top_decile_lift", "calibration_error", "roc_auc", "pr_auc", "base_rate")}
+    day = t.date(evaluated_as_of) if evaluated_as_of is not None else None
+    example = calibration_example(calibration)
+    gap = t.number(100 * m["calibration_error"], 1)
+    if example is None:
+        calib = t.pick(
+            f"On the {horizon_days} days after {day}, unseen when the model was trained, the "
+            f"predicted risks were {gap} from what happened, on average.",
+            f"Sur les {horizon_days} jours suivant le {day}, inconnus du modèle à "
+            f"l'entraînement, taux d'attrition prédits et observés se sont écartés en moyenne "
+            f"de {gap} points.")
+    else:
+        predicted, observed, n = example
+        calib = t.pick(
+            f"On the {horizon_days} days after {day}, unseen when the model was trained, the "
+            f"{t.number(n)} customers given a risk of about {t.percent(predicted)} left "
+            f"{t.percent(observed)} of the time (over all bands, predicted and observed rates "
+            f"are {gap} points apart on average).",
+            f"Sur les {horizon_days} jours suivant le {day}, inconnus du modèle à "
+            f"l'entraînement, les {t.number(n)} clients à qui il donnait un risque d'environ "
+            f"{t.percent(predicted)} sont partis dans {t.percent(observed)} des cas (sur "
+            f"l'ensemble des tranches, {gap} points d'écart en moyenne entre prédit et "
+            "observé).")
     return {
-        "calibration": (
-            f"On the {horizon_days} days after {evaluated_as_of}, unseen when the model was "
-            f"trained, a predicted risk of x % came true about x % of the time (average gap "
-            f"{metrics.get('calibration_error', float('nan')):.1%})."),
-        "lift": (f"The riskiest 10 % of customers left {top:.1f}× as often as the average "
-                 "customer: start retention calls there."),
-        "gain": (f"ROC-AUC {metrics.get('roc_auc', float('nan')):.2f}, PR-AUC "
-                 f"{metrics.get('pr_auc', float('nan')):.2f} (churn rate "
-                 f"{metrics.get('base_rate', float('nan')):.0%})."),
+        "calibration": calib,
+        "lift": t.pick(f"The riskiest 10 % of customers left {t.number(m['top_decile_lift'], 1)}× "
+                       "as often as the average customer: start retention calls there.",
+                       f"Les 10\u00a0% de clients les plus risqués sont partis "
+                       f"{t.number(m['top_decile_lift'], 1)}× plus souvent que la moyenne : "
+                       "commencez les appels de fidélisation par eux."),
+        "gain": t.pick(f"ROC-AUC {t.number(m['roc_auc'], 2)}, PR-AUC {t.number(m['pr_auc'], 2)} "
+                       f"(churn rate {t.percent(m['base_rate'])}).",
+                       f"ROC-AUC {t.number(m['roc_auc'], 2)}, PR-AUC {t.number(m['pr_auc'], 2)} "
+                       f"(taux d'attrition {t.percent(m['base_rate'])})."),
     }

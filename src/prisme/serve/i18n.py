@@ -12,6 +12,8 @@ import math
 from babel import dates as _dates
 from babel import numbers as _numbers
 
+from prisme.i18n.names import cluster_label_name, segment_name
+
 LANGUAGES = ("en", "fr")
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 
@@ -55,7 +57,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "consent": ("Consent", "Consentement"),
     "timeline": ("Timeline", "Historique"),
     "next_offers": ("Next best offers", "Prochaines meilleures offres"),
-    "reasons": ("Reasons", "Raisons"),
+    "reasons": ("Churn reasons", "Raisons d'attrition"),
     "segment": ("RFM segment", "Segment RFM"),
     "cluster": ("Cluster", "Groupe"),
     "interval": ("interval", "intervalle"),
@@ -108,7 +110,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "detail": ("Detail", "Détail"), "total": ("Total", "Total"),
     "completeness": ("Completeness", "Complétude"), "validity": ("Validity", "Validité"),
     "uniqueness": ("Uniqueness", "Unicité"), "freshness": ("Freshness", "Fraîcheur"),
-    "consent": ("Consent", "Consentement"),
+    "consent": ("Consent", "Consentement"), "n": ("Count", "Nombre"),
+    "churn_risk": ("Churn risk", "Risque d'attrition"),
+    "churn_reasons": ("Churn reasons", "Raisons d'attrition"),
 }
 #: the roles of the users (English, French)
 ROLES = {"admin": ("admin", "administrateur"), "analyst": ("analyst", "analyste"),
@@ -164,8 +168,6 @@ class Translator:
 
     def segment(self, name) -> str:
         """An RFM segment's name in this language ('at risk' → 'à risque')."""
-        from prisme.analytics.segments import segment_name
-
         return "—" if name is None else segment_name(name, self.lang)
 
     def column(self, name: str) -> str:
@@ -179,8 +181,6 @@ class Translator:
 
     def cluster(self, label) -> str:
         """A behavioural cluster's label in this language."""
-        from prisme.analytics.clusters import cluster_label_name
-
         return cluster_label_name(label, self.lang)
 
     def code(self, v):

@@ -14,6 +14,8 @@ import ibis
 import pandas as pd
 
 from prisme.access.rights import Forbidden, is_scoped
+from prisme.i18n import quality as quality_words
+from prisme.i18n import reasons
 from prisme.serve import charts, cube
 from prisme.serve.i18n import Translator
 
@@ -110,9 +112,16 @@ def overview(reader, t: Translator) -> list[dict]:
     active = int(k.active or 0)
     revenue, margin, clv, risk = (_f(k[x]) for x in ("revenue", "margin", "clv", "risk"))
     day = t.date(as_of) if as_of is not None else "—"
-    what_risk = t.pick("supervised churn score", "score d'attrition supervisé") if int(
-        k.scored or 0) else t.pick("1 − P(alive) of the purchase model",
-                                   "1 − P(actif) du modèle d'achat")
+    high = t.number(int(k.high_risk or 0))
+    # the risk is the churn score where there is one, else 1 − P(alive)
+    risk_sentence = t.pick(
+        f"{high} customers are more likely to leave than to stay (churn score; 1 − P(alive) "
+        "for the customers it does not score).",
+        f"{high} clients sont plus susceptibles de partir que de rester (score d'attrition ; "
+        "1 − P(actif) pour les clients qu'il ne note pas).") if int(k.scored or 0) else t.pick(
+        f"{high} customers are more likely gone than not (1 − P(alive) of the purchase model).",
+        f"{high} clients sont plus probablement partis qu'actifs (1 − P(actif) du modèle "
+        "d'achat).")
     blocks = [notice(t("scope", scope=_scope_words(reader.user, t)) + " · " +
                      t("as_of", day=day), "muted")]
     blocks.append(tiles([
@@ -132,8 +141,7 @@ def overview(reader, t: Translator) -> list[dict]:
          "sentence": t.pick(f"Expected over the next 12 months, between {t.money(_f(k.clv_low))} and {t.money(_f(k.clv_high))}.",
                             f"Attendue sur les 12 prochains mois, entre {t.money(_f(k.clv_low))} et {t.money(_f(k.clv_high))}.")},
         {"label": t("churn_risk"), "value": t.percent(risk),
-         "sentence": t.pick(f"{t.number(int(k.high_risk or 0))} customers are more likely gone than not ({what_risk}).",
-                            f"{t.number(int(k.high_risk or 0))} clients sont plus probablement partis qu'actifs ({what_risk}).")},
+         "sentence": risk_sentence},
     ]))
     m = cube.run(reader, cube.parse("revenue,margin,customers,orders", "month"))
     m = m[m.month != cube.UNKNOWN].tail(24)
@@ -183,14 +191,15 @@ SEGMENT_UNITS = {"customers": "count", "customer_share": "ratio", "revenue": "mo
 
 
 def segments(reader, t: Translator) -> list[dict]:
-    from prisme.analytics.segments import CHURN_RISK_DEFINITION, describe_segments, segment_table
+    from prisme.analytics.segments import CHURN_RISK_DEFINITION, segment_table
+    from prisme.i18n.segments import segment_sentences
 
     c = reader.table("customer_360")
     blocks = [notice(t("scope", scope=_scope_words(reader.user, t)), "muted")]
     labels = _segment_labels(t)
     rfm = reader.df(segment_table(c, "rfm_segment"))
     if len(rfm):
-        sentence = " · ".join(describe_segments(rfm, lang=t.lang))
+        sentence = " · ".join(segment_sentences(rfm, lang=t.lang, currency=t.currency))
         rfm = rfm.assign(rfm_segment=rfm.rfm_segment.map(t.segment))
         blocks.append(chart(
             t.pick("Customers and revenue by RFM segment", "Clients et chiffre d'affaires par segment RFM"),
@@ -374,10 +383,7 @@ def churn(reader, t: Translator) -> list[dict]:
                                    f"portent {t.money(_f(high.value.sum()))} de valeur à 12 mois : "
                                    "appelez d'abord les plus précieux.")))
     if scored:
-        r = c.filter(c.churn_reasons.notnull())
-        reasons = reader.df(r.select("churn_reasons").limit(50_000))
-        counts = (reasons.churn_reasons.astype(str).str.split(";").explode()
-                  .str.strip().replace("", pd.NA).dropna().value_counts().head(12))
+        counts = _reason_counts(reader, c, t)
         if len(counts):
             blocks.append(chart(t.pick("Most frequent churn reasons", "Raisons d'attrition les plus fréquentes"),
                                 charts.bars(list(counts.index), {t.pick("customers", "clients"): list(counts.values)},
@@ -394,10 +400,30 @@ def churn(reader, t: Translator) -> list[dict]:
     if len(top):
         top = top.rename(columns={"_risk": "churn_risk"})
         top = top.assign(rfm_segment=top.rfm_segment.map(t.segment))
+        if "churn_reasons" in top:
+            top = top.assign(churn_reasons=[reasons.text(v, t.lang, t.currency)
+                                            for v in top.churn_reasons])
         blocks.append(table(t.pick("Most valuable customers at risk", "Clients les plus précieux à risque"),
                             top, t, {"clv_12m": "money", "churn_risk": "ratio"},
                             _segment_labels(t), links=_card_link()))
     return blocks
+
+
+def _reason_counts(reader, c, t: Translator) -> pd.Series:
+    """Customers per churn reason's topic (in the engine: one count per code), most frequent
+    first; a warehouse built before reasons had codes: its texts, counted from a sample."""
+    r = c.filter(c.churn_reasons.notnull())
+    row = reader.df(r.aggregate(**{
+        code: r.churn_reasons.contains(reasons.marker(code)).cast("int64").sum()
+        for code in reasons.CODES}))
+    counts = pd.Series({reasons.topic({"code": code}, t.lang): int(_f(row[code].iloc[0]) or 0)
+                        for code in reasons.CODES}, dtype="int64") if len(row) else \
+        pd.Series(dtype="int64")
+    counts = counts[counts > 0]
+    if not len(counts):
+        sample = reader.df(r.select("churn_reasons").limit(50_000)).churn_reasons
+        counts = reasons.topic_counts(sample, t.lang)
+    return counts.sort_values(ascending=False, kind="stable").head(12)
 
 
 def _latest_version(df: pd.DataFrame) -> pd.DataFrame:
@@ -420,20 +446,7 @@ def _churn_evaluation(reader, t: Translator) -> list[dict]:
     metrics = {str(m): float(v) for m, v in zip(ev.metric, ev.value, strict=True)}
     horizon = int(ev.horizon_days.iloc[0]) if "horizon_days" in ev else 180
     when = ev.evaluated_as_of.iloc[0] if "evaluated_as_of" in ev else None
-    caps = churn_charts.captions(metrics, horizon, when)
-    if t.lang == "fr":
-        caps = {
-            "calibration": f"Sur les {horizon} jours suivant le {t.date(when)}, inconnus du "
-                           "modèle à l'entraînement, un risque prédit de x % s'est réalisé "
-                           f"environ x % du temps (écart moyen "
-                           f"{t.percent(metrics.get('calibration_error'), 1)}).",
-            "lift": f"Les 10 % de clients les plus risqués sont partis "
-                    f"{t.number(metrics.get('top_decile_lift'), 1)}× plus souvent que la "
-                    "moyenne : commencez les appels de fidélisation par eux.",
-            "gain": f"ROC-AUC {t.number(metrics.get('roc_auc'), 2)}, PR-AUC "
-                    f"{t.number(metrics.get('pr_auc'), 2)} (taux d'attrition "
-                    f"{t.percent(metrics.get('base_rate'))}).",
-        }
+    caps = churn_charts.captions(metrics, horizon, when, cal, t)
     return [
         chart(t.pick("Lift by decile of predicted risk (checked on a past period)",
                      "Gain par décile de risque prédit (vérifié sur une période passée)"),
@@ -640,6 +653,8 @@ def forecasts(reader, t: Translator) -> list[dict]:
     if not len(f):
         return blocks + [notice(t.pick("The forecast table is empty.", "La table des prévisions est vide."),
                                 "warning")]
+    if {"series", "dimension", "month", "kind", "value"} <= set(f.columns):
+        return blocks + _forecast_blocks(f, t)
     x = next((c for c in f.columns if c in ("month", "period", "date", "ds", "at")), f.columns[0])
     y = next((c for c in f.columns if c in ("mean", "forecast", "value", "yhat", "predicted")),
              None)
@@ -658,6 +673,76 @@ def forecasts(reader, t: Translator) -> list[dict]:
                                                        str(x), bands=bands)))
     blocks.append(table(t.pick("Forecasts", "Prévisions"), f, t, _num_units(f)))
     return blocks
+
+
+def _forecast_blocks(f: pd.DataFrame, t: Translator) -> list[dict]:
+    """``mart_forecasts`` (one row per series × dimension × member × month, ``kind`` actual or
+    forecast): per series, the company total's history and forecast with its interval, the
+    backtest said from its figures in the reader's language (not the stored English sentence),
+    and the forecast months in a table."""
+    out = []
+    total = f[f.dimension.astype(str) == "total"]
+    money = {"revenue", "margin"}
+    for key, part in total.groupby("series", sort=True):
+        part = part.sort_values("month")
+        months = sorted({str(m)[:7] for m in part.month})
+        actual = part[part.kind == "actual"].set_index(part[part.kind == "actual"].month.astype(
+            str).str[:7]).value.reindex(months)
+        fc = part[part.kind == "forecast"]
+        fcast = fc.set_index(fc.month.astype(str).str[:7])
+        name = _series_name(str(key), t)
+        series = {t.pick("actual", "réel"): actual,
+                  t.pick("forecast", "prévision"): fcast.value.reindex(months)}
+        # the band is the forecast's; over the history it closes on the actual line
+        bands = ({t.pick("95% interval", "intervalle à 95 %"): (
+            fcast.lower.reindex(months).fillna(actual), fcast.upper.reindex(months).fillna(actual))}
+            if {"lower", "upper"} <= set(fc.columns) and len(fc) else None)
+        unit = t.pick("amount", "montant") + f" ({t.currency})" if key in money else name.lower()
+        out.append(chart(name, charts.lines([t.month(m) for m in months], series, unit,
+                                            t("month"), bands=bands),
+                         _forecast_sentence(fc, name, t, key in money)))
+    fc = total[total.kind == "forecast"]
+    if len(fc):
+        shown = pd.DataFrame({
+            "metric": [_series_name(str(x), t) for x in fc.series],
+            "month": [t.month(m) for m in fc.month],
+            "mean": fc.value, "lower": fc.get("lower"), "upper": fc.get("upper")})
+        out.append(table(t.pick("Forecast months (company total)",
+                                "Mois prévus (total de l'entreprise)"), shown, t,
+                         {"mean": "count", "lower": "count", "upper": "count"}))
+    return out
+
+
+def _series_name(key: str, t: Translator) -> str:
+    """A forecast series' name (``revenue``, ``orders``, ``margin``…) in words."""
+    return t(key) if key in ("revenue", "orders", "margin") else t.column(key)
+
+
+def _forecast_sentence(fc: pd.DataFrame, name: str, t: Translator, money: bool) -> str:
+    if not len(fc):
+        return t.pick(f"{name}: no forecast (the history is too short).",
+                      f"{name} : pas de prévision (historique trop court).")
+    r = fc.iloc[0]
+    fmt = t.money if money else t.number
+    total = fmt(_f(fc.value.sum()))
+    head = t.pick(f"{name}, forecast over the next {len(fc)} months: {total}",
+                  f"{name}, prévision sur les {len(fc)} prochains mois : {total}")
+    mape, base = _f(r.get("mape")), _f(r.get("baseline_mape"))
+    mase, base_mase = _f(r.get("mase")), _f(r.get("baseline_mase"))
+    if mape is None:
+        return head + "."
+    better = mase is not None and base_mase is not None and mase < base_mase
+    folds = int(_f(r.get("backtest_folds")) or 0)
+    return head + t.pick(
+        f". The model ({r.get('model')}) was off by {t.number(mape, 1)}% on average over the "
+        f"last {folds} backtests (repeating last year: {t.number(base, 1)}%) — "
+        + ("better than repeating last year." if better else
+           "no better than repeating last year: read it as a rough guide."),
+        f". Le modèle ({r.get('model')}) s'est trompé de {t.number(mape, 1)} % en moyenne sur "
+        f"les {folds} derniers tests rétrospectifs (répéter l'an dernier : "
+        f"{t.number(base, 1)} %) — "
+        + ("mieux que de répéter l'an dernier." if better else
+           "pas mieux que de répéter l'an dernier : à lire comme un ordre de grandeur."))
 
 
 # ------------------------------------------------------------------------------ branches
@@ -738,9 +823,11 @@ def quality(reader, t: Translator) -> list[dict]:
     lat = q.latest(audit)
     detail = lat[lat.check.isin(["validity", "completeness", "duplicates", "placeholder"])][
         ["source", "check", "field", "value", "n", "detail"]]
-    detail = detail.assign(check=detail.check.map(t.code))
+    detail = detail.assign(check=detail.check.map(t.code),
+                           field=[quality_words.field_name(f, t.lang) for f in detail.field],
+                           detail=[quality_words.text(d, t.lang) for d in detail.detail])
     blocks.append(table(t.pick("Audit detail (latest load)", "Détail de l'audit (dernier chargement)"),
-                        detail, t, {"value": "number", "n": "count"}))
+                        detail, t, {"value": "ratio", "n": "count"}))
     return blocks
 
 

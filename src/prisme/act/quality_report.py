@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from prisme.analytics import quality
+from prisme.i18n import quality as words
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
@@ -51,7 +52,7 @@ def _bars(last: pd.DataFrame, check: str, title: str, fields=None) -> go.Figure:
     fig = go.Figure()
     for source, g in rows.groupby("source"):
         fig.add_bar(name=str(source), x=g.field.astype(str), y=100 * g.value,
-                    customdata=g.detail.astype(str),
+                    customdata=[words.text(d) for d in g.detail],
                     hovertemplate="%{x}: %{y:.1f}%<br>%{customdata}<extra>" + str(source)
                     + "</extra>")
     fig.update_layout(title=title, barmode="group", yaxis={"title": "%", "range": [0, 100]},
@@ -98,7 +99,7 @@ def render_html(audit_df: pd.DataFrame, *, title: str = "Data quality of the sou
     html_figs = [f.to_html(full_html=False, include_plotlyjs=False) for f in figures]
     checks = [{"source": r.source, "check": r.check, "field": "" if pd.isna(r.field) else r.field,
                "value": _fmt(r.value, r.check), "n": "" if pd.isna(r.n) else f"{int(r.n):,}",
-               "detail": "" if pd.isna(r.detail) else r.detail}
+               "detail": words.text(r.detail)}
               for r in last.itertuples()]
     weights = quality.weights_table()
     audited = audit_df.audited_at.max()
