@@ -257,3 +257,19 @@ def test_the_forecasts_page_says_its_figures_in_french(client, served):
     for english in ("was off by", "repeating last year", "backtest origins", " of dimension "):
         assert english not in page, english
     assert "was off by" in html.unescape(client.get("/forecasts?lang=en").text)
+
+
+def test_the_api_card_gives_each_reason_as_code_figures_and_words(client, served):
+    """The API's card: each churn reason as its code and figures (for a program) and its
+    English sentence (for a person), not the stored JSON text."""
+    from prisme.i18n import reasons
+
+    login(client, "ada")
+    party = _with_reasons(served)
+    r = client.get(f"/api/v1/customers/{party}")
+    assert r.status_code == 200
+    got = r.json()["churn"]["churn_reasons"]
+    stored = reasons.parse(_stored_reasons(served, party))
+    assert got and [{k: v for k, v in x.items() if k != "text"} for x in got] == stored
+    assert [x["text"] for x in got] == reasons.sentences(_stored_reasons(served, party), "en")
+    assert all(x["code"] in reasons.TOPICS and x["text"] for x in got)

@@ -9,6 +9,7 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from prisme.access.rights import Forbidden, may_search_personal
+from prisme.i18n import reasons
 from prisme.serve.marts import (  # noqa: F401 - the card's fields, re-exported
     CARD_COLUMNS,
     CARD_EVENTS,
@@ -209,7 +210,8 @@ def card(reader, party_id: str, timeline_limit: int = CARD_EVENTS) -> dict:
                     "cluster": r.get("cluster"), "cluster_label": r.get("cluster_label")},
         "churn": {"churn_probability": r.get("churn_probability"),
                   "risk_from_p_alive": None if r.get("p_alive") is None else 1 - r["p_alive"],
-                  "churn_reasons": _split(r.get("churn_reasons"), ";")},
+                  "churn_reasons": [{**x, "text": reasons.say(x)}
+                                    for x in reasons.parse(r.get("churn_reasons"))]},
         "next_best_offers": _split(r.get("next_best_offers"), "|"),
         "event_count": r.get("event_count") or 0,
         "timeline": [_event(e) for e in events[:int(timeline_limit)]],
