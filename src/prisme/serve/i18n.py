@@ -10,8 +10,8 @@ import functools
 import math
 
 from babel import dates as _dates
-from babel import numbers as _numbers
 
+from prisme.i18n.formats import _locale, _pattern  # one cache of Babel's locales and patterns
 from prisme.i18n.names import cluster_label_name, segment_name
 
 LANGUAGES = ("en", "fr")
@@ -252,18 +252,6 @@ class Translator:
     def value(self, v, unit: str) -> str:
         return {"money": self.money, "ratio": lambda x: self.percent(x, 1)}.get(
             unit, self.number)(v)
-
-
-@functools.cache
-def _locale(name: str):
-    from babel import Locale
-
-    return Locale.parse(name)
-
-
-@functools.cache
-def _pattern(fmt: str):
-    return _numbers.parse_pattern(fmt)
 
 
 @functools.lru_cache(maxsize=50_000)
