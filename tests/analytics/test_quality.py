@@ -422,8 +422,8 @@ def test_a_list_without_contact_fields_is_not_complete(engine, settings):
                                             "first_name", "last_name"]]
     full = clean_list(30)
     write_load(engine, full, load_id="F1", source="crm", at=LOAD_AT)
-    # last: write_load re-reads the earlier rows through pandas, and on Spark an empty text
-    # column comes back from that round trip as the text 'NaN'
+    # last (the order once hid a Spark fault: an empty text read back through pandas and
+    # written again became the text 'NaN'; see test_engine's fetched-frame test)
     write_load(engine, names, load_id="N1", source="names", at=LOAD_AT)
     write_parties(engine, pd.concat([names, full]))
     rows = quality.audit(engine, settings, as_of=AUDIT_AT)

@@ -161,3 +161,19 @@ def test_compact_rewrites_the_file_without_deleted_rows(engine, settings):
     engine.compact()
     assert b"gone@secret.example" not in path.read_bytes()
     assert engine.to_pandas(engine.table("v")).v.tolist() == ["kept@example.fr"]
+
+
+def test_a_fetched_frame_written_back_keeps_its_missing_text_missing(engine):
+    """A frame read from the engine and written again (a frame, or an in-memory table in an
+    expression) keeps a missing text as NULL — on Spark it came back as the text 'NaN'."""
+    import ibis
+    import pandas as pd
+
+    engine.create_table("t", pd.DataFrame({"k": [1, 2, 3], "a": ["x", None, "z"]}),
+                        overwrite=True)
+    back = engine.to_pandas(engine.table("t"))
+    for obj in (back, ibis.memtable(back).cast({"a": "string"}),
+                ibis.union(ibis.memtable(back), ibis.memtable(back))):
+        t = engine.create_table("t2", obj, overwrite=True)
+        assert engine.scalar(t.a.isnull().sum()) == engine.scalar(t.count()) // 3
+        assert engine.scalar((t.a == "NaN").sum()) == 0

@@ -269,8 +269,11 @@ class SparkEngine(Engine):
     # ----------------------------------------------------------------- writes
     def _frame(self, obj):
         """A Spark DataFrame for an Ibis expression, a pandas frame or an Arrow table."""
+        if isinstance(obj, pd.DataFrame):
+            obj = _plain_text(obj)
         if not isinstance(obj, ir.Expr):
             obj = ibis.memtable(obj)
+        obj = _plain_text_memtables(obj)
         self.con._run_pre_execute_hooks(obj)  # memtables and Python UDFs, in this session
         return self.session.sql(self.con.compile(obj))
 
@@ -758,3 +761,37 @@ def _lit(value) -> str:
 
 
 __all__ = ["SparkEngine", "similarity_jar", "spark_session"]
+
+
+def _plain_text(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its text columns as Python objects, a missing value as None.
+
+    A frame fetched from an engine holds its text in chunked Arrow arrays; PySpark's Arrow
+    conversion refuses those ("Cannot convert pyarrow.lib.ChunkedArray to pyarrow.lib.Array")
+    and falls back to converting row by row, which writes a missing text as the text 'NaN'.
+    Plain objects with None go through either path as NULL."""
+    text = [c for c in df.columns if pd.api.types.is_string_dtype(df[c].dtype)
+            and not pd.api.types.is_object_dtype(df[c].dtype)]
+    if not text:
+        return df
+    out = df.copy()
+    for c in text:
+        col = out[c].astype(object)
+        out[c] = col.where(col.notna(), None)
+    return out
+
+
+def _plain_text_memtables(expr: ir.Expr) -> ir.Expr:
+    """``expr`` with each in-memory pandas table's text made plain (:func:`_plain_text`)."""
+    import ibis.expr.operations as ops
+    from ibis.formats.pandas import PandasDataFrameProxy
+
+    swap = {}
+    for op in expr.op().find(ops.InMemoryTable):
+        if isinstance(op.data, PandasDataFrameProxy):
+            df = op.data.to_frame()
+            plain = _plain_text(df)
+            if plain is not df:
+                swap[op] = ops.InMemoryTable(name=op.name, schema=op.schema,
+                                             data=PandasDataFrameProxy(plain))
+    return expr.op().replace(swap).to_expr() if swap else expr
