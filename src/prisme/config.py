@@ -82,6 +82,14 @@ class EngineSettings(_Strict):
     #: A request is a small query and the server runs requests side by side, so one thread
     #: per query spends no CPU on splitting and merging (see bench/RESULTS.md).
     serve_threads: int | None = 1
+    #: requests one ``prisme serve`` worker works on at once (its thread pool); the others
+    #: wait their turn in the event loop. Python runs one thread at a time, so 20 threads
+    #: for 20 clients only pass the interpreter lock around (see bench/RESULTS.md).
+    serve_requests: int = 4
+    #: read the per-customer serving marts (the card, the search) into the engine's cache
+    #: when a server starts serving a published version, in the background: each new
+    #: customer's card then costs no block read from the file (memory: about their size)
+    serve_prewarm: bool = True
     #: seconds a second load waits for the first to finish before it is refused.
     lock_timeout_s: float = 30.0
     temp_directory: str | None = None

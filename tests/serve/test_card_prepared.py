@@ -171,3 +171,45 @@ def test_serving_engines_run_each_query_on_serve_threads(served):
             assert eng.execute_sql("SELECT current_setting('threads')")[0][0] == want
     finally:
         w.close()
+
+
+def test_the_server_works_on_serve_requests_requests_at_once(served):
+    """The pages run in the event loop's thread pool; the application sizes it from
+    ``[engine] serve_requests`` (anyio's default of 40 threads would let 20 clients' requests
+    take turns at the interpreter lock mid-request)."""
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from prisme.serve.app import create_app
+
+    settings = served.settings.model_copy(deep=True)
+    settings.engine.serve_requests = 3
+    with TestClient(create_app(settings)) as client:
+        tokens = client.portal.call(
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+        assert tokens == 3
+        assert client.get("/healthz").status_code == 200
+
+
+def test_a_server_warms_the_per_customer_marts_of_the_version_it_serves(served):
+    """At start the application opens the published state and reads ``mart_card`` and
+    ``mart_search`` into the engine's cache in the background (``/healthz`` says when);
+    with ``serve_prewarm = false`` it does not."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from prisme.serve.app import create_app
+
+    with TestClient(create_app(served.settings)) as client:
+        for _ in range(300):
+            if client.get("/healthz").json()["warm"]:
+                break
+            time.sleep(0.1)
+        assert client.get("/healthz").json()["warm"] is True
+        assert client.get("/healthz").json()["ok"] is True
+    settings = served.settings.model_copy(deep=True)
+    settings.engine.serve_prewarm = False
+    with TestClient(create_app(settings)) as client:
+        time.sleep(0.5)
+        assert client.get("/healthz").json()["warm"] is False

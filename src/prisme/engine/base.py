@@ -222,6 +222,13 @@ class Engine(abc.ABC):
         side); the default does nothing (an engine that schedules its own work)."""
         return None
 
+    def prewarm(self, tables: Sequence[str]) -> int:
+        """Read every column of ``tables`` once so that the engine's own cache holds them
+        (a server's point lookups then find their blocks in memory instead of reading and
+        checking them from the file at each new customer); returns how many tables were
+        read. The default does nothing (an engine that keeps no such cache)."""
+        return 0
+
     # ---------------------------------------------------------------- results
     def to_pandas(self, expr: ibis.Expr) -> pd.DataFrame:
         """Run an expression and fetch the whole result (never a partial cursor)."""

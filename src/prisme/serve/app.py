@@ -8,6 +8,7 @@ which applies row-level security. Errors of the API are ``application/problem+js
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from pathlib import Path
@@ -71,7 +72,20 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
     env.globals["reason_lines"] = reason_lines  # churn reasons in the reader's language
     plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
-    app = FastAPI(title="Prisme API", version="1",
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        # the pages and routes are plain functions, run in the event loop's thread pool
+        # (40 threads by default): with 20 clients, 20 threads would take turns at the
+        # interpreter lock mid-request; a few at a time keep the CPU on requests
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(
+            1, int(getattr(settings.engine, "serve_requests", 4) or 4))
+        await anyio.to_thread.run_sync(warehouse.start)  # and its warm-up, in the background
+        yield
+        warehouse.close()
+
+    app = FastAPI(lifespan=lifespan, title="Prisme API", version="1",
                   description="Customer knowledge of the Prisme warehouse: customers and their "
                               "360° card, segments, scores, campaigns, forecasts, the cube and "
                               "the quality audit. Authenticate with `Authorization: Bearer "
@@ -527,7 +541,8 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
 
     @app.get("/healthz", include_in_schema=False)
     def health():
-        return {"ok": True, "time": time.time()}
+        # warm: the per-customer marts of the served version are in the engine's cache
+        return {"ok": True, "time": time.time(), "warm": warehouse.is_warm()}
 
     return app
 

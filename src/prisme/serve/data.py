@@ -61,6 +61,10 @@ class Warehouse:
         #: small results (cube answers, KPI tiles) by (version, scope, question)
         self._cache: OrderedDict = OrderedDict()
         self.cache_size = 512
+        #: the published version whose per-customer marts were read into the engine's cache
+        #: (``None``: not yet, or in progress); see :meth:`_prewarm`
+        self.warm: str | None = None
+        self._warming: str | None = None
 
     @property
     def publishes(self) -> bool:
@@ -125,6 +129,7 @@ class Warehouse:
                 self._version = version
                 self._opened = 0
                 self._cache.clear()
+                self._start_prewarm(version)
             try:
                 eng, _ = self._idle.get_nowait()
                 return eng
@@ -144,6 +149,46 @@ class Warehouse:
                 raise
         eng, _ = self._idle.get(timeout=60)
         return eng
+
+    def start(self) -> None:
+        """Open the published state now (a server's start), which starts its warm-up; a
+        warehouse that cannot be opened yet is left for the first request to report."""
+        with contextlib.suppress(Exception):
+            with self.engine():
+                pass
+
+    def is_warm(self) -> bool:
+        """Whether the per-customer marts of the version being served are in the cache."""
+        with self._lock:
+            return self.warm is not None and self.warm == self._version
+
+    #: the marts a request reads one customer's row of (random rows of large tables)
+    PREWARM = ("mart_card", "mart_search")
+
+    def _start_prewarm(self, version: str) -> None:
+        """In a background thread, read :data:`PREWARM` of ``version`` into the engine's cache
+        (``[engine] serve_prewarm``); requests are served meanwhile, from the file."""
+        if not getattr(self.settings.engine, "serve_prewarm", True) or \
+                self._warming == version:
+            return
+        self._warming = version
+        threading.Thread(target=self._prewarm, args=(version,), daemon=True,
+                         name="prisme-prewarm").start()
+
+    def _prewarm(self, version: str) -> None:
+        try:
+            eng = self._checkout(version)
+        except Exception:  # noqa: BLE001 - nothing to warm (no warehouse yet): serve cold
+            return
+        try:
+            eng.prewarm(self.PREWARM)
+            with self._lock:
+                if self._version == version:
+                    self.warm = version
+        except Exception:  # noqa: BLE001 - a cache warm-up never fails a server
+            pass
+        finally:
+            self._checkin(eng, version)
 
     def _checkin(self, eng, version: str) -> None:
         with self._lock:
