@@ -30,8 +30,8 @@ demo: setup
 SPARK_CI ?= tests/engine/test_parity.py tests/engine/test_engine.py tests/engine/test_similarity.py \
 	tests/engine/test_killed_load.py tests/warehouse
 test: setup services browser
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not spark"
-	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider -m spark $(SPARK_CI)
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider -m "not spark" --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider -m spark --durations=10 $(SPARK_CI)
 
 ## make test-spark: every engine test on the Spark backend (long on 2 cores)
 test-spark: setup services
