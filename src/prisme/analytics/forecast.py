@@ -83,7 +83,7 @@ class Forecaster(BaseEstimator, abc.ABC):
             raise SeriesTooShort(
                 f"{type(self).__name__}: the series has {len(s)} observations; this model needs "
                 f"at least {need} ({self._why_length()}). Forecast a longer history or use "
-                "SeasonalNaive.")
+                "SeasonalNaive.", n=len(s), needed=need)
         if self.log and (s <= 0).any():
             raise ValueError(f"{type(self).__name__}(log=True): the series has values ≤ 0 "
                              f"(first at {s.index[int(np.argmax((s <= 0).to_numpy()))]}); "
@@ -290,7 +290,8 @@ def backtest(model: Forecaster, y, *, horizon: int = 3, folds: int = 4,
     label = name or type(model).__name__
     if not rows:
         raise SeriesTooShort(f"backtest of {label}: {n} observations leave no origin with the "
-                             f"{model.min_length()} the model needs plus {horizon} to check")
+                             f"{model.min_length()} the model needs plus {horizon} to check",
+                             n=n, needed=model.min_length() + horizon)
     e = pd.DataFrame(rows)
     nz = e["actual"] != 0
     mape = float((np.abs(e.actual - e.forecast)[nz] / np.abs(e.actual[nz])).mean() * 100) \

@@ -94,7 +94,7 @@ SATISFIED_WITH = {
 }
 #: the forecasting models (prisme.analytics.forecast.candidates) in French
 MODELS_FR = {"seasonal naive": "naïf saisonnier", "ETS(A,Ad,A) on log": "ETS(A,Ad,A) sur le log",
-             "airline (log)": "airline (sur le log)"}
+             "airline (log)": "airline sur le log"}
 #: the forecast series and breakdowns
 SERIES = {"en": {"revenue": "Revenue", "orders": "Orders", "margin": "Margin"},
           "fr": {"revenue": "Chiffre d'affaires", "orders": "Commandes", "margin": "Marge"}}
@@ -362,9 +362,9 @@ _EN: dict[str, Callable[[_Say], str]] = {
         f"campaign{'s' if int(s['campaigns']) != 1 else ''}, none with a control group: its "
         "effect cannot be measured. Hold out a control group in its next campaign."),
     "backtest": lambda s: (
-        f"The model ({model_name(s['model'], 'en')}) was off by {s.num(s['mape'], 1)}% on "
-        f"average over the last {s.count('folds')} backtests (repeating last year: "
-        f"{s.num(s['base_mape'], 1)}%) — "
+        f"The chosen model, {model_name(s['model'], 'en')}, was off by "
+        f"{s.pct(float(s['mape']) / 100, 1)} on average over the last {s.count('folds')} "
+        f"backtests (repeating last year: {s.pct(float(s['base_mape']) / 100, 1)}) — "
         + ("better than repeating last year." if s.get("better") else
            "no better than repeating last year: read it as a rough guide.")),
     "too_short": lambda s: (
@@ -462,9 +462,10 @@ _FR: dict[str, Callable[[_Say], str]] = {
         "avec un groupe témoin : son effet ne peut pas être mesuré. Prévoyez un groupe témoin "
         "dans sa prochaine campagne."),
     "backtest": lambda s: (
-        f"Le modèle ({model_name(s['model'], 'fr')}) s'est trompé de {s.num(s['mape'], 1)} % "
-        f"en moyenne sur les {s.count('folds')} derniers tests rétrospectifs (répéter l'an "
-        f"dernier : {s.num(s['base_mape'], 1)} %) — "
+        f"Le modèle retenu, {model_name(s['model'], 'fr')}, s'est trompé de "
+        f"{s.pct(float(s['mape']) / 100, 1)} en moyenne sur les {s.count('folds')} derniers "
+        f"tests rétrospectifs (répéter l'an dernier : {s.pct(float(s['base_mape']) / 100, 1)}) "
+        "— "
         + ("mieux que de répéter l'an dernier." if s.get("better") else
            "pas mieux que de répéter l'an dernier : à lire comme un ordre de grandeur.")),
     "too_short": lambda s: (
