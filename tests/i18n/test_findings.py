@@ -212,3 +212,15 @@ def test_every_code_the_analyses_write_is_said():
     assert {"beats", "worse", "not_significant", "no_control", "backtest", "ad_response",
             "nps_driver", "too_short"} <= written
     assert written <= set(F.CODES), written - set(F.CODES)
+
+
+def test_one_campaign_left_out_and_an_effect_that_does_not_carry_over():
+    one = {"code": "left_out", "without_control": 1, "campaigns": 17}
+    assert F.say(one, "fr") == ("(1 de ses 17 campagnes n'avait pas de groupe témoin : elle est "
+                                "exclue du calcul du gain.)")
+    assert F.say(one, "en").endswith("had no control group and is left out of the lift.)")
+    ad = {**EXAMPLES["ad_response"][0], "carry": 0.0, "marginal_roas": 1.67}
+    fr = F.say(ad, "fr", "EUR")
+    assert "son effet ne se prolonge pas la semaine suivante" in fr and "0\u00a0%" not in fr
+    assert "Une hausse du budget mérite d'être testée" in fr
+    assert "does not carry into the next week" in F.say(ad, "en", "EUR")

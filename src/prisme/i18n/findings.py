@@ -324,7 +324,10 @@ def _en_ad(s: _Say) -> str:
     one = s.money(1, 0)
     out = (f"{_cap(s.channel())}: each {one} spent goes with {s.money(s['roas'])} of revenue "
            f"on average and {s.money(s['marginal_roas'])} for one more {one} at the current "
-           f"level; its effect carries {s.pct(s['carry'])} into the next week{tail}.")
+           f"level; "
+           + (f"its effect carries {s.pct(s['carry'])} into the next week"
+              if float(s["carry"]) >= 0.005 else "its effect does not carry into the next week")
+           + f"{tail}.")
     if float(s["marginal_roas"]) < 1:
         return out + (f" At this level one more {one} brings back less than it costs: do not "
                       "raise this budget on these numbers.")
@@ -350,8 +353,11 @@ _EN: dict[str, Callable[[_Say], str]] = {
                             f"converted ({s.pct(s['rate'], 1)})."),
     "no_contact_recorded": lambda s: "No contact recorded.",
     "roi": _en_roi,
-    "left_out": lambda s: (f"({s.count('without_control')} of its {s.count('campaigns')} "
-                           "campaigns had no control group and are left out of the lift.)"),
+    "left_out": lambda s: (
+        f"({s.count('without_control')} of its {s.count('campaigns')} campaigns "
+        + ("had no control group and is left out of the lift.)"
+           if int(s["without_control"]) == 1 else
+           "had no control group and are left out of the lift.)")),
     "no_control": lambda s: (
         f"{_cap(s.subject())}: {s.count('contacted')} contacted, {s.count('converted')} "
         f"converted ({s.pct(s['rate'], 1)}). It had no control group, so its effect cannot "
@@ -412,8 +418,11 @@ def _fr_ad(s: _Say) -> str:
     one = s.money(1, 0)
     out = (f"{_cap(s.channel())} : {one} dépensé va de pair avec {s.money(s['roas'])} de "
            f"chiffre d'affaires en moyenne, et {one} de plus au niveau actuel avec "
-           f"{s.money(s['marginal_roas'])} ; {s.pct(s['carry'])} de son effet se prolonge la "
-           f"semaine suivante{tail}.")
+           f"{s.money(s['marginal_roas'])} ; "
+           + (f"{s.pct(s['carry'])} de son effet se prolonge la semaine suivante"
+              if float(s["carry"]) >= 0.005 else
+              "son effet ne se prolonge pas la semaine suivante")
+           + f"{tail}.")
     if float(s["marginal_roas"]) < 1:
         return out + (f" À ce niveau, {one} de plus rapporte moins qu'il ne coûte : "
                       "n'augmentez pas ce budget sur la foi de ces seuls chiffres.")
@@ -448,9 +457,11 @@ _FR: dict[str, Callable[[_Say], str]] = {
                             f"{s.count('converted')} ont acheté ({s.pct(s['rate'], 1)})."),
     "no_contact_recorded": lambda s: "Aucun contact enregistré.",
     "roi": _fr_roi,
-    "left_out": lambda s: (f"({s.count('without_control')} de ses {s.count('campaigns')} "
-                           "campagnes n'avaient pas de groupe témoin : elles sont exclues du "
-                           "calcul du gain.)"),
+    "left_out": lambda s: (
+        f"({s.count('without_control')} de ses {s.count('campaigns')} campagnes "
+        + ("n'avait pas de groupe témoin : elle est exclue du calcul du gain.)"
+           if int(s["without_control"]) == 1 else
+           "n'avaient pas de groupe témoin : elles sont exclues du calcul du gain.)")),
     "no_control": lambda s: (
         f"{_fr_subject_verb(s)} : {s.count('contacted')} clients contactés, "
         f"{s.count('converted')} ont acheté ({s.pct(s['rate'], 1)}). Sans groupe témoin, son "

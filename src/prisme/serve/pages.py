@@ -589,7 +589,8 @@ def campaigns(reader, t: Translator) -> list[dict]:
             proven = "p_adjusted" not in ch.columns or bool((ch.p_adjusted < 0.05).any())
             blocks.append(chart(t.pick("Lift over control by channel (95% interval)",
                                        "Gain sur le groupe témoin par canal (intervalle à 95 %)"),
-                                charts.bars(ch.channel, {t.pick("lift over control", "gain sur le groupe témoin"): ch.lift},
+                                charts.bars([findings.channel_name(c, t.lang) for c in ch.channel],
+                                            {t.pick("lift over control", "gain sur le groupe témoin"): ch.lift},
                                             t.pick("lift (share of contacts converted, 0–1)",
                                                    "gain (part des contacts convertis, 0–1)"),
                                             t.pick("channel", "canal"), errors=err),
@@ -708,7 +709,9 @@ def _advertising_blocks(reader, t: Translator) -> list[dict]:
                              "adstock_decay": t.pick("carried into next week",
                                                      "reporté sur la semaine suivante"),
                              "contribution": t.pick("revenue credited",
-                                                    "chiffre d'affaires attribué")}))
+                                                    "chiffre d'affaires attribué"),
+                             "spend": t.pick("spend", "dépenses"),
+                             "channel": t.pick("channel", "canal")}))
     return out
 
 
@@ -769,7 +772,15 @@ def satisfaction(reader, t: Translator) -> list[dict]:
     blocks.append(table(t.pick("Drivers in figures", "Les facteurs en chiffres"), shown, t,
                         {c: "number" for c in cols if c not in ("item", "outcome")},
                         labels={"item": t.pick("survey item", "question"),
-                                "outcome": t.pick("measured on", "mesuré sur")}))
+                                "outcome": t.pick("measured on", "mesuré sur"),
+                                "effect_per_sd": t.pick("effect per SD", "effet par écart-type"),
+                                "effect_low": t.pick("low (95%)", "bas (95 %)"),
+                                "effect_high": t.pick("high (95%)", "haut (95 %)"),
+                                "p_value": "p",
+                                "correlation": t.pick("correlation with NPS",
+                                                      "corrélation avec le NPS"),
+                                "loading_factor_1": t.pick("weight on the common factor",
+                                                           "poids sur le facteur commun")}))
     return blocks
 
 
