@@ -252,6 +252,9 @@ def _campaigns(engine, t: dict, lang: str) -> Section:
             for col in ("lift", "roi"):
                 if col in table.columns:
                     table[col] = [fmt_pct(v, lang, signed=True) for v in table[col]]
+            if "channel" in table.columns:
+                table["channel"] = [findings.channel_name(c, lang) if isinstance(c, str) else c
+                                    for c in table["channel"]]
             s.tables.append(table)
     if not found:
         s.missing = t["missing"].format(table="mart_campaigns / mart_channels")

@@ -616,7 +616,7 @@ def campaigns(reader, t: Translator) -> list[dict]:
     if isinstance(ca, dict):
         blocks.append(ca)
     elif len(ca):
-        if "p_adjusted" in ca.columns:  # the campaigns with the strongest evidence first
+        if {"p_adjusted", "lift"} <= set(ca.columns):  # the strongest evidence first
             ca = ca.sort_values(["p_adjusted", "lift"], ascending=[True, False],
                                 na_position="last")
         lines = _finding_lines(ca, t)
