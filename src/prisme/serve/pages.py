@@ -330,7 +330,7 @@ def _holdout(reader, t: Translator, settings) -> list[dict]:
     pred = "expected_cumulative" if "expected_cumulative" in tr.columns else None
     if act is None or pred is None:
         return [sentences(t.pick("Holdout check", "Contrôle sur période de test"),
-                          [rep.sentence()])]
+                          [_holdout_sentence(rep, t)])]
     return [chart(t.pick("Holdout tracking: cumulative repeat purchases, actual vs predicted",
                          "Suivi sur période de test : achats répétés cumulés, réels et prévus"),
                   charts.lines(tr[x].astype(str), {t.pick("actual", "réel"): tr[act],
