@@ -501,6 +501,8 @@ def subject_access(
     party: Annotated[str | None, typer.Option(help="The person's party_id.")] = None,
     source_id: Annotated[str | None, typer.Option(
         "--source-id", help="One of the person's records, SOURCE:CUSTOMER_ID.")] = None,
+    lang: Annotated[str | None, typer.Option(
+        help="Language of the HTML page: en or fr (default: \\[project] language).")] = None,
     project: ProjectOpt = Path("."),
 ) -> None:
     """GDPR right of access: everything held on one person, as JSON and readable HTML."""
@@ -512,7 +514,8 @@ def subject_access(
     try:
         with engine_mod.connect(settings) as eng:
             data, files = run_access(eng, settings.root, out, actor=_actor(), email=email,
-                                     party=party, source_id=source_id)
+                                     party=party, source_id=source_id,
+                                     lang=lang or settings.project.language)
     except (EngineError, ValueError, OSError) as exc:
         _fail(escape(str(exc)))
     rows = sum(len(v) for v in data["tables"].values())

@@ -91,3 +91,43 @@ def test_unknown_format_and_language_are_refused(engine, settings, marts, tmp_pa
         report.write_report(engine, settings, tmp_path / "r.docx", actor="x")
     with pytest.raises(ValueError, match="unknown language"):
         report.gather(engine, "de")
+
+
+def test_french_report_says_the_manager_findings_in_french(engine, settings, marts):
+    """Marts with findings (codes and figures): the French report says them in French, not
+    the stored English sentence; the English report in English."""
+    from prisme.analytics.findings import encode, finding
+
+    engine.create_table("mart_channels", ibis.memtable(pd.DataFrame({
+        "channel": ["email", "post"], "lift": [0.021, 0.004], "lift_low": [0.015, -0.005],
+        "lift_high": [0.027, 0.013], "p_value": [0.0001, 0.3],
+        "sentence": ["email beats no contact by 2.1 points", "post: not significant"],
+        "findings": [encode([finding("beats", channel="email", lift=0.021, low=0.015,
+                                     high=0.027, p=0.0003),
+                             finding("roi", roi=1.4, established=True)]),
+                     encode([finding("not_significant", channel="post", lift=0.004,
+                                     low=-0.005, high=0.013, p=0.62)])]})))
+    months = pd.date_range("2025-01-01", periods=15, freq="MS")
+    kind = ["actual"] * 12 + ["forecast"] * 3
+    engine.create_table("mart_forecasts", ibis.memtable(pd.DataFrame({
+        "series": "revenue", "dimension": "total", "member": "all", "month": months,
+        "kind": kind, "value": [1000.0] * 15,
+        "sentence": "revenue: airline (log) was off by 4.2% on average",
+        "findings": [None] * 12 + [encode([finding(
+            "backtest", model="airline (log)", mape=4.2, mase=0.7, base_mape=6.0,
+            base_mase=0.9, folds=3, better=True)])] * 3})))
+    fr = {s.key: s for s in report.gather(engine, "fr")}
+    said = fr["campaigns"].sentences
+    assert said[0] == ("Le canal e-mail fait mieux que l'absence de contact : +2,1 points de "
+                       "conversion, à ±0,6 près (p ajusté < 0,001). Retour sur "
+                       "investissement : +140\u00a0%.")
+    assert said[1].startswith("Le canal courrier ne fait pas significativement mieux")
+    assert not any("beats" in s or "not significant" in s for s in said)
+    [forecast] = fr["forecasts"].sentences
+    assert forecast.startswith("Chiffre d'affaires, prévision sur les 3 prochains mois : "
+                               "3\u202f000\u00a0€. Le modèle retenu, airline sur le log, s'est "
+                               "trompé de 4,2\u00a0%")
+    en = {s.key: s for s in report.gather(engine, "en")}
+    assert en["campaigns"].sentences[0].startswith("E-mail beats no contact by 2.1 points")
+    assert en["forecasts"].sentences[0].startswith("Revenue, forecast over the next 3 months: "
+                                                   "€3,000.")

@@ -45,3 +45,29 @@ def test_subject_access_exports_every_layer_and_is_audited(demo_copy, tmp_path):
     assert email in html and "core_customer_versions" in html
     ev = audit.events(demo_copy, action="subject_access")[0]
     assert ev["subject"] == party and ev["actor"].startswith("cli:")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_html_page_says_churn_reasons_in_words_and_the_json_keeps_codes(tmp_path, lang):
+    import html
+
+    from prisme.act.subject_access import write
+    from prisme.i18n import reasons
+
+    raw = '[{"code":"no_purchase","days":213,"usual_days":42},{"code":"complaints","n":2}]'
+    data = {"generated_at": "2026-12-03T08:00:00+00:00", "records": ["crm:C1"],
+            "parties": ["P1"], "audit": [],
+            "tables": {"customer_360": [{"party_id": "P1", "churn_reasons": raw}],
+                       "churn_scores": [{"party_id": "P1", "churn_reasons": None}]}}
+    js, page = write(data, tmp_path / "person.json", lang)
+    text = html.unescape(page.read_text(encoding="utf-8"))
+    assert reasons.text(raw, lang) in text
+    assert '"code"' not in text and "no_purchase" not in text
+    assert f'<html lang="{lang}">' in text
+    assert ("Données personnelles détenues par Prisme" if lang == "fr" else
+            "Personal data held by Prisme") in text
+    if lang == "fr":
+        assert "aucun achat depuis 7 mois" in text and "no purchase" not in text
+    # the machine-readable file keeps what is stored
+    assert json.loads(js.read_text(encoding="utf-8"))["tables"]["customer_360"][0][
+        "churn_reasons"] == raw

@@ -55,3 +55,23 @@ def test_bad_input_gets_a_clear_message():
         fit_response(flat)
     with pytest.raises(ValueError, match="no spend column"):
         fit_response(weekly[["week", "revenue"]])
+
+
+def test_each_channel_stores_its_finding_as_a_code_and_figures():
+    from prisme.i18n import findings as words
+
+    r = fit_response(planted()[0]).table.set_index("channel")
+    for ch, row in r.iterrows():
+        [f] = words.parse(row.findings)
+        assert f["channel"] == ch and f["tested"] is False
+        if f["code"] == "ad_response":
+            assert row.p_value < 0.05
+            assert f["roas"] == pytest.approx(row.roas, rel=1e-5)
+            assert f["carry"] == pytest.approx(row.adstock_decay)
+        else:
+            assert f["code"] == "ad_no_clear_link" and row.p_value >= 0.05
+    said = words.text(r.loc["search", "findings"], "fr", "EUR")
+    assert said.startswith("Référencement payant : 1\u00a0€ dépensé va de pair avec ")
+    assert "simple corrélation" in said and "correlational" not in said
+    tested = fit_response(planted()[0], experiment=True).table
+    assert all('"tested":true' in x for x in tested.findings)

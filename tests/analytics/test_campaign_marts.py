@@ -113,3 +113,39 @@ def test_manager_stages_on_an_empty_warehouse_say_what_is_missing(engine, settin
     assert "no campaign contact loaded" in text
     assert "forecasts" in text and "advertising" in text and "satisfaction" in text
     assert summary.marts == {}
+
+
+def test_marts_store_findings_as_codes_and_figures(loaded):
+    """Beside the English sentence, each row's findings: codes and the figures of its columns
+    (said in the reader's language by prisme.i18n.findings), on every engine."""
+    from prisme.i18n import findings as words
+
+    summary = ManagerSummary()
+    campaign_stage(loaded, None, summary)
+    camp = loaded.to_pandas(loaded.table("mart_campaigns")).set_index("campaign_id")
+    chan = loaded.to_pandas(loaded.table("mart_channels")).set_index("channel")
+    for cid in ("E1", "E2", "P1"):
+        row = camp.loc[cid]
+        found = words.parse(row.findings)
+        effect = found[0]
+        assert effect["code"] in ("beats", "worse", "not_significant")
+        assert effect["campaign"] == cid and effect["name"] == f"Spring {cid}"
+        assert effect["lift"] == pytest.approx(row.lift, rel=1e-5)
+        assert effect["p"] == pytest.approx(row.p_adjusted, rel=1e-5)
+        assert (effect["code"] == "beats") == bool(row.p_adjusted < 0.05 and row.lift > 0)
+        assert found[1] == {"code": "responses", "contacted": row.contacted,
+                            "converted": row.converted,
+                            "rate": pytest.approx(row.conversion_rate, rel=1e-5)}
+        assert found[2]["code"] == "roi" and found[2]["roi"] == pytest.approx(row.roi, rel=1e-5)
+    assert [f["code"] for f in words.parse(camp.loc["S1", "findings"])] == ["no_control"]
+    assert [f["code"] for f in words.parse(chan.loc["sms", "findings"])] == \
+        ["channel_no_control"]
+    email = words.parse(chan.loc["email", "findings"])
+    assert email[0]["channel"] == "email" and email[0]["lift"] == pytest.approx(
+        chan.loc["email", "lift"], rel=1e-5)
+    # said in French: no English left, French numbers
+    fr = words.text(chan.loc["email", "findings"], "fr", "EUR")
+    assert fr.startswith("Le canal e-mail ") and "conversion" in fr
+    assert "no contact" not in fr and "Return" not in fr
+    s1 = words.text(camp.loc["S1", "findings"], "fr", "EUR")
+    assert "1\u202f000 clients contactés" in s1 and "Sans groupe témoin" in s1

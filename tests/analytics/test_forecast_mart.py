@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from tests.analytics.warehouse_tables import write_core
 
 from prisme.analytics.forecast import monthly_series
@@ -53,6 +54,16 @@ def test_monthly_series_and_mart(engine):
     assert len(f) == 6 and (f.lower <= f.value).all() and (f.value <= f.upper).all()
     assert f.mape.notna().all() and f.baseline_mase.notna().all()
     assert "backtest origins" in f.sentence.iloc[0]
+    # its findings: the code and figures of the backtest, said in French by prisme.i18n
+    from prisme.i18n import findings as words
+
+    found = words.parse(f.findings.iloc[0])
+    assert [x["code"] for x in found] == ["backtest"]
+    assert found[0]["model"] == f.model.iloc[0] and found[0]["folds"] == f.backtest_folds.iloc[0]
+    assert found[0]["mape"] == pytest.approx(f.mape.iloc[0], rel=1e-5)
+    fr = words.forecast_sentence(f, "fr", "EUR", money=True)
+    assert fr.startswith("Chiffre d'affaires, prévision sur les 6 prochains mois : ")
+    assert "s'est trompé de" in fr and "was off" not in fr
     assert set(mart.dimension) == {"total", "channel"}
     assert summary.marts["mart_forecasts"] == len(mart)
 
@@ -64,3 +75,8 @@ def test_too_short_a_history_is_said(engine):
     assert any("no forecast" in n and "needs at least" in n for n in summary.notes)
     mart = engine.to_pandas(engine.table("mart_forecasts"))
     assert (mart.kind == "actual").all()
+    from prisme.i18n import findings as words
+
+    said = [words.text(x, "fr") for x in mart.findings.dropna()]
+    assert said and all(s.startswith("Pas de prévision : 9 mois d'historique, il en faut au "
+                                     "moins ") for s in said), said

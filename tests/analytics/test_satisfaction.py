@@ -51,3 +51,21 @@ def test_bad_input_gets_a_clear_message():
     d = drivers(a.assign(sat_company=7))  # a constant item is left out, and said so
     assert "sat_company" not in set(d.nps["item"])
     assert any("sat_company: left out" in n for n in d.notes)
+
+
+def test_the_findings_are_the_sentences_facts_as_codes():
+    from prisme.i18n import findings as words
+
+    d = drivers(answers(), churned="churned")
+    codes = [f["code"] for f in d.findings]
+    assert codes[0] == "nps_driver" and "churn_driver" in codes and "one_factor" in codes
+    top = d.findings[0]
+    assert top["item"] == "sat_service" and top["answers"] == d.answers
+    assert top["nps"] == pytest.approx(d.nps_score, rel=1e-5)
+    assert len(d.findings) == len(d.sentences)
+    fr = words.sentences(d.findings, "fr")
+    assert fr[0].startswith("Sur 1\u202f500 réponses aux enquêtes, le NPS est de ")
+    assert "C'est la satisfaction sur le service qui va le plus de pair" in fr[0]
+    assert any("de risque en moins de partir" in s for s in fr)
+    en = words.sentences(d.findings, "en")
+    assert "Service satisfaction goes with recommendation most" in en[0]

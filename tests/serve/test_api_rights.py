@@ -23,6 +23,8 @@ RIGHTS = {
     "/api/v1/scores":                        (OK, OK, OK, OK, OK),
     "/api/v1/campaigns":                     (OK, OK, OK, OK, DENY),
     "/api/v1/forecasts":                     (OK, OK, OK, OK, DENY),
+    "/api/v1/advertising":                   (OK, OK, OK, OK, DENY),
+    "/api/v1/satisfaction":                  (OK, OK, OK, OK, DENY),
     "/api/v1/quality":                       (OK, OK, OK, OK, DENY),
     "/api/v1/cube?measures=revenue,customers&dimensions=year,branch": (OK, OK, OK, OK, OK),
     "/api/v1/cube?measures=clv,churn_risk&dimensions=advisor": (OK, OK, OK, OK, OK),

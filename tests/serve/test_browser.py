@@ -18,7 +18,7 @@ from tests.serve.conftest import PASSWORD, serving
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).parent / "_screenshots"
 PAGES = ["/", "/segments", "/value", "/churn", "/offers", "/campaigns", "/forecasts",
-         "/branches", "/quality", "/cube?measures=revenue,margin,customers&dimensions=year,channel",
+         "/satisfaction", "/branches", "/quality", "/cube?measures=revenue,margin,customers&dimensions=year,channel",
          "/customers?q=a"]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not shutil.which("chromium"),

@@ -273,3 +273,90 @@ def test_the_api_card_gives_each_reason_as_code_figures_and_words(client, served
     assert got and [{k: v for k, v in x.items() if k != "text"} for x in got] == stored
     assert [x["text"] for x in got] == reasons.sentences(_stored_reasons(served, party), "en")
     assert all(x["code"] in reasons.TOPICS and x["text"] for x in got)
+
+
+#: words of the manager marts' stored English sentences (mart_campaigns, mart_channels,
+#: mart_forecasts, mart_advertising, mart_satisfaction) that a French page must not show
+ENGLISH_FINDINGS = (
+    "beats no contact", "does worse than", "not significantly better", "cannot be measured",
+    "contacted over", " contacted, ", "converted (", "Return on its cost", "no control group",
+    "control group next time", "was off by", "repeating last year", "backtest origins",
+    "No forecast", "each euro spent", "spent goes with", "no clear link", "correlational",
+    "Correlational", "carries ", "into the next week", "survey answers the NPS",
+    "goes with recommendation", "standard deviation", "less likely to leave",
+    "No survey item", "move together", "distinct feelings", "weekly revenue",
+)
+MANAGER_MARTS = ("mart_campaigns", "mart_channels", "mart_forecasts", "mart_advertising",
+                 "mart_satisfaction")
+
+
+def _stored_sentences(served) -> dict[str, list[str]]:
+    from prisme import engine as engine_mod
+
+    out = {}
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        for name in MANAGER_MARTS:
+            if eng.has_table(name):
+                df = eng.to_pandas(eng.table(name).select("sentence", "findings"))
+                out[name] = df
+    return out
+
+
+def test_manager_pages_in_french_say_the_findings_and_no_english_sentence(client, served):
+    """The campaigns (channels, campaigns, advertising), forecasts and satisfaction pages say
+    each mart's findings in French; none of the stored English sentences shows."""
+    from prisme.i18n import findings as words
+
+    stored = _stored_sentences(served)
+    assert set(stored) == set(MANAGER_MARTS), set(stored)  # the demo builds all five
+    login(client, "ada")
+    pages = {}
+    for path in ("/campaigns", "/forecasts", "/satisfaction"):
+        r = client.get(path + "?lang=fr")
+        assert r.status_code == 200, path
+        pages[path] = html.unescape(r.text)
+        _french_page_clean(pages[path])
+        for english in ENGLISH_FINDINGS:
+            assert english not in pages[path], (path, english)
+    for name, df in stored.items():
+        for sentence in df.sentence.dropna():
+            for page in pages.values():
+                assert sentence not in page, (name, sentence)
+        assert df.findings.notna().any(), name
+    # what the French pages say is the findings in French
+    campaigns = pages["/campaigns"]
+    for raw in stored["mart_channels"].findings:
+        assert words.text(raw, "fr", "EUR") in campaigns
+    assert "Ce qu'ont donné les campagnes" in campaigns
+    for raw in stored["mart_advertising"].findings:
+        assert words.text(raw, "fr", "EUR") in campaigns
+    assert "Simple corrélation" in campaigns
+    satisfaction = pages["/satisfaction"]
+    said = words.sentences(stored["mart_satisfaction"].findings.iloc[0], "fr", "EUR")
+    assert said and all(s in satisfaction for s in said)
+    assert "Ce qui fait la satisfaction" in satisfaction
+    assert "s'est trompé de" in pages["/forecasts"]
+    # in English the same pages say the findings in English
+    en = html.unescape(client.get("/campaigns?lang=en").text)
+    for raw in stored["mart_channels"].findings:
+        assert words.text(raw, "en", "EUR") in en
+    assert "What drives satisfaction" in html.unescape(client.get("/satisfaction?lang=en").text)
+
+
+def test_the_api_gives_findings_as_codes_figures_and_english(client, served):
+    from prisme.i18n import findings as words
+
+    stored = _stored_sentences(served)
+    login(client, "ada")
+    for path, key, mart in (("/api/v1/campaigns", "channels", "mart_channels"),
+                            ("/api/v1/advertising", "advertising", "mart_advertising"),
+                            ("/api/v1/satisfaction", "satisfaction", "mart_satisfaction")):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        rows = r.json()[key]
+        assert rows and all(isinstance(x["findings"], list) for x in rows)
+        first = rows[0]["findings"]
+        assert first and all(f["code"] in words.CODES and f["sentence"] for f in first)
+        assert [{k: v for k, v in f.items() if k != "sentence"} for f in first] in [
+            words.parse(x) for x in stored[mart].findings]
+        assert isinstance(rows[0]["sentence"], str)  # the English sentence is kept

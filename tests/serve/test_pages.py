@@ -8,7 +8,7 @@ import pytest
 from tests.serve.conftest import PASSWORD, login
 
 PAGES = ["/", "/segments", "/value", "/churn", "/offers", "/campaigns", "/forecasts",
-         "/branches", "/quality", "/cube", "/customers?q=a"]
+         "/satisfaction", "/branches", "/quality", "/cube", "/customers?q=a"]
 
 
 def test_pages_need_a_login(client):
@@ -42,7 +42,7 @@ def test_every_page_by_role_and_language(client, name, lang):
     for page in PAGES:
         url = page + ("&" if "?" in page else "?") + f"lang={lang}"
         r = client.get(url)
-        company = page in ("/campaigns", "/forecasts", "/quality")
+        company = page in ("/campaigns", "/forecasts", "/satisfaction", "/quality")
         if name == "ava" and company:
             assert r.status_code == 403, url
             continue

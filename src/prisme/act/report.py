@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from prisme.act.report_text import CURRENCY, TEXT, fmt_money, fmt_num, fmt_pct, segment_name
+from prisme.i18n import findings
 from prisme.i18n import reasons as churn_reasons
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
@@ -209,7 +210,12 @@ def _churn(engine, t: dict, lang: str) -> Section:
     return s
 
 
-def _rows_with_sentences(df: pd.DataFrame) -> list[str]:
+def _rows_with_sentences(df: pd.DataFrame, lang: str) -> list[str]:
+    """Each row's findings in ``lang`` (``prisme.i18n.findings``); a mart built before the
+    findings gives its stored English sentence."""
+    if "findings" in df.columns:
+        said = [findings.text(x, lang, CURRENCY.get("code")) for x in df["findings"]]
+        return [x for x in said if x]
     return [str(x) for x in df["sentence"].dropna()] if "sentence" in df.columns else []
 
 
@@ -219,7 +225,7 @@ def _campaigns(engine, t: dict, lang: str) -> Section:
     if engine.has_table("mart_channels"):
         found = True
         ch = engine.to_pandas(engine.table("mart_channels"))
-        s.sentences.extend(_rows_with_sentences(ch))
+        s.sentences.extend(_rows_with_sentences(ch, lang))
         if {"channel", "lift"} <= set(ch.columns) and ch.lift.notna().any():
             ch = ch.dropna(subset=["lift"])
             fig = _fig(t["lift_chart"])
@@ -238,7 +244,7 @@ def _campaigns(engine, t: dict, lang: str) -> Section:
         if "p_adjusted" in cp.columns:  # the campaigns with the strongest evidence first
             cp = cp.sort_values(["p_adjusted", "lift"], ascending=[True, False],
                                 na_position="last")
-        s.sentences.extend(_rows_with_sentences(cp)[:3])
+        s.sentences.extend(_rows_with_sentences(cp, lang)[:3])
         show = [c for c in ("name", "channel", "contacted", "converted", "revenue", "cost",
                             "lift", "p_adjusted", "roi") if c in cp.columns]
         if show:
@@ -246,6 +252,9 @@ def _campaigns(engine, t: dict, lang: str) -> Section:
             for col in ("lift", "roi"):
                 if col in table.columns:
                     table[col] = [fmt_pct(v, lang, signed=True) for v in table[col]]
+            if "channel" in table.columns:
+                table["channel"] = [findings.channel_name(c, lang) if isinstance(c, str) else c
+                                    for c in table["channel"]]
             s.tables.append(table)
     if not found:
         s.missing = t["missing"].format(table="mart_campaigns / mart_channels")
@@ -266,7 +275,14 @@ def _forecasts(engine, t: dict, lang: str) -> Section:
         return s
     if "dimension" in fc.columns and (fc.dimension == "total").any():
         fc = fc[fc.dimension == "total"]  # the company's totals; the breakdowns are online
-    s.sentences.extend(dict.fromkeys(_rows_with_sentences(fc)))  # once each, in order
+    if {"findings", "series", "kind", "value"} <= set(fc.columns):
+        for key, g in fc.groupby("series", sort=True):
+            s.sentences.append(findings.forecast_sentence(
+                g[g.kind == "forecast"], lang, CURRENCY.get("code"),
+                money=key in ("revenue", "margin"),
+                label=findings.series_label(key, lang=lang)))
+    else:
+        s.sentences.extend(dict.fromkeys(_rows_with_sentences(fc, lang)))  # once each
     when = next((c for c in fc.columns if pd.api.types.is_datetime64_any_dtype(fc[c])
                  or c in ("month", "date", "period", "ds")), None)
     value = next((c for c in ("value", "mean", "forecast", "yhat") if c in fc.columns), None)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from prisme.analytics.findings import encode, finding
+
 #: weekly carry-over searched; above 0.8 an adstock moves so slowly that it stands in for
 #: the trend instead of the spend
 THETAS = np.round(np.arange(0.0, 0.81, 0.1), 2)
@@ -66,7 +68,9 @@ def fit_response(weekly: pd.DataFrame, *, revenue: str = "revenue", experiment: 
     ``adstock_decay`` θ, ``saturation_kappa`` κ, ``effect`` β (weekly revenue at saturation)
     and its interval, ``p_value``, ``spend``, ``contribution`` (revenue the fit attributes to
     the channel over the period), ``roas`` (contribution / spend), ``marginal_roas`` (revenue
-    of one more euro at the current spend, carry-over included) and ``sentence``."""
+    of one more euro at the current spend, carry-over included), ``sentence`` (English) and
+    ``findings`` (its code and figures, said in the reader's language by
+    ``prisme.i18n.findings``)."""
     import statsmodels.api as sm
     from scipy.optimize import lsq_linear
 
@@ -144,6 +148,7 @@ def fit_response(weekly: pd.DataFrame, *, revenue: str = "revenue", experiment: 
                      "evidence": "experiment" if experiment else "correlational"})
     table = pd.DataFrame(rows)
     table["sentence"] = [_sentence(r, alpha) for r in table.itertuples()]
+    table["findings"] = [encode([_finding(r, alpha)]) for r in table.itertuples()]
     note = ("Experiment-backed." if experiment else
             "Correlational: spend was not randomised, so a channel bought when demand is high "
             "is credited with that demand. Test a channel (switch it off in some regions) "
@@ -159,6 +164,15 @@ def _sentence(r, alpha: float) -> str:
     return (f"{r.channel}: each euro spent goes with {r.roas:.2f} euros of revenue on average "
             f"and {r.marginal_roas:.2f} for one more euro at the current level; its effect "
             f"carries {100 * r.adstock_decay:.0f}% into the next week{tail}.")
+
+
+def _finding(r, alpha: float) -> dict:
+    """The facts of :func:`_sentence` as a code and its figures (``prisme.i18n.findings``)."""
+    tested = r.evidence == "experiment"
+    if r.p_value >= alpha:
+        return finding("ad_no_clear_link", channel=r.channel, p=r.p_value, tested=tested)
+    return finding("ad_response", channel=r.channel, roas=r.roas, marginal_roas=r.marginal_roas,
+                   carry=r.adstock_decay, tested=tested)
 
 
 def weekly_table(engine, *, as_of=None, sales_channel: str | None = None) -> pd.DataFrame:

@@ -22,8 +22,10 @@ customers would have done anyway. Everything here compares a treated group with 
   tests on the compact per-group counts. ``mart_campaigns`` has one row per campaign,
   ``mart_channels`` one row per channel (``lift`` = conversion rate treated − control).
 
-Every row carries a ``sentence`` a manager reads, and a campaign without a control group says
-plainly that its effect cannot be measured.
+Every row carries a ``sentence`` a manager reads (English, for the command line and the API)
+and its ``findings`` — the same facts as codes and figures (:mod:`prisme.analytics.findings`)
+that :mod:`prisme.i18n.findings` says in the reader's language; a campaign without a control
+group says plainly that its effect cannot be measured.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from prisme.analytics.findings import encode, finding
 
 #: the corrections :func:`adjust_p` knows
 CORRECTIONS = {"holm": "Holm (family-wise error)", "bh": "Benjamini-Hochberg (false discovery)"}
@@ -354,6 +358,7 @@ CAMPAIGN_COLUMNS = [
     "revenue_lift_low", "revenue_lift_high", "revenue_p_value", "incremental_conversions",
     "incremental_revenue", "incremental_margin", "cost_per_acquisition",
     "cost_per_incremental_conversion", "roi", "roi_gross", "has_control", "sentence",
+    "findings",
 ]
 CHANNEL_COLUMNS = [
     "channel", "campaigns", "campaigns_with_control", "contacted", "control_size", "opened",
@@ -361,6 +366,7 @@ CHANNEL_COLUMNS = [
     "control_conversion_rate", "lift", "lift_low", "lift_high", "p_value", "p_adjusted",
     "incremental_conversions", "incremental_revenue", "incremental_margin",
     "cost_per_acquisition", "cost_per_incremental_conversion", "roi", "roi_gross", "sentence",
+    "findings",
 ]
 
 
@@ -479,6 +485,7 @@ def campaign_results(counts: pd.DataFrame, campaigns: pd.DataFrame, margin: floa
     _money(out, margin)
     out["has_control"] = out["has_control"].fillna(False).astype(bool)
     out["sentence"] = [_campaign_sentence(r, alpha) for r in out.itertuples()]
+    out["findings"] = [encode(_campaign_findings(r, alpha)) for r in out.itertuples()]
     return out
 
 
@@ -506,6 +513,51 @@ def _campaign_sentence(r, alpha: float) -> str:
     eff = effect_sentence(name, NO_CONTACT, r.lift, r.lift_low, r.lift_high, r.p_adjusted,
                           alpha=alpha)
     return f"{eff} {resp}.{_roi_words(r.roi, r.p_adjusted, alpha)}"
+
+
+def effect_finding(diff: float, low: float, high: float, p_adjusted: float,
+                   alpha: float = 0.05, **subject) -> dict:
+    """What :func:`effect_sentence` says, as a code and its figures (``prisme.i18n.findings``):
+    ``beats``, ``worse``, ``not_significant`` or ``not_measurable``; ``subject`` names what
+    was measured (``campaign`` and ``name``, or ``channel``)."""
+    if diff is None or not np.isfinite(diff):
+        return finding("not_measurable", **subject)
+    if p_adjusted < alpha and diff > 0:
+        code = "beats"
+    elif p_adjusted < alpha and diff < 0:
+        code = "worse"
+    else:
+        code = "not_significant"
+    return finding(code, **subject, lift=diff, low=low, high=high, p=p_adjusted)
+
+
+def _campaign_findings(r, alpha: float) -> list[dict]:
+    """A campaign's result as codes and figures (the facts of :func:`_campaign_sentence`)."""
+    who = {"campaign": r.campaign_id, "name": r.name if isinstance(r.name, str) else None}
+    counts = {"contacted": r.contacted, "converted": r.converted,
+              "rate": r.conversion_rate}
+    if not r.has_control:
+        return [finding("no_control", **who, **counts)]
+    out = [effect_finding(r.lift, r.lift_low, r.lift_high, r.p_adjusted, alpha, **who),
+           finding("responses", **counts) if r.contacted else finding("no_contact_recorded")]
+    if not pd.isna(r.roi):
+        out.append(finding("roi", roi=r.roi, established=bool(r.p_adjusted < alpha)))
+    return out
+
+
+def _channel_findings(r, alpha: float) -> list[dict]:
+    """A channel's result as codes and figures (the facts of :func:`_channel_sentence`)."""
+    if not r.campaigns_with_control:
+        return [finding("channel_no_control", channel=r.channel, contacted=r.contacted,
+                        campaigns=r.campaigns)]
+    out = [effect_finding(r.lift, r.lift_low, r.lift_high, r.p_adjusted, alpha,
+                          channel=r.channel)]
+    if not pd.isna(r.roi):
+        out.append(finding("roi", roi=r.roi, established=bool(r.p_adjusted < alpha)))
+    if r.campaigns_with_control < r.campaigns:
+        out.append(finding("left_out", without_control=r.campaigns - r.campaigns_with_control,
+                           campaigns=r.campaigns))
+    return out
 
 
 def _roi_words(roi: float, p_adjusted: float, alpha: float) -> str:
@@ -569,6 +621,7 @@ def channel_results(counts: pd.DataFrame, campaigns: pd.DataFrame, margin: float
     with np.errstate(divide="ignore", invalid="ignore"):
         out["roi"] = np.where(measured_cost > 0, (gain - measured_cost) / measured_cost, np.nan)
     out["sentence"] = [_channel_sentence(r, alpha) for r in out.itertuples()]
+    out["findings"] = [encode(_channel_findings(r, alpha)) for r in out.itertuples()]
     return out
 
 

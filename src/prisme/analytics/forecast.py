@@ -32,9 +32,16 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
+from prisme.analytics.findings import encode, finding
+
 
 class SeriesTooShort(ValueError):
-    """The series has fewer observations than the model needs."""
+    """The series has fewer observations than the model needs (``n`` of ``needed``, when
+    known)."""
+
+    def __init__(self, message: str, n: int | None = None, needed: int | None = None) -> None:
+        super().__init__(message)
+        self.n, self.needed = n, needed
 
 
 def _as_series(y) -> pd.Series:
@@ -76,7 +83,7 @@ class Forecaster(BaseEstimator, abc.ABC):
             raise SeriesTooShort(
                 f"{type(self).__name__}: the series has {len(s)} observations; this model needs "
                 f"at least {need} ({self._why_length()}). Forecast a longer history or use "
-                "SeasonalNaive.")
+                "SeasonalNaive.", n=len(s), needed=need)
         if self.log and (s <= 0).any():
             raise ValueError(f"{type(self).__name__}(log=True): the series has values ≤ 0 "
                              f"(first at {s.index[int(np.argmax((s <= 0).to_numpy()))]}); "
@@ -283,7 +290,8 @@ def backtest(model: Forecaster, y, *, horizon: int = 3, folds: int = 4,
     label = name or type(model).__name__
     if not rows:
         raise SeriesTooShort(f"backtest of {label}: {n} observations leave no origin with the "
-                             f"{model.min_length()} the model needs plus {horizon} to check")
+                             f"{model.min_length()} the model needs plus {horizon} to check",
+                             n=n, needed=model.min_length() + horizon)
     e = pd.DataFrame(rows)
     nz = e["actual"] != 0
     mape = float((np.abs(e.actual - e.forecast)[nz] / np.abs(e.actual[nz])).mean() * 100) \
@@ -327,6 +335,15 @@ class Choice:
                 f"{base.mape:.1f}%, MASE {base.mase:.2f}) — {tail}.")
 
 
+    def finding(self) -> dict:
+        """The facts of :meth:`sentence` as a code and its figures (``prisme.i18n.findings``)."""
+        b, base = self.backtest, self.baseline
+        better = (b.mase < base.mase) if np.isfinite(b.mase) and np.isfinite(base.mase) else False
+        return finding("backtest", model=self.name, mape=b.mape, mase=b.mase,
+                       base_mape=base.mape, base_mase=base.mase, folds=b.folds,
+                       better=bool(better))
+
+
 def choose(y, *, horizon: int = 3, folds: int = 4, seasonal_periods: int = 12) -> Choice:
     """Backtest every candidate and fit the one with the lowest MASE on the whole series."""
     s = _as_series(y)
@@ -335,7 +352,8 @@ def choose(y, *, horizon: int = 3, folds: int = 4, seasonal_periods: int = 12) -
         raise SeriesTooShort(
             f"the series has {len(s)} observations; forecasting with a backtest needs at least "
             f"{baseline_model.min_length() + horizon} (one season of {seasonal_periods}, one "
-            f"more, and {horizon} to check the forecast against)")
+            f"more, and {horizon} to check the forecast against)",
+            n=len(s), needed=baseline_model.min_length() + horizon)
     scores, notes = {}, []
     for name, m in candidates(seasonal_periods, positive=bool((s > 0).all())).items():
         try:
@@ -453,21 +471,25 @@ def forecast_table(monthly: pd.DataFrame, *, horizon: int = 6, backtest_horizon:
                                       backtest_horizon, folds)
             except SeriesTooShort as exc:
                 rows[-1]["sentence"] = f"{label}: no forecast — {exc}"
+                rows[-1]["findings"] = encode([finding(
+                    "too_short", n=exc.n if exc.n is not None else len(y), needed=exc.needed)])
                 notes.append(f"{label}: no forecast — {exc}")
                 continue
             f = c.model.predict(horizon)
             if series == "orders" or (y >= 0).all():
                 f = f.clip(lower=0)
             sentence = c.sentence(label)
+            found = encode([c.finding()])
             for m, r in f.iterrows():
                 rows.append({**base, "month": m.to_timestamp().date(), "kind": "forecast",
                              "value": r["mean"], "lower": r["lower"], "upper": r["upper"],
                              "model": c.name, "mape": c.backtest.mape, "mase": c.backtest.mase,
                              "baseline_mape": c.baseline.mape, "baseline_mase": c.baseline.mase,
-                             "backtest_folds": c.backtest.folds, "sentence": sentence})
+                             "backtest_folds": c.backtest.folds, "sentence": sentence,
+                             "findings": found})
     out = pd.DataFrame(rows)
     for col in ("lower", "upper", "model", "mape", "mase", "baseline_mape", "baseline_mase",
-                "backtest_folds", "sentence"):
+                "backtest_folds", "sentence", "findings"):
         if col not in out:
             out[col] = None
     return out, notes

@@ -23,16 +23,20 @@ _FLOAT, _INT, _TEXT, _BOOL, _TS, _DATE = dt.float64, dt.int64, dt.string, dt.boo
 MART_CAMPAIGNS = {
     "campaign_id": _TEXT, "name": _TEXT, "channel": _TEXT, "started_at": _TS, "cost": _FLOAT,
     "contacted": _INT, "control_size": _INT, "opened": _INT, "clicked": _INT, "responded": _INT,
-    "converted": _INT, "has_control": _BOOL, "sentence": _TEXT,
+    "converted": _INT, "has_control": _BOOL, "sentence": _TEXT, "findings": _TEXT,
 }
 MART_CHANNELS = {"channel": _TEXT, "campaigns": _INT, "campaigns_with_control": _INT,
                  "contacted": _INT, "control_size": _INT, "opened": _INT, "clicked": _INT,
-                 "responded": _INT, "converted": _INT, "sentence": _TEXT}
+                 "responded": _INT, "converted": _INT, "sentence": _TEXT,
+                 "findings": _TEXT}
 MART_FORECASTS = {"series": _TEXT, "dimension": _TEXT, "member": _TEXT, "month": _DATE,
-                  "kind": _TEXT, "model": _TEXT, "sentence": _TEXT, "backtest_folds": _INT}
+                  "kind": _TEXT, "model": _TEXT, "sentence": _TEXT, "backtest_folds": _INT,
+                  "findings": _TEXT}
 MART_ADVERTISING = {"channel": _TEXT, "evidence": _TEXT, "sentence": _TEXT, "weeks": _INT,
-                    "note": _TEXT, "outcome": _TEXT}
-MART_SATISFACTION = {"item": _TEXT, "outcome": _TEXT, "answers": _INT, "sentence": _TEXT}
+                    "note": _TEXT, "outcome": _TEXT, "sales_channel": _TEXT,
+                    "findings": _TEXT}
+MART_SATISFACTION = {"item": _TEXT, "outcome": _TEXT, "answers": _INT, "sentence": _TEXT,
+                     "findings": _TEXT}
 
 
 @dataclass
@@ -145,7 +149,7 @@ def advertising_stage(engine, settings, summary: ManagerSummary, *, as_of=None) 
     r = A.fit_response(weekly)
     table = r.table.assign(weeks=r.weeks, r2=r.r2, note=r.note,
                            outcome=f"weekly revenue of the {online} channel" if online
-                           else "weekly revenue")
+                           else "weekly revenue", sales_channel=online)
     write_marts(engine, {"mart_advertising": (table, MART_ADVERTISING)})
     summary.marts["mart_advertising"] = len(table)
     summary.sentences.extend(table["sentence"])
@@ -154,6 +158,7 @@ def advertising_stage(engine, settings, summary: ManagerSummary, *, as_of=None) 
 
 def satisfaction_stage(engine, settings, summary: ManagerSummary, *, as_of=None) -> None:
     from prisme.analytics import satisfaction as S
+    from prisme.analytics.findings import encode
 
     if not engine.has_table("fact_surveys"):
         summary.notes.append("satisfaction: no survey loaded; mart_satisfaction not built")
@@ -175,6 +180,7 @@ def satisfaction_stage(engine, settings, summary: ManagerSummary, *, as_of=None)
     rows["answers"] = d.answers
     rows["nps_score"] = d.nps_score
     rows["sentence"] = " ".join(d.sentences)
+    rows["findings"] = encode(d.findings)
     write_marts(engine, {"mart_satisfaction": (rows, MART_SATISFACTION)})
     summary.marts["mart_satisfaction"] = len(rows)
     summary.sentences.extend(d.sentences)

@@ -12,7 +12,8 @@
 * **Exploratory factor analysis** (statsmodels ``Factor``, principal axis, one factor per
   eigenvalue above 1 of the correlation matrix): do the items measure one overall feeling or
   separate ones.
-* :func:`driver_sentences` — what a manager reads.
+* :func:`driver_sentences` — what a manager reads (English); :func:`driver_findings` — the
+  same facts as codes and figures, said in the reader's language by ``prisme.i18n.findings``.
 * :func:`customer_360_part` — each customer's survey answers in ``customer_360`` (a
   contributor of :data:`prisme.analytics.marts.CONTRIBUTORS`): the number of answers, the
   date and scores of the last one, the mean NPS answer and mean satisfaction, as of the
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from prisme.analytics.findings import finding
 
 ITEMS = ("sat_product", "sat_service", "sat_company")
 #: the columns this module contributes to customer_360 (see prisme.analytics.marts)
@@ -58,6 +61,7 @@ class Drivers:
     nps_score: float
     sentences: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
 
 
 def _usable_items(df: pd.DataFrame, items) -> list[str]:
@@ -126,6 +130,7 @@ def drivers(df: pd.DataFrame, *, items=ITEMS, outcome: str = "nps", churned: str
     score = float(100 * ((nps_values >= 9).mean() - (nps_values <= 6).mean()))
     out = Drivers(nps, churn, loadings, explained, len(d), score, notes=notes)
     out.sentences = driver_sentences(out, alpha)
+    out.findings = driver_findings(out, alpha)
     return out
 
 
@@ -176,6 +181,34 @@ def driver_sentences(d: Drivers, alpha: float = 0.05) -> list[str]:
     elif d.loadings.shape[1] > 1:
         out.append(f"The items measure {d.loadings.shape[1]} distinct feelings; treat them "
                    "separately.")
+    return out
+
+
+def driver_findings(d: Drivers, alpha: float = 0.05) -> list[dict]:
+    """The facts of :func:`driver_sentences` as codes and figures (``mart_satisfaction
+    .findings``, said in the reader's language by ``prisme.i18n.findings``); items by their
+    code (``sat_service``…)."""
+    n = d.nps.sort_values("effect_per_sd", ascending=False)
+    top = n.iloc[0]
+    out = [finding("nps_driver", answers=d.answers, nps=d.nps_score, item=top["item"],
+                   effect=top["effect_per_sd"], low=top["effect_low"],
+                   high=top["effect_high"])]
+    weak = n[n.p_value >= alpha]
+    if len(weak):
+        out.append(finding("no_clear_link", items=list(weak["item"])))
+    if len(d.churn):
+        c = d.churn.sort_values("odds_ratio_per_sd")
+        best = c.iloc[0]
+        if best["p_value"] < alpha and best["odds_ratio_per_sd"] < 1:
+            out.append(finding("churn_driver", item=best["item"],
+                               odds=best["odds_ratio_per_sd"], low=best["odds_low"],
+                               high=best["odds_high"]))
+        else:
+            out.append(finding("no_churn_driver"))
+    if d.loadings.shape[1] == 1 and d.variance_explained > 0.5:
+        out.append(finding("one_factor", share=d.variance_explained))
+    elif d.loadings.shape[1] > 1:
+        out.append(finding("factors", n=d.loadings.shape[1]))
     return out
 
 

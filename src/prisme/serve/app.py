@@ -32,11 +32,11 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "prisme_session"
 LOGIN_CSRF_COOKIE = "prisme_login_csrf"
 #: pages with company-wide results (no customer rows): refused to advisors
-COMPANY_PAGES = ("campaigns", "forecasts", "quality")
+COMPANY_PAGES = ("campaigns", "forecasts", "satisfaction", "quality")
 #: timeline events on the card page (the newest; a link shows every event the card keeps)
 TIMELINE_PAGE = 50
-NAV = ("overview", "segments", "value", "churn", "offers", "campaigns", "forecasts", "branches",
-       "quality", "cube", "customers")
+NAV = ("overview", "segments", "value", "churn", "offers", "campaigns", "forecasts",
+       "satisfaction", "branches", "quality", "cube", "customers")
 
 
 class Problem(Exception):
@@ -488,14 +488,25 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
         out = {}
         with reading(user) as reader:
             for key, name in tables.items():
-                out[key] = customers._records(reader.df(reader.table(name).limit(5000))) \
-                    if reader.has(name) else None
+                out[key] = _with_findings(customers._records(reader.df(
+                    reader.table(name).limit(5000)))) if reader.has(name) else None
         missing = [tables[k] for k, v in out.items() if v is None]
         out["available"] = not missing
         if missing:
             out["note"] = (f"not in the warehouse yet: {', '.join(missing)} (built by "
                            "prisme build once that stage is installed)")
         return out
+
+    def _with_findings(records: list[dict]) -> list[dict]:
+        """Each row's ``findings`` as a list of codes and figures, each with its English
+        sentence (``prisme.i18n.findings``; the stored JSON text otherwise)."""
+        from prisme.i18n import findings as words
+
+        for rec in records:
+            if "findings" in rec:
+                rec["findings"] = [{**f, "sentence": words.say(f, "en", currency)}
+                                   for f in words.parse(rec["findings"])]
+        return records
 
     @app.get(f"{api}/campaigns", tags=["analyses"],
              summary="Campaign and channel results (company-wide)")
@@ -505,6 +516,16 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
     @app.get(f"{api}/forecasts", tags=["analyses"], summary="Forecasts (company-wide)")
     def api_forecasts(request: Request):
         return _company(request, {"forecasts": "mart_forecasts"})
+
+    @app.get(f"{api}/advertising", tags=["analyses"],
+             summary="Advertising response per channel, correlational (company-wide)")
+    def api_advertising(request: Request):
+        return _company(request, {"advertising": "mart_advertising"})
+
+    @app.get(f"{api}/satisfaction", tags=["analyses"],
+             summary="Satisfaction drivers of recommendation and churn (company-wide)")
+    def api_satisfaction(request: Request):
+        return _company(request, {"satisfaction": "mart_satisfaction"})
 
     @app.get(f"{api}/quality", tags=["analyses"],
              summary="Quality score of each source list, per load (company-wide)")

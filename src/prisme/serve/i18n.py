@@ -26,6 +26,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "offers": ("Offers", "Offres"),
     "campaigns": ("Campaigns & channels", "Campagnes et canaux"),
     "forecasts": ("Forecasts", "Prévisions"),
+    "satisfaction": ("Satisfaction", "Satisfaction"),
     "branches": ("Branches & advisors", "Agences et conseillers"),
     "quality": ("Data quality", "Qualité des données"),
     "cube": ("Cube explorer", "Explorateur de cube"),

@@ -14,8 +14,8 @@ import ibis
 import pandas as pd
 
 from prisme.access.rights import Forbidden, is_scoped
+from prisme.i18n import findings, reasons
 from prisme.i18n import quality as quality_words
-from prisme.i18n import reasons
 from prisme.serve import charts, cube
 from prisme.serve.i18n import Translator
 
@@ -330,7 +330,7 @@ def _holdout(reader, t: Translator, settings) -> list[dict]:
     pred = "expected_cumulative" if "expected_cumulative" in tr.columns else None
     if act is None or pred is None:
         return [sentences(t.pick("Holdout check", "Contrôle sur période de test"),
-                          [rep.sentence()])]
+                          [_holdout_sentence(rep, t)])]
     return [chart(t.pick("Holdout tracking: cumulative repeat purchases, actual vs predicted",
                          "Suivi sur période de test : achats répétés cumulés, réels et prévus"),
                   charts.lines(tr[x].astype(str), {t.pick("actual", "réel"): tr[act],
@@ -589,7 +589,8 @@ def campaigns(reader, t: Translator) -> list[dict]:
             proven = "p_adjusted" not in ch.columns or bool((ch.p_adjusted < 0.05).any())
             blocks.append(chart(t.pick("Lift over control by channel (95% interval)",
                                        "Gain sur le groupe témoin par canal (intervalle à 95 %)"),
-                                charts.bars(ch.channel, {t.pick("lift over control", "gain sur le groupe témoin"): ch.lift},
+                                charts.bars([findings.channel_name(c, t.lang) for c in ch.channel],
+                                            {t.pick("lift over control", "gain sur le groupe témoin"): ch.lift},
                                             t.pick("lift (share of contacts converted, 0–1)",
                                                    "gain (part des contacts convertis, 0–1)"),
                                             t.pick("channel", "canal"), errors=err),
@@ -604,45 +605,183 @@ def campaigns(reader, t: Translator) -> list[dict]:
                                        f"({t.code(best.channel)}) peut être dû au hasard. "
                                        "Gardez des groupes témoins jusqu'à ce que les intervalles "
                                        "excluent zéro.")))
-        if "sentence" in ch.columns:
-            lines = [x for x in ch.sentence.dropna()]
-            if t.lang == "fr" and {"lift", "lift_low", "lift_high", "p_adjusted"} <= set(ch.columns):
-                lines = [_channel_fr(r, t) for r in ch.itertuples()]
+        lines = _finding_lines(ch, t)
+        if lines:
             blocks.append(sentences(t.pick("What the channels did", "Ce qu'ont donné les canaux"),
                                     lines))
         cols = [c for c in _CHANNEL_COLUMNS if c in ch.columns] or list(ch.columns)
-        blocks.append(table(t.pick("Channels", "Canaux"), ch[cols], t,
+        blocks.append(table(t.pick("Channels", "Canaux"), _channels_named(ch[cols], t), t,
                             {**_num_units(ch[cols]), **_CAMPAIGN_UNITS}))
     ca = _company_table(reader, t, "mart_campaigns", "campaigns")
     if isinstance(ca, dict):
         blocks.append(ca)
     elif len(ca):
+        if {"p_adjusted", "lift"} <= set(ca.columns):  # the strongest evidence first
+            ca = ca.sort_values(["p_adjusted", "lift"], ascending=[True, False],
+                                na_position="last")
+        lines = _finding_lines(ca, t)
+        if lines:
+            shown = lines[:_CAMPAIGN_LINES]
+            more = len(lines) - len(shown)
+            if more > 0:
+                shown.append(t.pick(f"… and {t.number(more)} more campaigns in the table below.",
+                                    f"… et {t.number(more)} autres campagnes dans le tableau "
+                                    "ci-dessous."))
+            blocks.append(sentences(t.pick("What the campaigns did (strongest evidence first)",
+                                           "Ce qu'ont donné les campagnes (les mieux établies "
+                                           "d'abord)"), shown))
         cols = [c for c in _CAMPAIGN_COLUMNS if c in ca.columns] or list(ca.columns)
-        blocks.append(table(t.pick("Campaigns", "Campagnes"), ca[cols], t,
+        blocks.append(table(t.pick("Campaigns", "Campagnes"), _channels_named(ca[cols], t), t,
                             {**_num_units(ca[cols]), **_CAMPAIGN_UNITS},
                             sentence=t.pick("Adjusted p: p-value corrected for testing many "
                                             "campaigns (Holm).",
                                             "p ajusté : p-valeur corrigée pour les tests "
                                             "multiples (Holm).")))
+    blocks.extend(_advertising_blocks(reader, t))
     return blocks
 
 
-def _channel_fr(r, t: Translator) -> str:
-    """A channel's result in French (the same facts as ``mart_channels.sentence``)."""
-    pts = t.number(100 * r.lift, 1)
-    half = t.number(100 * (r.lift_high - r.lift_low) / 2, 1)
-    p = f"{r.p_adjusted:.2g}".replace(".", ",")
-    roi = getattr(r, "roi", None)
-    signed = None if roi is None or roi != roi else ("+" if roi >= 0 else "−") + t.percent(abs(roi))
-    name = t.code(r.channel)
-    if r.p_adjusted < 0.05 and r.lift > 0:
-        out = (f"{name} fait mieux que l'absence de contact : +{pts} points de conversion, "
-               f"±{half} (p ajusté = {p}).")
-        return out + (f" Retour sur son coût : {signed}." if signed else "")
-    out = (f"{name} ne fait pas significativement mieux que l'absence de contact sur la "
-           f"conversion ({pts} points, ±{half} ; p ajusté = {p}).")
-    return out + (f" Retour sur son coût au gain mesuré : {signed}, mais ce gain n'est pas "
-                  "établi." if signed else "")
+#: campaigns said in sentences on the page (the table lists them all)
+_CAMPAIGN_LINES = 5
+
+
+def _finding_lines(df: pd.DataFrame, t: Translator) -> list[str]:
+    """Each row's findings in the reader's language (``prisme.i18n.findings``); a mart built
+    before the findings shows its stored sentence."""
+    if "findings" in df.columns:
+        said = [findings.text(x, t.lang, t.currency) for x in df["findings"]]
+        return [x for x in said if x]
+    return [str(x) for x in df["sentence"].dropna()] if "sentence" in df.columns else []
+
+
+def _channels_named(df: pd.DataFrame, t: Translator) -> pd.DataFrame:
+    """The table with its channel codes said in the reader's language."""
+    if "channel" not in df.columns:
+        return df
+    return df.assign(channel=[findings.channel_name(c, t.lang) if isinstance(c, str) else c
+                              for c in df.channel])
+
+
+_ADVERTISING_COLUMNS = ["channel", "spend", "contribution", "roas", "marginal_roas",
+                        "adstock_decay", "p_value"]
+
+
+def _advertising_blocks(reader, t: Translator) -> list[dict]:
+    """``mart_advertising``: what each advertising channel's spend goes with, in words, and
+    how far to trust it (correlational unless an experiment backs it)."""
+    if not reader.has("mart_advertising"):
+        return []
+    ad = _company_table(reader, t, "mart_advertising", "advertising")
+    if isinstance(ad, dict):
+        return [ad]
+    if not len(ad):
+        return []
+    out = []
+    lines = _finding_lines(ad, t)
+    first = ad.iloc[0]
+    outcome = findings.advertising_outcome(first.get("sales_channel"), t.lang)
+    if lines:
+        out.append(sentences(t.pick(f"Advertising: what the spend goes with ({outcome})",
+                                    f"Publicité : ce qui accompagne les dépenses ({outcome})"),
+                             lines))
+    if "evidence" in ad.columns:
+        out.append(notice(findings.advertising_note(first.get("evidence"), t.lang), "muted"))
+    if {"channel", "roas"} <= set(ad.columns):
+        out.append(chart(t.pick("Revenue per unit spent, by advertising channel",
+                                "Chiffre d'affaires par unité dépensée, par canal publicitaire"),
+                         charts.bars([findings.channel_name(c, t.lang) for c in ad.channel],
+                                     {t.pick("on average", "en moyenne"): ad.roas,
+                                      **({t.pick("one more unit", "une unité de plus"):
+                                          ad.marginal_roas} if "marginal_roas" in ad.columns
+                                         else {})},
+                                     t.pick(f"revenue per {t.currency} spent",
+                                            f"chiffre d'affaires par {t.currency} dépensé"),
+                                     t.pick("channel", "canal"))))
+    cols = [c for c in _ADVERTISING_COLUMNS if c in ad.columns]
+    out.append(table(t.pick("Advertising channels", "Canaux publicitaires"),
+                     _channels_named(ad[cols], t), t,
+                     {"spend": "money", "contribution": "money", "roas": "number",
+                      "marginal_roas": "number", "adstock_decay": "ratio",
+                      "p_value": "number"},
+                     labels={"roas": t.pick("revenue per unit spent", "CA par unité dépensée"),
+                             "marginal_roas": t.pick("for one more unit",
+                                                     "pour une unité de plus"),
+                             "adstock_decay": t.pick("carried into next week",
+                                                     "reporté sur la semaine suivante"),
+                             "contribution": t.pick("revenue credited",
+                                                    "chiffre d'affaires attribué"),
+                             "spend": t.pick("spend", "dépenses"),
+                             "channel": t.pick("channel", "canal")}))
+    return out
+
+
+_SATISFACTION_COLUMNS = ["item", "outcome", "effect_per_sd", "effect_low", "effect_high",
+                         "p_value", "correlation", "loading_factor_1"]
+
+
+def satisfaction(reader, t: Translator) -> list[dict]:
+    """``mart_satisfaction``: which survey items go with recommendation (NPS) and with
+    customers leaving, in words, then the figures."""
+    blocks = [notice(t("company_wide"), "muted")]
+    sat = _company_table(reader, t, "mart_satisfaction", "satisfaction")
+    if isinstance(sat, dict):
+        return blocks + [sat]
+    if not len(sat):
+        return blocks + [notice(t.pick("No survey answer was linked to a customer yet.",
+                                       "Aucune réponse d'enquête n'est encore rattachée à un "
+                                       "client."), "warning")]
+    first = sat.iloc[0]
+    if "nps_score" in sat.columns and "answers" in sat.columns:
+        nps = _f(first.nps_score)
+        blocks.append(tiles([
+            {"label": "NPS", "value": "—" if nps is None else
+             ("+" if nps >= 0 else "−") + t.number(abs(nps)),
+             "sentence": t.pick("% promoters (9–10) − % detractors (0–6)",
+                                "% de promoteurs (9–10) − % de détracteurs (0–6)")},
+            {"label": t.pick("Survey answers", "Réponses aux enquêtes"),
+             "value": t.number(_f(first.answers)),
+             "sentence": t.pick("linked to a customer", "rattachées à un client")}]))
+    lines = (findings.sentences(first.get("findings"), t.lang, t.currency)
+             if "findings" in sat.columns else
+             [str(first.sentence)] if "sentence" in sat.columns else [])
+    if lines:
+        blocks.append(sentences(t.pick("What drives satisfaction", "Ce qui fait la satisfaction"),
+                                lines))
+    nps_rows = sat[sat.outcome == "nps"] if "outcome" in sat.columns else sat
+    if {"item", "effect_per_sd"} <= set(nps_rows.columns) and len(nps_rows):
+        err = None
+        if {"effect_low", "effect_high"} <= set(nps_rows.columns):
+            err = {t.pick("effect", "effet"): (list(nps_rows.effect_high - nps_rows.effect_per_sd),
+                                              list(nps_rows.effect_per_sd - nps_rows.effect_low))}
+        blocks.append(chart(
+            t.pick("Recommendation (0–10) for one standard deviation more of each item",
+                   "Note de recommandation (0–10) pour un écart-type de plus sur chaque "
+                   "question"),
+            charts.bars([findings.item_name(i, t.lang) for i in nps_rows.item],
+                        {t.pick("effect", "effet"): nps_rows.effect_per_sd},
+                        t.pick("points of the recommendation answer",
+                               "points de la note de recommandation"),
+                        t.pick("survey item", "question"), errors=err)))
+    cols = [c for c in _SATISFACTION_COLUMNS if c in sat.columns]
+    shown = sat[cols].assign(
+        item=[findings.item_name(i, t.lang) for i in sat.item],
+        outcome=[t.pick("recommendation (effect per SD)", "recommandation (effet par écart-type)")
+                 if o == "nps" else t.pick("leaving (odds ratio per SD)",
+                                           "départ (rapport de cotes par écart-type)")
+                 for o in sat.outcome]) if {"item", "outcome"} <= set(cols) else sat[cols]
+    blocks.append(table(t.pick("Drivers in figures", "Les facteurs en chiffres"), shown, t,
+                        {c: "number" for c in cols if c not in ("item", "outcome")},
+                        labels={"item": t.pick("survey item", "question"),
+                                "outcome": t.pick("measured on", "mesuré sur"),
+                                "effect_per_sd": t.pick("effect per SD", "effet par écart-type"),
+                                "effect_low": t.pick("low (95%)", "bas (95 %)"),
+                                "effect_high": t.pick("high (95%)", "haut (95 %)"),
+                                "p_value": "p",
+                                "correlation": t.pick("correlation with NPS",
+                                                      "corrélation avec le NPS"),
+                                "loading_factor_1": t.pick("weight on the common factor",
+                                                           "poids sur le facteur commun")}))
+    return blocks
 
 
 def forecasts(reader, t: Translator) -> list[dict]:
@@ -719,30 +858,7 @@ def _series_name(key: str, t: Translator) -> str:
 
 
 def _forecast_sentence(fc: pd.DataFrame, name: str, t: Translator, money: bool) -> str:
-    if not len(fc):
-        return t.pick(f"{name}: no forecast (the history is too short).",
-                      f"{name} : pas de prévision (historique trop court).")
-    r = fc.iloc[0]
-    fmt = t.money if money else t.number
-    total = fmt(_f(fc.value.sum()))
-    head = t.pick(f"{name}, forecast over the next {len(fc)} months: {total}",
-                  f"{name}, prévision sur les {len(fc)} prochains mois : {total}")
-    mape, base = _f(r.get("mape")), _f(r.get("baseline_mape"))
-    mase, base_mase = _f(r.get("mase")), _f(r.get("baseline_mase"))
-    if mape is None:
-        return head + "."
-    better = mase is not None and base_mase is not None and mase < base_mase
-    folds = int(_f(r.get("backtest_folds")) or 0)
-    return head + t.pick(
-        f". The model ({r.get('model')}) was off by {t.number(mape, 1)}% on average over the "
-        f"last {folds} backtests (repeating last year: {t.number(base, 1)}%) — "
-        + ("better than repeating last year." if better else
-           "no better than repeating last year: read it as a rough guide."),
-        f". Le modèle ({r.get('model')}) s'est trompé de {t.number(mape, 1)} % en moyenne sur "
-        f"les {folds} derniers tests rétrospectifs (répéter l'an dernier : "
-        f"{t.number(base, 1)} %) — "
-        + ("mieux que de répéter l'an dernier." if better else
-           "pas mieux que de répéter l'an dernier : à lire comme un ordre de grandeur."))
+    return findings.forecast_sentence(fc, t.lang, t.currency, money=money, label=name)
 
 
 # ------------------------------------------------------------------------------ branches
@@ -833,6 +949,6 @@ def quality(reader, t: Translator) -> list[dict]:
 
 PAGES = {
     "overview": overview, "segments": segments, "value": value, "churn": churn,
-    "offers": offers, "campaigns": campaigns, "forecasts": forecasts, "branches": branches,
-    "quality": quality,
+    "offers": offers, "campaigns": campaigns, "forecasts": forecasts,
+    "satisfaction": satisfaction, "branches": branches, "quality": quality,
 }
