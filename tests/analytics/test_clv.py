@@ -149,6 +149,38 @@ def test_no_usable_covariance_gives_no_interval_and_says_why(fitted):
     assert "interval not computed" in broken.interval_note_
 
 
+def test_draws_left_out_give_the_interval_of_the_usable_draws(fitted):
+    """A few purchase-model draws outside the domain are left out: the interval is that of
+    the other draws (their purchase and spend draws together), as if only those were drawn."""
+    import copy
+
+    cv, summary = fitted
+    bad = [1, 5, 9]
+    p_real, s_real = cv.purchase_model_.sample_params, cv.spend_model_.sample_params
+
+    some_bad = copy.deepcopy(cv)
+    def p_some_bad(n, seed):
+        d = p_real(n, seed=seed).copy()
+        d.iloc[bad, 0] = -1.0  # outside the domain: the draw is unusable
+        return d
+    some_bad.purchase_model_.sample_params = p_some_bad
+    got = some_bad.predict(summary)
+    assert "3 of 100 parameter draws" in some_bad.interval_note_
+    assert "left out" in some_bad.interval_note_
+
+    good = [k for k in range(cv.n_draws) if k not in bad]
+    only_good = copy.deepcopy(cv)
+    only_good.n_draws = len(good)
+    only_good.purchase_model_.sample_params = \
+        lambda n, seed: p_real(cv.n_draws, seed=seed).iloc[good].reset_index(drop=True)
+    only_good.spend_model_.sample_params = \
+        lambda n, seed: s_real(cv.n_draws, seed=seed).iloc[good].reset_index(drop=True)
+    want = only_good.predict(summary)
+    np.testing.assert_allclose(got.clv_low, want.clv_low, rtol=1e-12)
+    np.testing.assert_allclose(got.clv_high, want.clv_high, rtol=1e-12)
+    assert got.clv_low.notna().all()
+
+
 def test_auto_chooses_pareto_nbd_on_cdnow_by_bic_and_says_so(cdnow_summary):
     cv = CustomerValue(n_draws=20).fit(cdnow_summary)
     assert cv.purchase_model_key_ == "paretonbd"
