@@ -233,3 +233,26 @@ def test_a_word_search_reads_the_index_not_every_name(engine):
     sql.clear()
     customers.search(Reader(engine, USERS["admin"], "v"), "ba", 1, 20)  # two letters: a scan
     assert any("search_text" in s for s in sql)
+
+
+def test_the_build_lays_out_the_term_index_of_mart_search(served):
+    """The demo's build made ``mart_search_terms`` from ``mart_search`` (what
+    :func:`marts.search_terms` computes), and searches on it find what the scan finds."""
+    from prisme import engine as engine_mod
+
+    with engine_mod.connect(served.settings, read_only=True) as eng:
+        stored = eng.to_pandas(eng.table(marts.SEARCH_TERMS))
+        live = eng.to_pandas(marts.search_terms(eng, eng.table(marts.SEARCH)))
+        key = ["search_term", "party_id"]
+        assert len(stored) > 5 * eng.scalar(eng.table(marts.SEARCH).count())
+        pd.testing.assert_frame_equal(
+            stored.sort_values(key).reset_index(drop=True),
+            live[list(stored.columns)].sort_values(key).reset_index(drop=True))
+        c = eng.to_pandas(eng.table("customer_360").select("last_name", "first_name")
+                          .order_by("last_name").limit(30))
+        user = User("a", "admin")
+        for q in [*c.last_name.dropna()[::3], *(c.first_name.dropna() + " "
+                                               + c.last_name.dropna())[:3]]:
+            got = customers.search(Reader(eng, user, "v"), q, 1, 20)
+            assert got == customers.search(_ScanOnly(eng, user, "v"), q, 1, 20), q
+            assert got["total"] > 0, q

@@ -188,15 +188,23 @@ def search(reader, q: str, page: int = 1, page_size: int = 20) -> dict:
         """The page's ``party_id`` and how many customers were found, in one query."""
         ps = params()
         found = indexed(ps)
-        return page_of(found.mutate(n=found.party_id.count().over(ibis.window()))), ps
+        found = found.mutate(n=found.party_id.count().over(ibis.window()))
+        # the columns named again: Ibis' PySpark compiler leaves the row number of its
+        # offset beside a window's column otherwise
+        return page_of(found).select("party_id", "n"), ps
 
     def by_id():
-        """The page's rows by their ``party_id`` (``mart_search`` is indexed on it)."""
+        """The page's rows by their ``party_id`` (``mart_search`` is indexed on it; the ids
+        are distinct, at most ``page_size``)."""
+        from prisme.serve.marts import SEARCH
+
         ps = params(page_size)
-        s = keys()
-        if not set(SEARCH_COLUMNS) <= set(s.columns):
-            s = reader.table("customer_360")  # a mart_search of an earlier build
-        return s.filter(s.party_id.isin(ps)).select(*SEARCH_COLUMNS).order_by("party_id"), ps
+        if reader.has(SEARCH) and set(SEARCH_COLUMNS) <= set(keys().columns):
+            s = reader.picked(SEARCH, lambda t: t.filter(t.party_id.isin(ps)).limit(page_size))
+        else:  # a mart_search of an earlier build: the page's rows from customer_360
+            s = reader.table("customer_360")
+            s = s.filter(s.party_id.isin(ps))
+        return s.select(*SEARCH_COLUMNS).order_by("party_id"), ps
 
     key = (bool(q), tuple(shape), tuple(lk[:2] for lk in lookups or ()))
     if lookups:
