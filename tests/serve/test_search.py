@@ -256,3 +256,20 @@ def test_the_build_lays_out_the_term_index_of_mart_search(served):
             got = customers.search(Reader(eng, user, "v"), q, 1, 20)
             assert got == customers.search(_ScanOnly(eng, user, "v"), q, 1, 20), q
             assert got["total"] > 0, q
+
+
+def test_picked_rows_are_the_restricted_rows_the_pick_keeps(engine):
+    """``Reader.picked`` (rows by an index, the rights applied after the pick) gives the rows
+    of ``Reader.table`` the pick keeps, masked alike, for every role."""
+    df = _company()
+    _warehouse(engine, df)
+    ids = list(df.party_id[::7])
+    for role, user in USERS.items():
+        reader = Reader(engine, user, "v")
+        whole = reader.table(marts.SEARCH)
+        want = engine.to_pandas(whole.filter(whole.party_id.isin(ids)).order_by("party_id"))
+        got = engine.to_pandas(reader.picked(
+            marts.SEARCH, lambda t: t.filter(t.party_id.isin(ids)).limit(len(ids)))
+            .order_by("party_id"))
+        pd.testing.assert_frame_equal(got, want)
+        assert (len(got) < len(ids)) is (role in ("advisor", "manager")), role

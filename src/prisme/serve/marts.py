@@ -24,8 +24,9 @@
   1,000,000 customers: ~1.5 ms of CPU, against ~4 ms for ~60 columns and a list of
   structs, and ~8 ms for the three lookups before that; see bench/RESULTS.md);
 * ``mart_search`` — each customer's name and company folded (accents off, lower case), e-mail
-  and phone, and what a search answers of each customer, so that a search checks ready keys
-  and reads its page from the same rows;
+  and phone, and what a search answers of each customer, sorted by ``party_id`` and indexed
+  on it where the engine has indexes: a search reads its page's rows by their ids (or, for a
+  question the term index cannot answer, checks the folded keys of every row);
 * ``mart_search_terms`` — the search's term index: each customer's name words (every suffix
   of 3 or more characters), phone digits (every suffix of 6 or more), e-mail and id, sorted,
   so that a search reads the few rows of ``mart_search`` whose terms begin with the words
