@@ -94,7 +94,7 @@ def search(reader, q: str, page: int = 1, page_size: int = 20) -> dict:
     The customers found come from the term index ``mart_search_terms`` — an equality or a
     prefix range per part of the question (:func:`_lookups`), each reading a narrow run of
     the sorted index — and only the page's rows are read from ``mart_search``; a question
-    the index cannot answer (a word of 1 or 2 letters), or a warehouse built before the
+    the index cannot answer (a word of one letter), or a warehouse built before the
     index, is answered by checking the folded keys of every row of ``mart_search``. The two
     queries (how many, which page) are prepared per shape of question (how many words, an
     e-mail, a phone number, the page) and user scope, the words bound at each request."""

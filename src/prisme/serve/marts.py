@@ -28,7 +28,7 @@
   on it where the engine has indexes: a search reads its page's rows by their ids (or, for a
   question the term index cannot answer, checks the folded keys of every row);
 * ``mart_search_terms`` — the search's term index: each customer's name words (every suffix
-  of 3 or more characters), phone digits (every suffix of 6 or more), e-mail and id, sorted,
+  of 2 or more characters), phone digits (every suffix of 6 or more), e-mail and id, sorted,
   so that a search reads the few rows of ``mart_search`` whose terms begin with the words
   asked rather than every customer's name (:func:`search_terms`).
 
@@ -274,7 +274,7 @@ def search_index(engine) -> ibis.Table:
 TERM_CHARS = 32
 #: the shortest name term indexed: a word of a question shorter than this is looked for by a
 #: scan of ``mart_search``
-NAME_TERM = 3
+NAME_TERM = 2
 #: the shortest phone term indexed (a question needs 6 digits to search the phones)
 PHONE_TERM = 6
 #: the kinds of terms, as the first character of ``search_term``
