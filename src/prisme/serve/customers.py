@@ -52,7 +52,7 @@ def _lookups(q: str, words: list[str], shape: list) -> list[tuple] | None:
     (:func:`prisme.serve.marts.search_terms`), or None when the index cannot answer it.
 
     Each lookup is ``(part, "eq", term)`` or ``(part, "range", low, high)`` (the terms that
-    begin with ``low``); ``part`` is ``"id"``, ``"email"``, ``"phone"`` or ``"name"`` — a
+    begin with ``low``; the id: ``mart_search``'s ``party_id``); ``part`` is ``"id"``, ``"email"``, ``"phone"`` or ``"name"`` — a
     customer is found when an id, e-mail or phone lookup finds them, or when every name
     lookup (one per word) does: the very condition of :func:`search`. None when a word is
     shorter than :data:`~prisme.serve.marts.NAME_TERM` or longer than
@@ -72,7 +72,7 @@ def _lookups(q: str, words: list[str], shape: list) -> list[tuple] | None:
         high = _after(low)
         return (part, "range", low, high) if high is not None else None
 
-    out = [("id", "eq", TERM_KINDS["id"] + q.upper())]
+    out = [("id", "eq", q.upper())]
     out += [prefix("name", w) for w in dict.fromkeys(words)]
     if "email" in shape:
         out.append(("email", "eq", TERM_KINDS["email"] + q.lower()))
@@ -133,10 +133,18 @@ def search(reader, q: str, page: int = 1, page_size: int = 20) -> dict:
 
     def indexed(params) -> ibis.Table:
         """The ``party_id`` of the customers found, from the term index."""
+        from prisme.serve.marts import SEARCH
+
         t = reader.table(SEARCH_TERMS)
         it = iter(params)
         found: dict[str, list] = {}
         for part, how, *_ in lookups:
+            if part == "id":  # by mart_search's index on party_id (the rights after it)
+                pid = next(it)
+                found["id"] = [reader.picked(
+                    SEARCH, lambda s, pid=pid: s.filter(s.party_id == pid).limit(1))
+                    .select("party_id")]
+                continue
             if how == "eq":
                 hit = t.search_term == next(it)
             else:

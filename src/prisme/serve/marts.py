@@ -28,7 +28,7 @@
   on it where the engine has indexes: a search reads its page's rows by their ids (or, for a
   question the term index cannot answer, checks the folded keys of every row);
 * ``mart_search_terms`` — the search's term index: each customer's name words (every suffix
-  of 2 or more characters), phone digits (every suffix of 6 or more), e-mail and id, sorted,
+  of 2 or more characters), phone digits (every suffix of 6 or more) and e-mail, sorted,
   so that a search reads the few rows of ``mart_search`` whose terms begin with the words
   asked rather than every customer's name (:func:`search_terms`).
 
@@ -278,7 +278,7 @@ NAME_TERM = 2
 #: the shortest phone term indexed (a question needs 6 digits to search the phones)
 PHONE_TERM = 6
 #: the kinds of terms, as the first character of ``search_term``
-TERM_KINDS = {"name": "n", "phone": "p", "email": "e", "id": "i"}
+TERM_KINDS = {"name": "n", "phone": "p", "email": "e"}
 
 
 def _suffixes(t: ibis.Table, text: ibis.Value, shortest: int, kind: str,
@@ -311,7 +311,9 @@ def search_terms(engine, keys: ibis.Table) -> ibis.Table:
       begins one of these suffixes;
     * ``p`` — every suffix of at least :data:`PHONE_TERM` digits of each run of digits of
       ``phone_key``: digits are in ``phone_key`` exactly when they begin one of these;
-    * ``e`` — the whole ``email_key``; ``i`` — the ``party_id``.
+    * ``e`` — the whole ``email_key``.
+
+    (A search looks a ``party_id`` up in ``mart_search``, indexed on it.)
 
     A suffix is cut to :data:`TERM_CHARS` characters (a word of a question longer than that
     is looked for by a scan). So the index answers what
@@ -322,10 +324,9 @@ def search_terms(engine, keys: ibis.Table) -> ibis.Table:
         _suffixes(k, k.search_text, NAME_TERM, "name", engine),
         _suffixes(k, k.phone_key.re_replace(r"[^0-9]+", " "), PHONE_TERM, "phone", engine),
     ]
-    for kind, col in (("email", "email_key"), ("id", "party_id")):
-        e = k.filter(k[col].notnull())
-        parts.append(e.select(search_term=ibis.literal(TERM_KINDS[kind]).concat(e[col]),
-                              party_id=e.party_id, branch=e.branch, advisor=e.advisor))
+    e = k.filter(k.email_key.notnull())
+    parts.append(e.select(search_term=ibis.literal(TERM_KINDS["email"]).concat(e.email_key),
+                          party_id=e.party_id, branch=e.branch, advisor=e.advisor))
     return ibis.union(*parts, distinct=True)
 
 
