@@ -52,9 +52,10 @@ def _lookups(q: str, words: list[str], shape: list) -> list[tuple] | None:
     (:func:`prisme.serve.marts.search_terms`), or None when the index cannot answer it.
 
     Each lookup is ``(part, "eq", term)`` or ``(part, "range", low, high)`` (the terms that
-    begin with ``low``; the id: ``mart_search``'s ``party_id``); ``part`` is ``"id"``, ``"email"``, ``"phone"`` or ``"name"`` — a
-    customer is found when an id, e-mail or phone lookup finds them, or when every name
-    lookup (one per word) does: the very condition of :func:`search`. None when a word is
+    begin with ``low``); ``part`` is ``"id"`` (an equality on ``mart_search``'s
+    ``party_id``), ``"email"``, ``"phone"`` or ``"name"`` — a customer is found when an id,
+    e-mail or phone lookup finds them, or when every name lookup (one per word) does: the
+    very condition of :func:`search`. None when a word is
     shorter than :data:`~prisme.serve.marts.NAME_TERM` or longer than
     :data:`~prisme.serve.marts.TERM_CHARS` characters (such words are not terms: the search
     then checks every customer's folded name), or when the question has no words at all (a
