@@ -273,8 +273,9 @@ def bare(settings, s: dict, n: int = 30) -> dict:
 
 
 def build_card(settings) -> None:
-    """``mart_card`` and ``mart_search`` alone (not the whole serving stage), swapped in,
-    indexed, published: the same steps as the build's serving stage."""
+    """``mart_card``, ``mart_search`` and its term index ``mart_search_terms`` alone (not the
+    whole serving stage), swapped in, indexed, published: the same steps as the build's
+    serving stage."""
     from prisme.serve import marts
 
     eng = engine_mod.connect(settings)
@@ -283,18 +284,19 @@ def build_card(settings) -> None:
         with eng.exclusive("bench: mart_card"), eng.publishing("bench: mart_card"):
             n = marts.build_card(eng, marts.CARD + "__building")
             t1 = time.perf_counter()
-            eng.create_table(marts.SEARCH + "__building",
-                             marts.search_index(eng).order_by("party_id"), overwrite=True)
+            _, terms = marts.build_search(eng, marts.SEARCH + "__building",
+                                          marts.SEARCH_TERMS + "__building")
             t2 = time.perf_counter()
             with eng.transaction():
-                for name in (marts.CARD, marts.SEARCH):
+                for name in (marts.CARD, marts.SEARCH, marts.SEARCH_TERMS):
                     eng.drop_table(name, force=True)
                     eng.rename_table(name + "__building", name)
                 marts.index_card(eng)
+                marts.index_search(eng)
             t3 = time.perf_counter()
-        print(f"mart_card: {n:,} rows built in {t1 - t0:.1f} s; mart_search in "
-              f"{t2 - t1:.1f} s; swapped and indexed in {t3 - t2:.1f} s, published in "
-              f"{time.perf_counter() - t3:.1f} s", flush=True)
+        print(f"mart_card: {n:,} rows built in {t1 - t0:.1f} s; mart_search and "
+              f"mart_search_terms ({terms:,} terms) in {t2 - t1:.1f} s; swapped and indexed "
+              f"in {t3 - t2:.1f} s, published in {time.perf_counter() - t3:.1f} s", flush=True)
     finally:
         eng.close()
 
@@ -314,7 +316,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--build-card", action="store_true",
-                    help="first (re)build mart_card and mart_search on the project and "
+                    help="first (re)build mart_card, mart_search and mart_search_terms on the "
+                         "project and "
                          "publish them (a copy of a warehouse built by an earlier version), "
                          "printing how long it took")
     args = ap.parse_args()

@@ -7,8 +7,8 @@
 4. scores — churn probability and reasons, next best offers (``customer_360`` columns);
 5. manager — ``mart_campaigns``, ``mart_channels``, ``mart_forecasts``, advertising and
    satisfaction drivers (:mod:`prisme.analytics.manager`);
-6. serving — ``mart_cube_sales``, ``mart_cube_rollup``, ``mart_card`` and ``mart_search``,
-   laid out for the application (:mod:`prisme.serve.marts`).
+6. serving — ``mart_cube_sales``, ``mart_cube_rollup``, ``mart_card``, ``mart_search`` and
+   its term index ``mart_search_terms``, laid out for the application (:mod:`prisme.serve.marts`).
 
 Each step is atomic on its own; a build holds the warehouse's exclusive lock so that a load
 cannot change the core tables under it, and readers (``connect(read_only=True)``) see the

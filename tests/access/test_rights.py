@@ -110,3 +110,28 @@ def test_restrict_is_an_ibis_expression(engine):
     t = restrict(ADVISOR, "fact_sales", engine.table("fact_sales"),
                  customers=engine.table("customer_360"), party_map=engine.table("party_map"))
     assert isinstance(t, ibis.Table)
+
+
+@pytest.mark.parametrize("user, parties", [
+    (ADMIN, {"P1", "P2", "P3", "P4"}),
+    (ANALYST, {"P1", "P2", "P3", "P4"}),
+    (MANAGER, {"P1", "P2"}),
+    (ADVISOR, {"P1", "P3"}),
+])
+def test_search_term_index_is_restricted_and_masked_like_the_customers(engine, user, parties):
+    """``mart_search_terms`` holds fragments of names, phones and e-mails: filtered on the
+    customer's branch and advisor like ``mart_search``, its terms masked for an analyst
+    without the personal-data grant."""
+    _warehouse(engine, CUSTOMERS)
+    terms = CUSTOMERS.assign(search_term="n" + CUSTOMERS.first_name.str.lower())[
+        ["search_term", "party_id", "branch", "advisor"]]
+    engine.create_table("mart_search_terms", ibis.memtable(
+        terms.astype(object), schema={c: "string" for c in terms.columns}), overwrite=True)
+    got = _read(engine, user, "mart_search_terms")
+    assert set(got.party_id) == parties
+    if user.sees_personal_data:
+        assert set(got.search_term) == {"n" + n.lower() for n, p in
+                                        zip(CUSTOMERS.first_name, CUSTOMERS.party_id, strict=True)
+                                        if p in parties}
+    else:
+        assert got.search_term.isna().all()

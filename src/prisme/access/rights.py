@@ -25,7 +25,7 @@ from prisme.access.users import User
 
 #: personal fields masked for an analyst without the grant (golden record and source records)
 PERSONAL_FIELDS = ("first_name", "last_name", "email", "phone", "fax", "address_line",
-                   "birth_date", "ip", "search_text", "email_key", "phone_key")
+                   "birth_date", "ip", "search_text", "email_key", "phone_key", "search_term")
 #: tables holding no customer row (results over the whole company); not for advisors
 COMPANY_AGGREGATES = frozenset({
     "mart_campaigns", "mart_channels", "mart_forecasts", "quality_audit", "load_batches",
@@ -36,7 +36,8 @@ COMPANY_AGGREGATES = frozenset({
 #: tables whose ``branch`` and ``advisor`` are the customer's (filtered on them directly;
 #: ``fact_sales.branch`` is the branch of the sale, so facts go through ``party_id``)
 CUSTOMER_ATTRIBUTE_TABLES = frozenset({"customer_360", "dim_party", "mart_cube_sales",
-                                       "mart_cube_rollup", "mart_search", "mart_card"})
+                                       "mart_cube_rollup", "mart_search", "mart_card",
+                                       "mart_search_terms"})
 #: tables an advisor may read although they hold no customer row (reference data)
 REFERENCE = frozenset({"dim_product", "dim_campaign"})
 

@@ -181,9 +181,9 @@ def _said(email, party, source_id) -> str:
 
 
 # ----------------------------------------------------------------------------- erasing
-#: tables with a point-lookup index (``prisme.serve.marts.index_card``), made again when an
-#: erasure rewrites them
-INDEXED = {"mart_card": "party_id"}
+#: tables with a point-lookup index (``prisme.serve.marts.index_card``, ``index_search``),
+#: made again when an erasure rewrites them
+INDEXED = {"mart_card": "party_id", "mart_search": "party_id"}
 
 
 def _rewrite(engine, name: str, expr: ir.Table) -> None:

@@ -38,35 +38,127 @@ def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
+def _after(key: str) -> str | None:
+    """The smallest text above every text that begins with ``key`` (None: there is none):
+    ``[key, _after(key))`` is the range of the texts beginning with ``key``."""
+    for i in range(len(key) - 1, -1, -1):
+        if ord(key[i]) < 0x10FFFF:
+            return key[:i] + chr(ord(key[i]) + 1)
+    return None
+
+
+def _lookups(q: str, words: list[str], shape: list) -> list[tuple] | None:
+    """The question as lookups of the term index ``mart_search_terms``
+    (:func:`prisme.serve.marts.search_terms`), or None when the index cannot answer it.
+
+    Each lookup is ``(part, "eq", term)`` or ``(part, "range", low, high)`` (the terms that
+    begin with ``low``); ``part`` is ``"id"`` (an equality on ``mart_search``'s
+    ``party_id``), ``"email"``, ``"phone"`` or ``"name"`` — a customer is found when an id,
+    e-mail or phone lookup finds them, or when every name lookup (one per word) does: the
+    very condition of :func:`search`. None when a word is
+    shorter than :data:`~prisme.serve.marts.NAME_TERM` or longer than
+    :data:`~prisme.serve.marts.TERM_CHARS` characters (such words are not terms: the search
+    then checks every customer's folded name), or when the question has no words at all (a
+    search by id only, for a user who may not search personal data: ``mart_search`` is
+    sorted by ``party_id``, so that equality reads one row group)."""
+    from prisme.serve.marts import NAME_TERM, TERM_CHARS, TERM_KINDS
+
+    if not shape or not words:
+        return None
+    if any(not NAME_TERM <= len(w) <= TERM_CHARS or " " in w for w in words):
+        return None
+
+    def prefix(part: str, text: str) -> tuple:
+        low = TERM_KINDS[part] + text
+        high = _after(low)
+        return (part, "range", low, high) if high is not None else None
+
+    out = [("id", "eq", q.upper())]
+    out += [prefix("name", w) for w in dict.fromkeys(words)]
+    if "email" in shape:
+        out.append(("email", "eq", TERM_KINDS["email"] + q.lower()))
+    if "phone" in shape:
+        out.append(prefix("phone", _digits(q)[-9:]))
+    return None if None in out else out
+
+
 def search(reader, q: str, page: int = 1, page_size: int = 20) -> dict:
     """Customers whose id, name, e-mail or phone match ``q`` (accent- and case-insensitive):
-    ``{items, total, page, page_size}``. An analyst without the personal-data grant searches
-    by customer id only. Reads the folded keys of ``mart_search``; the two queries (how
-    many, which page) are prepared per shape of question (how many words, an e-mail, a
-    phone number, the page) and user scope, the words bound at each request."""
+    ``{items, total, page, page_size}``, in ``party_id`` order. An analyst without the
+    personal-data grant searches by customer id only.
+
+    A customer is found when ``q`` (in upper case) is their ``party_id``, or — for a user who
+    may search personal data — when every word of ``q`` (folded: accents off, lower case)
+    is in their folded first name, last name and company, or ``q`` (lower case) is their
+    e-mail, or the last 9 of 6 or more digits of ``q`` are in their phone number.
+
+    The customers found come from the term index ``mart_search_terms`` — an equality or a
+    prefix range per part of the question (:func:`_lookups`), each reading a narrow run of
+    the sorted index — and only the page's rows are read from ``mart_search``; a question
+    the index cannot answer (a word of one letter), or a warehouse built before the
+    index, is answered by checking the folded keys of every row of ``mart_search``. The two
+    queries (how many, which page) are prepared per shape of question (how many words, an
+    e-mail, a phone number, the page) and user scope, the words bound at each request."""
+    from prisme.serve.marts import SEARCH_TERMS
+
     q = (q or "").strip()
     page = max(1, int(page))
     page_size = min(max(1, int(page_size)), 200)
     values: list[str] = []
     shape: list = []
+    words: list[str] = []
     if q:
         values.append(q.upper())
         if may_search_personal(reader.user):
             words = [fold(w) for w in q.split() if w]
-            values += words
             shape.append(len(words))
             if "@" in q:
-                values.append(q.lower())
                 shape.append("email")
             digits = _digits(q)
             if len(digits) >= 6:
-                values.append(digits[-9:])
                 shape.append("phone")
+    lookups = _lookups(q, words, shape) if reader.has(SEARCH_TERMS) else None
+    if lookups:
+        values = [v for lk in lookups for v in lk[2:]]
+    elif shape:
+        values += words
+        if "email" in shape:
+            values.append(q.lower())
+        if "phone" in shape:
+            values.append(_digits(q)[-9:])
 
-    def matching(params):
+    def keys():
         from prisme.serve.marts import SEARCH, search_index
 
-        s = reader.derived(SEARCH, search_index)
+        return reader.derived(SEARCH, search_index)
+
+    def indexed(params) -> ibis.Table:
+        """The ``party_id`` of the customers found, from the term index."""
+        from prisme.serve.marts import SEARCH
+
+        t = reader.table(SEARCH_TERMS)
+        it = iter(params)
+        found: dict[str, list] = {}
+        for part, how, *_ in lookups:
+            if part == "id":  # by mart_search's index on party_id (the rights after it)
+                pid = next(it)
+                found["id"] = [reader.picked(
+                    SEARCH, lambda s, pid=pid: s.filter(s.party_id == pid).limit(1))
+                    .select("party_id")]
+                continue
+            if how == "eq":
+                hit = t.search_term == next(it)
+            else:
+                low, high = next(it), next(it)
+                hit = (t.search_term >= low) & (t.search_term < high)
+            found.setdefault(part, []).append(t.filter(hit).select("party_id"))
+        name = found.pop("name")
+        name = name[0].distinct() if len(name) == 1 else ibis.intersect(*name)
+        return ibis.union(*[x for v in found.values() for x in v], name, distinct=True)
+
+    def matching(params) -> ibis.Table:
+        """The rows of ``mart_search`` found, by checking every row."""
+        s = keys()
         if not q:
             return s
         it = iter(params)
@@ -80,31 +172,65 @@ def search(reader, q: str, page: int = 1, page_size: int = 20) -> dict:
                 conds.append(s.phone_key.contains(next(it)))
         return s.filter(ibis.or_(*conds))
 
-    def params():
-        return [ibis.param(dt.string) for _ in values]
+    def params(n: int = len(values)):
+        return [ibis.param(dt.string) for _ in range(n)]
 
     def count():
         ps = params()
-        return matching(ps).aggregate(n=lambda t: t.count()), ps
+        found = indexed(ps) if lookups else matching(ps)
+        return found.aggregate(n=lambda t: t.count()), ps
+
+    def page_of(t: ibis.Table) -> ibis.Table:
+        return t.order_by("party_id").limit(page_size, offset=(page - 1) * page_size)
 
     def rows():
         ps = params()
         found = matching(ps)
         if set(SEARCH_COLUMNS) <= set(found.columns):  # the page from the same rows
-            return found.select(*SEARCH_COLUMNS).order_by("party_id").limit(
-                page_size, offset=(page - 1) * page_size), ps
+            return page_of(found.select(*SEARCH_COLUMNS)), ps
         # a mart_search of an earlier build: the page's rows from customer_360
-        ids = found.order_by("party_id").select("party_id").limit(
-            page_size, offset=(page - 1) * page_size)
+        ids = page_of(found.select("party_id"))
         c = reader.table("customer_360")
         return c.semi_join(ids, "party_id").select(*SEARCH_COLUMNS).order_by("party_id"), ps
 
-    key = (bool(q), tuple(shape))
-    total = reader.fetch(("search.count", key), count, *values)
-    found = reader.fetch(("search.rows", key, page, page_size), rows, *values)
+    def page_ids():
+        """The page's ``party_id`` and how many customers were found, in one query."""
+        ps = params()
+        found = indexed(ps)
+        found = found.mutate(n=found.party_id.count().over(ibis.window()))
+        # the columns named again: Ibis' PySpark compiler leaves the row number of its
+        # offset beside a window's column otherwise
+        return page_of(found).select("party_id", "n"), ps
+
+    def by_id():
+        """The page's rows by their ``party_id`` (``mart_search`` is indexed on it; the ids
+        are distinct, at most ``page_size``)."""
+        from prisme.serve.marts import SEARCH
+
+        ps = params(page_size)
+        if reader.has(SEARCH) and set(SEARCH_COLUMNS) <= set(keys().columns):
+            s = reader.picked(SEARCH, lambda t: t.filter(t.party_id.isin(ps)).limit(page_size))
+        else:  # a mart_search of an earlier build: the page's rows from customer_360
+            s = reader.table("customer_360")
+            s = s.filter(s.party_id.isin(ps))
+        return s.select(*SEARCH_COLUMNS).order_by("party_id"), ps
+
+    key = (bool(q), tuple(shape), tuple(lk[:2] for lk in lookups or ()))
+    if lookups:
+        ids = reader.fetch(("search.ids", key, page, page_size), page_ids, *values)
+        if ids:
+            total = ids[0]["n"]
+            wanted = [r["party_id"] for r in ids]
+            wanted += wanted[-1:] * (page_size - len(wanted))  # one query per page size
+            found = reader.fetch(("search.by_id", page_size), by_id, *wanted)
+        else:  # nothing found, or a page past the last
+            total = reader.fetch(("search.count", key), count, *values)[0]["n"]
+            found = []
+    else:
+        total = reader.fetch(("search.count", key), count, *values)[0]["n"]
+        found = reader.fetch(("search.rows", key, page, page_size), rows, *values)
     items = [{k: _plain(v) for k, v in r.items()} for r in found]
-    return {"items": items, "total": int(total[0]["n"] or 0) if total else 0, "page": page,
-            "page_size": page_size}
+    return {"items": items, "total": int(total or 0), "page": page, "page_size": page_size}
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

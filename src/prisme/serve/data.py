@@ -276,6 +276,22 @@ class Reader:
         customers = self._raw_table("customer_360")
         return restrict(self.user, name, live(self.engine), customers=customers, party=party)
 
+    def picked(self, name: str, pick) -> ibis.Table:
+        """The rows of table ``name`` that ``pick(table)`` keeps (a filter on the stored
+        table: rows by an indexed key), restricted to what the user may read — the rows of
+        :meth:`table` that ``pick`` keeps, with the rights' filter applied to the picked
+        rows, after a pick that ends with a ``limit`` (at least as many as it can find), so
+        that the engine reads the rows through its index rather than scanning the table
+        for the rights' columns (DuckDB does not mix an index lookup with another filter)."""
+        if not self.has(name):
+            raise NotBuilt(f"{name} is not in the warehouse yet: run prisme build")
+        customers = self._raw_table("customer_360") if self.has("customer_360") else None
+        if customers is None:
+            raise NotBuilt("customer_360 is not in the warehouse yet: run prisme build")
+        party_map = self._raw_table("party_map") if self.has("party_map") else None
+        return restrict(self.user, name, pick(self._raw_table(name)), customers=customers,
+                        party_map=party_map)
+
     def party_records(self, party_id) -> ibis.Table:
         pm = self.table("party_map", party_id)
         return pm.filter(pm.party_id == party_id).select("source", "source_customer_id")

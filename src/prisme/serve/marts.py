@@ -24,8 +24,13 @@
   1,000,000 customers: ~1.5 ms of CPU, against ~4 ms for ~60 columns and a list of
   structs, and ~8 ms for the three lookups before that; see bench/RESULTS.md);
 * ``mart_search`` — each customer's name and company folded (accents off, lower case), e-mail
-  and phone, and what a search answers of each customer, so that a search is a scan of ready
-  keys and reads its page from the same rows.
+  and phone, and what a search answers of each customer, sorted by ``party_id`` and indexed
+  on it where the engine has indexes: a search reads its page's rows by their ids (or, for a
+  question the term index cannot answer, checks the folded keys of every row);
+* ``mart_search_terms`` — the search's term index: each customer's name words (every suffix
+  of 2 or more characters), phone digits (every suffix of 6 or more) and e-mail, sorted,
+  so that a search reads the few rows of ``mart_search`` whose terms begin with the words
+  asked rather than every customer's name (:func:`search_terms`).
 
 They are built under temporary names and swapped in in one transaction, after the marts. When
 they are missing (a warehouse built before this stage), the application computes the same
@@ -45,7 +50,9 @@ CUBE_SALES = "mart_cube_sales"
 CUBE_ROLLUP = "mart_cube_rollup"
 CARD = "mart_card"
 SEARCH = "mart_search"
-SERVING_MARTS = (CUBE_SALES, CUBE_ROLLUP, CARD, SEARCH)
+#: the term index of the search (:func:`search_terms`)
+SEARCH_TERMS = "mart_search_terms"
+SERVING_MARTS = (CUBE_SALES, CUBE_ROLLUP, CARD, SEARCH, SEARCH_TERMS)
 #: serving marts of earlier builds, now folded into ``mart_card`` (dropped by the build)
 RETIRED = ("mart_timeline", "mart_card_sources")
 #: the newest events of a customer kept on the card
@@ -262,6 +269,67 @@ def search_index(engine) -> ibis.Table:
                     **{x: c[x] for x in shown if x != "party_id"})
 
 
+#: a term of the index is at most this many characters after its kind's letter: a word of a
+#: question longer than this is looked for by a scan of ``mart_search``
+TERM_CHARS = 32
+#: the shortest name term indexed: a word of a question shorter than this is looked for by a
+#: scan of ``mart_search``
+NAME_TERM = 2
+#: the shortest phone term indexed (a question needs 6 digits to search the phones)
+PHONE_TERM = 6
+#: the kinds of terms, as the first character of ``search_term``
+TERM_KINDS = {"name": "n", "phone": "p", "email": "e"}
+
+
+def _suffixes(t: ibis.Table, text: ibis.Value, shortest: int, kind: str,
+              engine) -> ibis.Table:
+    """Per row of ``t`` (``party_id``, ``branch``, ``advisor``), each suffix at least
+    ``shortest`` characters long of each word of ``text`` (split on spaces), cut to
+    :data:`TERM_CHARS`, after the kind's letter."""
+    t = t.select("party_id", "branch", "advisor",
+                 w_=engine.dialect.split(text.fill_null(""), " ").unnest())
+    t = t.filter(t.w_.length() >= shortest)
+    t = t.select("party_id", "branch", "advisor", w_=t.w_,
+                 at_=ibis.range(0, t.w_.length() - (shortest - 1)).unnest())
+    return t.select(search_term=ibis.literal(TERM_KINDS[kind]).concat(
+                        t.w_.substr(t.at_, TERM_CHARS)),
+                    party_id=t.party_id, branch=t.branch, advisor=t.advisor)
+
+
+def search_terms(engine, keys: ibis.Table) -> ibis.Table:
+    """``mart_search_terms``, the term index of ``keys`` (rows shaped like
+    :func:`search_index`): ``search_term``, ``party_id`` and the customer's ``branch`` and
+    ``advisor`` (the rights filter the index as they filter ``mart_search``), one row per
+    distinct term of a customer, to be stored sorted by ``search_term`` — so that an
+    equality or a prefix (a range ``[key, key⁺)``) reads a narrow run of rows (DuckDB skips
+    the other row groups by their min/max). The terms, each after its kind's letter
+    (:data:`TERM_KINDS`):
+
+    * ``n`` — every suffix of at least :data:`NAME_TERM` characters of each word of
+      ``search_text`` (the folded first name, last name and company, split on spaces): a
+      word of a question (which holds no space) is *in* ``search_text`` exactly when it
+      begins one of these suffixes;
+    * ``p`` — every suffix of at least :data:`PHONE_TERM` digits of each run of digits of
+      ``phone_key``: digits are in ``phone_key`` exactly when they begin one of these;
+    * ``e`` — the whole ``email_key``.
+
+    (A search looks a ``party_id`` up in ``mart_search``, indexed on it.)
+
+    A suffix is cut to :data:`TERM_CHARS` characters (a word of a question longer than that
+    is looked for by a scan). So the index answers what
+    :func:`prisme.serve.customers.search` asks — an id, every word in the name, an e-mail,
+    digits in the phone — exactly, by equalities and prefix ranges."""
+    k = keys.select("party_id", "branch", "advisor", "search_text", "email_key", "phone_key")
+    parts = [
+        _suffixes(k, k.search_text, NAME_TERM, "name", engine),
+        _suffixes(k, k.phone_key.re_replace(r"[^0-9]+", " "), PHONE_TERM, "phone", engine),
+    ]
+    e = k.filter(k.email_key.notnull())
+    parts.append(e.select(search_term=ibis.literal(TERM_KINDS["email"]).concat(e.email_key),
+                          party_id=e.party_id, branch=e.branch, advisor=e.advisor))
+    return ibis.union(*parts, distinct=True)
+
+
 def _time_label(ts, level: str):
     if level == "year":
         return ts.year().cast("string")
@@ -313,9 +381,26 @@ def build_card(engine, name: str = CARD) -> int:
     return int(engine.scalar(engine.table(name).count()))
 
 
+def build_search(engine, name: str = SEARCH, terms: str = SEARCH_TERMS) -> tuple[int, int]:
+    """Build ``mart_search`` under ``name`` (sorted by ``party_id``) and its term index
+    ``mart_search_terms`` under ``terms`` (from it, sorted by ``search_term``: see
+    :func:`search_terms`); returns their rows."""
+    engine.create_table(name, search_index(engine).order_by("party_id"), overwrite=True)
+    engine.create_table(terms, search_terms(engine, engine.table(name))
+                        .order_by(["search_term", "party_id"]), overwrite=True)
+    return (int(engine.scalar(engine.table(name).count())),
+            int(engine.scalar(engine.table(terms).count())))
+
+
 def index_card(engine) -> None:
     """The point-lookup index of ``mart_card`` (engines without indexes read it sorted)."""
     engine.create_index(CARD, "party_id")
+
+
+def index_search(engine) -> None:
+    """The index of ``mart_search`` on ``party_id``: a page of search results reads its
+    rows by their ids (engines without indexes read it sorted)."""
+    engine.create_index(SEARCH, "party_id")
 
 
 def build_serving_marts(engine, settings=None) -> dict[str, int]:
@@ -333,14 +418,14 @@ def build_serving_marts(engine, settings=None) -> dict[str, int]:
                                              "advisor", "year", "quarter", "month"]),
                             overwrite=True)
         build_card(engine, f"{CARD}__building")
-        engine.create_table(f"{SEARCH}__building", search_index(engine).order_by("party_id"),
-                            overwrite=True)
+        build_search(engine, f"{SEARCH}__building", f"{SEARCH_TERMS}__building")
         with engine.transaction():
             for name in (*SERVING_MARTS, *RETIRED):
                 engine.drop_table(name, force=True)
             for name in SERVING_MARTS:
                 engine.rename_table(f"{name}__building", name)
             index_card(engine)
+            index_search(engine)
         for name in SERVING_MARTS:
             built[name] = int(engine.scalar(engine.table(name).count()))
     finally:
