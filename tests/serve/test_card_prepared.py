@@ -213,3 +213,24 @@ def test_a_server_warms_the_per_customer_marts_of_the_version_it_serves(served):
     with TestClient(create_app(settings)) as client:
         time.sleep(0.5)
         assert client.get("/healthz").json()["warm"] is False
+
+
+def test_closing_the_warehouse_interrupts_a_warm_up_still_running(served, monkeypatch):
+    """A server stopping (or the interpreter exiting) while the warm-up still reads must not
+    leave a native query running: ``close`` interrupts it and waits for its thread."""
+    import threading
+    import time
+
+    from prisme.engine.duckdb_backend import DuckDBEngine
+    from prisme.serve.data import Warehouse
+
+    stop = threading.Event()
+    monkeypatch.setattr(DuckDBEngine, "prewarm", lambda self, tables: stop.wait(60) and 0)
+    monkeypatch.setattr(DuckDBEngine, "interrupt", lambda self: stop.set())
+    w = Warehouse(served.settings)
+    w.start()
+    time.sleep(0.2)
+    assert w._prewarm_thread.is_alive() and not w.is_warm()
+    t0 = time.perf_counter()
+    w.close()
+    assert not w._prewarm_thread.is_alive() and time.perf_counter() - t0 < 10

@@ -177,6 +177,13 @@ class Engine(abc.ABC):
     ) -> ibis.Table:
         return self.con.create_table(name, obj, schema=schema, overwrite=overwrite, temp=temp)
 
+    def create_lookup_table(self, name: str, expr: ibis.Table, *,
+                            text: Sequence[str] = ()) -> ibis.Table:
+        """(Re)create ``name`` from ``expr`` for a server that reads it one row at a time (by
+        an indexed key): the long ``text`` columns are stored so that one row is read without
+        decoding its neighbours (see DuckDB's). The default: :meth:`create_table`."""
+        return self.create_table(name, expr, overwrite=True)
+
     def create_view(self, name: str, expr: ibis.Table, *, overwrite: bool = True) -> ibis.Table:
         return self.con.create_view(name, expr, overwrite=overwrite)
 
@@ -220,6 +227,11 @@ class Engine(abc.ABC):
     def limit_threads(self, threads: int) -> None:
         """Run each query on at most ``threads`` threads (a server's small queries, side by
         side); the default does nothing (an engine that schedules its own work)."""
+        return None
+
+    def interrupt(self) -> None:
+        """Stop the statement running on this engine from another thread (it raises there);
+        the default does nothing."""
         return None
 
     def prewarm(self, tables: Sequence[str]) -> int:

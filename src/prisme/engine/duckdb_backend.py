@@ -132,6 +132,9 @@ class DuckDBEngine(Engine):
     def limit_threads(self, threads: int) -> None:
         self.execute_sql(f"SET threads = {max(1, int(threads))}")
 
+    def interrupt(self) -> None:
+        self.raw.interrupt()
+
     def prewarm(self, tables: Sequence[str]) -> int:
         """DuckDB keeps the blocks a query read in its buffer pool (up to ``memory_limit``)
         while the database is open; a point lookup of a block not yet there reads 256 kB per
@@ -278,6 +281,32 @@ class DuckDBEngine(Engine):
         """``ALTER TABLE … RENAME`` (Ibis 12 has no rename for DuckDB); transactional."""
         q = '"' + old.replace('"', '""') + '"'
         self.execute_sql(f'ALTER TABLE {q} RENAME TO "{new.replace(chr(34), chr(34) * 2)}"')
+
+    def create_lookup_table(self, name: str, expr: ibis.Table, *,
+                            text: Sequence[str] = ()) -> ibis.Table:
+        """DuckDB chooses each segment's compression; for long texts (a customer's card as
+        JSON, ~4 kB) it picks ZSTD for some segments, whose rows can only be read by
+        decompressing a large block: a point lookup there cost 3.8 ms of CPU on average and
+        up to 17 ms, against 1.0 ms uncompressed (400,000 cards of the 1M demo,
+        bench/RESULTS.md). The ``text`` columns are declared ``USING COMPRESSION
+        uncompressed``; the others keep DuckDB's choice. Rows keep ``expr``'s order."""
+        def q(n: str) -> str:
+            return '"' + n.replace('"', '""') + '"'
+
+        sql = str(self.con.compile(expr))
+        staging = f"{name}__shape"
+        self.execute_sql(f"CREATE OR REPLACE TEMP TABLE {q(staging)} AS "
+                         f"SELECT * FROM ({sql}) LIMIT 0")
+        cols = self.execute_sql(f"DESCRIBE {q(staging)}")
+        self.execute_sql(f"DROP TABLE {q(staging)}")
+        keep = set(text)
+        defs = ", ".join(
+            f"{q(c)} {typ}" + (" USING COMPRESSION uncompressed" if c in keep else "")
+            for c, typ, *_ in cols)
+        # (a build writes it under a staging name and swaps it in: no transaction here)
+        self.execute_sql(f"CREATE OR REPLACE TABLE {q(name)} ({defs})")
+        self.execute_sql(f"INSERT INTO {q(name)} {sql}")  # the query as is: its ORDER BY
+        return self.table(name)
 
     def create_index(self, table: str, column: str) -> bool:
         """An ART index: a point lookup on the column reads the matching row only, rather

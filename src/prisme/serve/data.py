@@ -9,10 +9,12 @@ it gives out — row-level security lives there and nowhere else.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import queue
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -65,6 +67,9 @@ class Warehouse:
         #: (``None``: not yet, or in progress); see :meth:`_prewarm`
         self.warm: str | None = None
         self._warming: str | None = None
+        self._prewarm_thread: threading.Thread | None = None
+        self._prewarm_engine = None
+        _WAREHOUSES.add(self)
 
     @property
     def publishes(self) -> bool:
@@ -172,14 +177,27 @@ class Warehouse:
                 self._warming == version:
             return
         self._warming = version
-        threading.Thread(target=self._prewarm, args=(version,), daemon=True,
-                         name="prisme-prewarm").start()
+        self._prewarm_thread = threading.Thread(target=self._prewarm, args=(version,),
+                                                daemon=True, name="prisme-prewarm")
+        self._prewarm_thread.start()
+
+    def stop_prewarm(self) -> None:
+        """Interrupt a warm-up still running and wait for its thread (a server stopping, or
+        the interpreter exiting: a native query must not be running then)."""
+        thread, eng = self._prewarm_thread, self._prewarm_engine
+        if thread is None or not thread.is_alive():
+            return
+        if eng is not None:
+            with contextlib.suppress(Exception):
+                eng.interrupt()
+        thread.join(timeout=30)
 
     def _prewarm(self, version: str) -> None:
         try:
             eng = self._checkout(version)
         except Exception:  # noqa: BLE001 - nothing to warm (no warehouse yet): serve cold
             return
+        self._prewarm_engine = eng
         try:
             eng.prewarm(self.PREWARM)
             with self._lock:
@@ -188,6 +206,7 @@ class Warehouse:
         except Exception:  # noqa: BLE001 - a cache warm-up never fails a server
             pass
         finally:
+            self._prewarm_engine = None
             self._checkin(eng, version)
 
     def _checkin(self, eng, version: str) -> None:
@@ -212,10 +231,21 @@ class Warehouse:
         return value
 
     def close(self) -> None:
+        self.stop_prewarm()
         with self._lock:
             while not self._idle.empty():
                 self._idle.get_nowait()[0].close()
             self._opened = 0
+
+
+#: the open warehouses, whose warm-ups are stopped before the interpreter exits
+_WAREHOUSES: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_prewarms() -> None:
+    for w in list(_WAREHOUSES):
+        w.stop_prewarm()
 
 
 class Reader:

@@ -377,7 +377,8 @@ def build_card(engine, name: str = CARD) -> int:
     """Build ``mart_card`` under ``name`` (sorted by ``party_id``); returns its rows. The
     index on ``party_id`` is made by :func:`index_card` once the table has its final name
     (DuckDB cannot rename an indexed table)."""
-    engine.create_table(name, card(engine).order_by("party_id"), overwrite=True)
+    # read one row at a time by the server: its JSON text stored for point reads
+    engine.create_lookup_table(name, card(engine).order_by("party_id"), text=(CARD_JSON,))
     return int(engine.scalar(engine.table(name).count()))
 
 
