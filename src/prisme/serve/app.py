@@ -9,6 +9,7 @@ which applies row-level security. Errors of the API are ``application/problem+js
 from __future__ import annotations
 
 import contextlib
+import gc
 import secrets
 import time
 from pathlib import Path
@@ -82,7 +83,11 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(
             1, int(getattr(settings.engine, "serve_requests", 4) or 4))
         await anyio.to_thread.run_sync(warehouse.start)  # and its warm-up, in the background
+        # what the start loaded (modules, templates, models) lives as long as the server:
+        # out of the collector's way, a full collection walks the requests' objects only
+        gc.freeze()
         yield
+        gc.unfreeze()  # collectable again at exit (else extensions report leaked objects)
         warehouse.close()
 
     app = FastAPI(lifespan=lifespan, title="Prisme API", version="1",
