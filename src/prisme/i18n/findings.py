@@ -140,16 +140,9 @@ def text(raw, lang: str = "en", currency: str | None = None) -> str | None:
 
 def say(f: dict, lang: str = "en", currency: str | None = None) -> str:
     """One finding in words."""
-    code = f.get("code")
-    words = _FR if lang == "fr" else _EN
-    fn = words.get(code)
-    if fn is not None:
-        try:
-            return fn(_Say(f, lang, currency))
-        except (KeyError, TypeError, ValueError):
-            pass
-    figures = ", ".join(f"{k} {v}" for k, v in f.items() if k != "code")
-    return f"{str(code).replace('_', ' ')}" + (f" ({figures})" if figures else "")
+    from prisme.i18n.coded import say_coded
+
+    return say_coded(f, _EN, _FR, _Say, lang, currency)
 
 
 def channel_name(code, lang: str = "en") -> str:

@@ -113,18 +113,11 @@ def text(raw, lang: str = "en", currency: str | None = None, sep: str | None = N
 
 def say(reason: dict, lang: str = "en", currency: str | None = None) -> str:
     """One reason in words."""
-    code = reason.get("code")
-    if code == "text":
+    from prisme.i18n.coded import say_coded
+
+    if reason.get("code") == "text":
         return str(reason.get("text", ""))
-    words = _FR if lang == "fr" else _EN
-    fn = words.get(code)
-    if fn is not None:
-        try:
-            return fn(_Say(reason, lang, currency))
-        except (KeyError, TypeError, ValueError):
-            pass
-    figures = ", ".join(f"{k} {v}" for k, v in reason.items() if k != "code")
-    return f"{str(code).replace('_', ' ')}" + (f" ({figures})" if figures else "")
+    return say_coded(reason, _EN, _FR, _Say, lang, currency)
 
 
 class _Say:
