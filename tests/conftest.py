@@ -50,6 +50,8 @@ def test_engine_settings(s):
     s.memory_limit = "2GB"
     s.shuffle_partitions = 2
     s.driver_memory = "2g"
+    # tiny data in many small Spark jobs: compiling each stage costs more than it saves
+    s.spark_codegen = False
     return s
 
 

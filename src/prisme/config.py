@@ -102,6 +102,10 @@ class EngineSettings(_Strict):
     shuffle_partitions: int = 4
     #: memory of the Spark driver (local mode: the whole engine) when Prisme starts it
     driver_memory: str = "4g"
+    #: ``spark.sql.codegen.wholeStage``: Spark compiles each stage to JVM bytecode, which pays
+    #: on large data; on small data in many small jobs (a test suite, a demo company of a few
+    #: thousand customers) compiling costs more than it saves (bench/RESULTS.md)
+    spark_codegen: bool = True
 
 
 class JoinSettings(_Strict):

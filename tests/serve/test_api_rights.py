@@ -135,3 +135,32 @@ def test_openapi_lists_the_routes(client):
                  "/api/v1/segments", "/api/v1/scores", "/api/v1/campaigns",
                  "/api/v1/forecasts", "/api/v1/quality"):
         assert path in spec["paths"]
+
+
+def test_a_card_whose_view_cannot_be_logged_is_not_sent(client, served):
+    """A card is sent only once its view is in the audit log: a failing log answers 503,
+    without the customer's data, on the page and the API (not a bare 500)."""
+    import sqlite3
+
+    from prisme.access import audit
+
+    h = {"Authorization": f"Bearer {served.tokens['admin']}"}
+    ok = client.get(f"/api/v1/customers/{served.inside}", headers=h)
+    assert ok.status_code == 200 and ok.json()["party_id"] == served.inside
+    con = sqlite3.connect(audit.access_path(served.root), timeout=30)
+    con.execute("CREATE TRIGGER refuse_views BEFORE INSERT ON audit_log "
+                "WHEN NEW.action = 'view_customer' BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    con.commit()
+    try:
+        r = client.get(f"/api/v1/customers/{served.inside}", headers=h)
+        assert r.status_code == 503
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "audit log" in r.json()["detail"] and "golden_record" not in r.text
+        page = client.get(f"/customers/{served.inside}?lang=en", headers=h)
+        assert page.status_code == 503
+        assert "golden" not in page.text.lower() and "audit log" in page.text
+    finally:
+        con.execute("DROP TRIGGER refuse_views")
+        con.commit()
+        con.close()
+    assert client.get(f"/api/v1/customers/{served.inside}", headers=h).status_code == 200

@@ -125,7 +125,8 @@ def spark_session(settings=None):
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
             .config("spark.sql.adaptive.enabled", os.environ.get("PRISME_SPARK_AQE", "true"))
-            .config("spark.sql.codegen.wholeStage", os.environ.get("PRISME_SPARK_CODEGEN", "true"))
+            .config("spark.sql.codegen.wholeStage", os.environ.get(
+                "PRISME_SPARK_CODEGEN", "true" if s.spark_codegen else "false"))
             .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
         )
         for item in filter(None, os.environ.get("PRISME_SPARK_CONF", "").split(",")):
@@ -346,20 +347,27 @@ class SparkEngine(Engine):
     def _conform(self, df, schema: dict[str, str], table: str):
         """``df`` with the table's columns, in its order and types: by name (a column the
         rows lack is NULL), or by position when the names differ (as ``INSERT`` does)."""
-        from pyspark.sql import functions as F
-
         sschema = self._spark_schema(schema)
-        cols = set(df.columns)
+        have = df.columns
+        cols = set(have)
         names = [f.name for f in sschema.fields]
         if cols <= set(names):
-            picked = [F.col(_bq(n)) if n in cols else F.lit(None) for n in names]
-        elif len(df.columns) == len(names):
-            picked = [F.col(_bq(c)) for c in df.columns]
+            picked = [_bq(n) if n in cols else "NULL" for n in names]
+        elif len(have) == len(names):
+            picked = [_bq(c) for c in have]
         else:
-            raise EngineError(f"cannot write columns {df.columns} to {table} "
+            raise EngineError(f"cannot write columns {have} to {table} "
                               f"(expected {names})")
-        return df.select([c.cast(f.dataType).alias(f.name)
-                          for c, f in zip(picked, sschema.fields, strict=True)])
+        pairs = list(zip(picked, sschema.fields, strict=True))
+        if all(_sql_type_safe(f.dataType) for f in sschema.fields):
+            # one SQL projection (one call into the JVM), not three per column (a load's
+            # tables have dozens of columns and a load writes several tables)
+            return df.selectExpr(*[f"CAST({c} AS {f.dataType.simpleString()}) AS {_bq(f.name)}"
+                                   for c, f in pairs])
+        from pyspark.sql import functions as F  # structs: their field names, unquoted there
+
+        return df.select([(F.expr(c) if c == "NULL" else F.col(c)).cast(f.dataType)
+                          .alias(f.name) for c, f in pairs])
 
     def create_view(self, name: str, expr: ir.Table, *, overwrite: bool = True) -> ir.Table:
         """A view of this session (a scratch stage of a load; not published)."""
@@ -749,6 +757,16 @@ def _safe(name: str) -> str:
 
 def _q(name: str) -> str:
     return "`" + str(name).replace("`", "``") + "`"
+
+
+def _sql_type_safe(typ) -> bool:
+    """Whether ``typ.simpleString()`` reads back as the same type in Spark SQL (structs and
+    maps name their fields unquoted there)."""
+    from pyspark.sql.types import ArrayType, MapType, StructType
+
+    if isinstance(typ, ArrayType):
+        return _sql_type_safe(typ.elementType)
+    return not isinstance(typ, (StructType, MapType))
 
 
 def _bq(name: str) -> str:

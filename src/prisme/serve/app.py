@@ -377,7 +377,13 @@ def create_app(settings, *, cache_size: int = 512, pool_size: int = 4) -> FastAP
             except customers.NotFound as exc:
                 raise Problem(404, "Not found", str(exc),
                               f"aucun client {party_id} dans l'entrepôt") from exc
-        audit.record(root, user.name, "view_customer", party_id, {"via": via})
+        try:  # a view that cannot be logged is not shown
+            audit.record(root, user.name, "view_customer", party_id, {"via": via})
+        except Exception as exc:  # noqa: BLE001 - whatever stopped the log refuses the view
+            raise Problem(503, "Audit log unavailable",
+                          f"the view could not be written to the audit log ({exc}); try again",
+                          f"la consultation n'a pas pu être inscrite au journal d'audit ({exc})"
+                          " ; réessayez") from exc
         return data
 
     @app.get("/cube", response_class=HTMLResponse, include_in_schema=False)

@@ -703,15 +703,16 @@ def _advertising_blocks(reader, t: Translator) -> list[dict]:
                      {"spend": "money", "contribution": "money", "roas": "number",
                       "marginal_roas": "number", "adstock_decay": "ratio",
                       "p_value": "number"},
-                     labels={"roas": t.pick("revenue per unit spent", "CA par unité dépensée"),
-                             "marginal_roas": t.pick("for one more unit",
-                                                     "pour une unité de plus"),
-                             "adstock_decay": t.pick("carried into next week",
-                                                     "reporté sur la semaine suivante"),
-                             "contribution": t.pick("revenue credited",
-                                                    "chiffre d'affaires attribué"),
-                             "spend": t.pick("spend", "dépenses"),
-                             "channel": t.pick("channel", "canal")}))
+                     labels={"roas": t.pick("Revenue per unit spent", "CA par unité dépensée"),
+                             "marginal_roas": t.pick("For one more unit",
+                                                     "Pour une unité de plus"),
+                             "adstock_decay": t.pick("Carried into next week",
+                                                     "Reporté sur la semaine suivante"),
+                             "contribution": t.pick("Revenue credited",
+                                                    "Chiffre d'affaires attribué"),
+                             "spend": t.pick("Spend", "Dépenses"),
+                             "channel": t.pick("Channel", "Canal"),
+                             "p_value": "p"}))
     return out
 
 
