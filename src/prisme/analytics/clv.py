@@ -362,7 +362,6 @@ class CustomerValue:
         point = np.asarray(pm.expected_purchases(table, horizon), dtype=float)
         delta = np.divide(disc, point, out=np.ones_like(disc), where=point > 0)
         level = np.empty((len(table), self.n_draws))
-        spend = np.empty((len(spend_in), self.n_draws))
         usable = np.zeros(self.n_draws, dtype=bool)
         for k in range(self.n_draws):
             params = p_draws.iloc[k].to_numpy(dtype=float)
@@ -372,8 +371,11 @@ class CustomerValue:
                         table, horizon
                     )
                 usable[k] = np.all(np.isfinite(level[:, k]))
-            spend[:, k] = (sm.expected_spend(spend_in) if s_draws is None else
-                           sm.with_params(**s_draws.iloc[k].to_dict()).expected_spend(spend_in))
+        # the spend of each draw is evaluated per chunk of parties below, never as one
+        # parties × draws matrix (1M parties × 200 draws: 1.6 GB, and as much again for a copy)
+        spend_models = ([sm] * self.n_draws if s_draws is None else
+                        [sm.with_params(**s_draws.iloc[k].to_dict())
+                         for k in range(self.n_draws)])
         name = MODEL_NAMES.get(getattr(self, "purchase_model_key_", ""), type(pm).__name__)
         n_bad = int((~usable).sum())
         spend_kind = ("no spend uncertainty" if s_draws is None else
@@ -395,13 +397,17 @@ class CustomerValue:
         # the rows without any other NaN run vectorised (numpy's nanpercentile along an axis
         # loops over the rows in Python as soon as a row holds a NaN: minutes at 1M parties)
         keep = ~np.isnan(level).all(axis=0) if n_bad else np.ones(self.n_draws, dtype=bool)
-        level, spend = level[:, keep], spend[:, keep]
+        level = level[:, keep]
+        kept = [spend_models[k] for k in np.flatnonzero(keep)]
         low = np.empty(len(codes))
         high = np.empty(len(codes))
-        step = max(1, 2_000_000 // max(self.n_draws, 1))  # parties per chunk (~16 MB of floats)
+        step = max(1, 10_000_000 // max(self.n_draws, 1))  # parties per chunk (~80 MB)
         for start in range(0, len(codes), step):
             sl = slice(start, start + step)
-            clv = level[codes[sl]] * spend[sl]
+            part = spend_in.iloc[sl] if hasattr(spend_in, "iloc") else spend_in[sl]
+            spend = np.column_stack([np.asarray(m.expected_spend(part), dtype=float)
+                                     for m in kept])
+            clv = level[codes[sl]] * spend
             holes = np.isnan(clv).any(axis=1)
             lo, hi = np.percentile(clv, [5.0, 95.0], axis=1)  # NaN where a row has a hole
             if holes.any():  # the rows with a missing value of their own: numpy's slow path
