@@ -59,7 +59,9 @@ def project_for(backend: str, size: int) -> Path:
     conf = tomllib.loads((dst / "prisme.toml").read_text(encoding="utf-8"))
     conf.setdefault("engine", {})["backend"] = backend
     if backend == "spark":
-        conf["engine"].setdefault("driver_memory", "6g")
+        # the demo's prisme.toml writes every default (driver_memory = "4g"), so set it here:
+        # Spark local at 100k ran out of a 4g heap in identity's EM (session 8)
+        conf["engine"]["driver_memory"] = os.environ.get("PRISME_BENCH_SPARK_MEMORY", "8g")
         conf["engine"].setdefault("shuffle_partitions", 4)
     (dst / "prisme.toml").write_text(tomli_w.dumps(conf), encoding="utf-8")
     return dst
