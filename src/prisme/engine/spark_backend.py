@@ -587,16 +587,10 @@ class SparkEngine(Engine):
         """A Splink ``SparkAPI`` on this engine's session (the similarity jar is loaded)."""
         from splink.backends.spark import SparkAPI
 
-        # Splink's intermediate tables (pairs, comparison vectors) are checkpointed: written
-        # to this engine's scratch folder (Spark's own serialisation: a column that is NULL
-        # throughout, VOID, which Parquet cannot store, is kept) and read back with a short
-        # plan. Persisting them instead kept every table and its long plan on the driver's
-        # heap: at 100,000 customers an 8 GB driver ran out of memory in the predict step
-        # (bench/RESULTS.md, session 8).
-        checkpoints = self._scratch / "checkpoints"
-        checkpoints.mkdir(parents=True, exist_ok=True)
-        self.session.sparkContext.setCheckpointDir(str(checkpoints))
-        api = SparkAPI(spark_session=self.session, break_lineage_method="checkpoint")
+        # Splink keeps its intermediate tables (pairs, comparison vectors) persisted
+        # (memory, then the executors' disks): its default writes them as Parquet under a
+        # checkpoint directory, which cannot store a column that is NULL throughout (VOID)
+        api = SparkAPI(spark_session=self.session, break_lineage_method="persist")
         _register_similarity(self.session)  # over the jar's jaro_winkler / jaro_sim
         return api
 
