@@ -404,7 +404,7 @@ class CustomerValue:
         step = max(1, 10_000_000 // max(self.n_draws, 1))  # parties per chunk (~80 MB)
         for start in range(0, len(codes), step):
             sl = slice(start, start + step)
-            part = spend_in.iloc[sl] if hasattr(spend_in, "iloc") else spend_in[sl]
+            part = spend_in.iloc[sl]
             spend = np.column_stack([np.asarray(m.expected_spend(part), dtype=float)
                                      for m in kept])
             clv = level[codes[sl]] * spend

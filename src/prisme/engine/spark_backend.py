@@ -125,8 +125,7 @@ def spark_session(settings=None):
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
             .config("spark.sql.adaptive.enabled", os.environ.get("PRISME_SPARK_AQE", "true"))
-            .config("spark.sql.codegen.wholeStage", os.environ.get(
-                "PRISME_SPARK_CODEGEN", "true" if s.spark_codegen else "false"))
+            .config("spark.sql.codegen.wholeStage", str(bool(s.spark_codegen)).lower())
             .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
         )
         for item in filter(None, os.environ.get("PRISME_SPARK_CONF", "").split(",")):
