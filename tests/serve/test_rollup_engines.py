@@ -10,6 +10,7 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
+from prisme.analytics.basket import _Scratch
 from prisme.serve import marts
 
 
@@ -34,14 +35,20 @@ def _sales(n: int = 400, seed: int = 3) -> pd.DataFrame:
                      "cost": None if rng.random() < 0.2 else float(rng.integers(0, 50)),
                      "rfm_segment": rfm, "cluster": cl, "branch": br, "advisor": adv,
                      "region": reg})
+    # a line without a time and a line of an unknown buyer (no attributes) count too
+    rows[0]["ordered_at"] = pd.NaT
+    rows[1].update(party_id=None, rfm_segment=None, cluster=None, branch=None, advisor=None,
+                   region=None)
     return pd.DataFrame(rows)
 
 
 def _expected(s: pd.DataFrame) -> pd.DataFrame:
     s = s.copy()
-    s["year"] = s.ordered_at.dt.year.astype(str)
-    s["quarter"] = s.year + "-Q" + s.ordered_at.dt.quarter.astype(str)
+    s["year"] = s.ordered_at.dt.strftime("%Y")
+    s["quarter"] = s.year + "-Q" + s.ordered_at.dt.quarter.astype("Int64").astype(str)
     s["month"] = s.ordered_at.dt.strftime("%Y-%m")
+    for c in ("year", "quarter", "month"):
+        s.loc[s.ordered_at.isna(), c] = marts.UNKNOWN
     s["channel"] = s.channel.fillna(marts.UNKNOWN)
     s["category"] = s.category.fillna(marts.UNKNOWN)
     s["margin"] = s.revenue - s.cost.fillna(0)
@@ -67,7 +74,11 @@ _KEY = ["level", "by_channel", "by_category", *marts.PARTY_ATTRIBUTES, "year", "
 def test_rollup_grouping_sets_match_pandas(engine):
     sales = _sales()
     engine.create_table("sales", ibis.memtable(sales))
-    got = engine.to_pandas(marts.cube_rollup(engine.table("sales")))
+    scratch = _Scratch(engine)
+    try:
+        got = engine.to_pandas(marts.cube_rollup(engine.table("sales"), scratch))
+    finally:
+        scratch.drop()
     want = _expected(sales)
     assert len(got) == len(want)
     norm = [c for c in _KEY]
