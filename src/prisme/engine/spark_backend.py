@@ -583,13 +583,13 @@ class SparkEngine(Engine):
                 self.drop_view(name)
 
     def splink_api(self):
-        """A Splink ``SparkAPI`` on this engine's session (the similarity jar is loaded)."""
-        from splink.backends.spark import SparkAPI
-
+        """A Splink ``SparkAPI`` on this engine's session (the similarity jar is loaded);
+        the pandas frames it is given become tables whose rows are read by Spark's tasks
+        (see :func:`_splink_api_class`)."""
         # Splink keeps its intermediate tables (pairs, comparison vectors) persisted
         # (memory, then the executors' disks): its default writes them as Parquet under a
         # checkpoint directory, which cannot store a column that is NULL throughout (VOID)
-        api = SparkAPI(spark_session=self.session, break_lineage_method="persist")
+        api = _splink_api_class()(spark_session=self.session, break_lineage_method="persist")
         _register_similarity(self.session)  # over the jar's jaro_winkler / jaro_sim
         return api
 
@@ -606,6 +606,49 @@ class SparkEngine(Engine):
         if self._writer is not None:
             _release_writer(self.root)
             self._writer = None
+
+
+#: Spark turns a pandas frame under this many bytes of Arrow data into a *local relation*
+#: (``spark.sql.execution.arrow.localRelationThreshold``, 48 MB by default)
+_LOCAL_RELATION_THRESHOLD = "spark.sql.execution.arrow.localRelationThreshold"
+
+
+@contextlib.contextmanager
+def _rows_in_tasks(session) -> Iterator[None]:
+    """Pandas frames made into DataFrames in this block are read by Spark's tasks (an RDD of
+    Arrow batches), never kept as a local relation in the query plans."""
+    conf = session.conf
+    before = conf.get(_LOCAL_RELATION_THRESHOLD)
+    conf.set(_LOCAL_RELATION_THRESHOLD, "0")
+    try:
+        yield
+    finally:
+        conf.set(_LOCAL_RELATION_THRESHOLD, before)
+
+
+@functools.cache
+def _splink_api_class():
+    """Splink's ``SparkAPI`` with one change: a pandas frame registered as Splink's input
+    becomes a table scanned by tasks, not a local relation.
+
+    Below 48 MB of Arrow data (the 165k records of the 100k-customer demo company are below)
+    Spark keeps a pandas frame *in the plan* as a local relation, and its optimizer evaluates
+    the projections and filters over it on the driver (``ConvertToLocalRelation``), each into
+    a new copy of all the rows as boxed Java objects, which the plans of the tables Splink
+    caches keep alive. Splink runs many queries over its input (EM, the 19 joins of the
+    blocked pairs, each projecting its own columns): Spark local at 100k ran out of an 8g heap
+    in identity holding these copies (bench/RESULTS.md). As an RDD of Arrow batches the rows
+    are read by the tasks, like a table's, and no plan holds them."""
+    from splink.backends.spark import SparkAPI
+
+    class PrismeSparkAPI(SparkAPI):
+        def register(self, table, **kwargs):
+            if isinstance(table, pd.DataFrame):
+                with _rows_in_tasks(self.spark):
+                    return super().register(table, **kwargs)
+            return super().register(table, **kwargs)
+
+    return PrismeSparkAPI
 
 
 def _hold_writer(root: Path):
