@@ -223,3 +223,28 @@ def test_a_lookup_table_keeps_rows_order_and_types(engine):
             "SELECT DISTINCT compression FROM pragma_storage_info('lookup_t') "
             "WHERE column_name = 'card' AND segment_type <> 'VALIDITY'")}
         assert kinds == {"Uncompressed"}
+
+
+def test_splink_input_is_read_by_tasks_not_held_in_the_plan(engine):
+    """A pandas frame given to Splink (identity's records) becomes a table Spark's tasks
+    read, never a local relation kept in the plan: the optimiser copied a local relation's
+    rows onto the driver's heap for every query Splink persisted, and Spark local ran out of
+    an 8 GB heap at 100,000 customers (bench/RESULTS.md, session 9). The setting that
+    decides it is the session's own again afterwards; the rows are the frame's."""
+    import pandas as pd
+
+    df = pd.DataFrame({"record_id": [1, 2, 3], "first_name": ["ann", None, "bob"]})
+    key = "spark.sql.execution.arrow.localRelationThreshold"
+    before = engine.session.conf.get(key) if engine.name == "spark" else None
+    api = engine.splink_api()
+    registered = api.register(df)
+    if engine.name != "spark":
+        assert sorted(registered.as_pandas_dataframe().record_id.tolist()) == [1, 2, 3]
+        return
+    spark_df = engine.session.table(registered.physical_name)
+    plan = spark_df._jdf.queryExecution().optimizedPlan().toString()
+    assert "LocalRelation" not in plan, plan
+    assert engine.session.conf.get(key) == before
+    got = spark_df.toPandas().sort_values("record_id")
+    assert got.record_id.tolist() == [1, 2, 3]
+    assert got.first_name.tolist()[0] == "ann" and got.first_name.isna().tolist()[1]
