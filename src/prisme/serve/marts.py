@@ -444,8 +444,7 @@ def cube_rollup(sales: ibis.Table, scratch) -> ibis.Table:
         **{k: r[k].cast("string") for k in PARTY_ATTRIBUTES},
         year=label(year, "year"), quarter=label(quarter, "quarter"),
         month=label(month, "month"),
-        channel=ibis.ifelse(r.by_channel, r.channel, ibis.null(dt.string)),
-        category=ibis.ifelse(r.by_category, r.category, ibis.null(dt.string)),
+        channel=r.channel, category=r.category,  # NULL codes join no label
         revenue=r.revenue, margin=r.margin, orders=r.orders, customers=r.customers)
 
 
