@@ -64,30 +64,6 @@ def drop_leftovers(eng) -> list[str]:
     return gone
 
 
-def release_memory() -> None:
-    """Give back to the system the memory the last step freed: Python's cycles collected,
-    Arrow's pool (the frames fetched from the engine) asked to return its unused pages, and
-    the C allocator's free pages returned (``malloc_trim``, glibc). Without it the process
-    keeps the high-water mark of every step it ran, and the next step's working memory comes
-    on top (bench/RESULTS.md, session 9)."""
-    import ctypes
-    import gc
-    import sys
-
-    gc.collect()
-    try:
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    except (ImportError, AttributeError):
-        pass
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
-            pass
-
-
 def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> BuildSummary:
     """Run identity resolution, the quality audit and the marts on the project's warehouse."""
     from prisme.act.targets import measure_lists
@@ -123,7 +99,6 @@ def build(settings: Settings, *, engine=None, progress=None, as_of=None) -> Buil
                     progress("quality audit", 0, 1)
                 started = time.perf_counter()
                 summary.steps[name] = step()
-                release_memory()  # the step's frames are gone: its memory goes back too
                 summary.seconds[name] = time.perf_counter() - started
             publish_started = time.perf_counter()
         summary.published = unit.version
