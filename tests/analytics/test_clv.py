@@ -81,6 +81,21 @@ def test_interval_brackets_the_estimate_and_narrows_with_data(fitted):
     np.testing.assert_array_equal(again.clv_low, out.clv_low)
 
 
+def test_interval_is_the_same_on_one_thread_or_several(fitted, monkeypatch):
+    """The draws and the chunks of parties run side by side (n_jobs); each fills its own
+    column or rows, so the interval is the same to the last bit."""
+    cv, summary = fitted
+    monkeypatch.setattr(CustomerValue, "_chunk_cells", 100 * 300)  # ~8 chunks of CDNOW
+    cv.n_jobs = 1
+    one = cv.predict(summary)
+    cv.n_jobs = 3
+    several = cv.predict(summary)
+    cv.n_jobs = None
+    for col in ("clv", "clv_low", "clv_high"):
+        np.testing.assert_array_equal(several[col].to_numpy(), one[col].to_numpy())
+    assert (one.clv_high > one.clv_low).mean() > 0.99
+
+
 def test_pareto_nbd_is_selectable(cdnow_summary):
     cv = CustomerValue(model="pareto_nbd", n_draws=20).fit(cdnow_summary)
     p = cv.purchase_model_.params_

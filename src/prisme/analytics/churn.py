@@ -50,6 +50,7 @@ from prisme.analytics.features import (
     party_sales,
     scores_as_of,
 )
+from prisme.analytics.texts import join_runs
 
 #: the customer_360 columns this module contributes
 CUSTOMER_360_COLUMNS = {"churn_probability": dt.float64, "churn_reasons": dt.string}
@@ -697,9 +698,10 @@ def _reasons(model, frame: pd.DataFrame, cols: list[str], *, symptoms: int = 1,
     # a reason without a code (the model's plain fallback sentence) is not stored
     ex = ex[ex.reason.notna() & ex.reason.astype(str).str.startswith("{")]
     ex = ex.drop_duplicates(["row", "reason"])
-    joined = ex.groupby("row", sort=False).reason.agg(lambda r: "[" + ",".join(r) + "]")
+    rows, joined = join_runs(ex.row.to_numpy(dtype=object), ex.reason.astype(str).tolist(),
+                             ",", prefix="[", suffix="]")
     out: list[str | None] = [None] * len(frame)
-    for row, text in zip(joined.index.tolist(), joined.tolist(), strict=True):
+    for row, text in zip(rows, joined, strict=True):
         out[int(row)] = text
     return out
 

@@ -34,6 +34,9 @@ model), the interval carries the spend's sampling error only and ``interval_note
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -96,6 +99,7 @@ class CustomerValue:
         n_draws: int = 200,
         seed: int = 7,
         penalizer_coef: float = 0.0,
+        n_jobs: int | None = None,
     ):
         self.model = model
         self.horizon_months = horizon_months
@@ -104,6 +108,9 @@ class CustomerValue:
         self.n_draws = n_draws
         self.seed = seed
         self.penalizer_coef = penalizer_coef
+        #: threads evaluating the interval's parameter draws (None: one per core); the
+        #: result does not depend on it (each draw fills its own column)
+        self.n_jobs = n_jobs
 
     @classmethod
     def from_settings(cls, analytics, **overrides) -> CustomerValue:
@@ -336,6 +343,9 @@ class CustomerValue:
         out["clv_high"] = np.where(np.isnan(high), np.nan, np.maximum(high, clv))
         return out
 
+    #: values of one chunk of the interval's (parties × draws) matrix (~80 MB of float64)
+    _chunk_cells = 10_000_000
+
     def _interval(self, table, codes, spend_in, disc) -> tuple[np.ndarray, np.ndarray]:
         """5th/95th percentile of CLV over joint parameter draws (vectorised over parties).
 
@@ -363,7 +373,8 @@ class CustomerValue:
         delta = np.divide(disc, point, out=np.ones_like(disc), where=point > 0)
         level = np.empty((len(table), self.n_draws))
         usable = np.zeros(self.n_draws, dtype=bool)
-        for k in range(self.n_draws):
+
+        def draw(k: int) -> None:
             params = p_draws.iloc[k].to_numpy(dtype=float)
             if np.all(np.isfinite(params)) and np.all(params > 0):
                 with np.errstate(all="ignore"):
@@ -371,6 +382,16 @@ class CustomerValue:
                         table, horizon
                     )
                 usable[k] = np.all(np.isfinite(level[:, k]))
+
+        # scipy's special functions release the interpreter lock: the draws run side by side
+        # (at 1M parties, 200 draws took 51 s on one core; bench/RESULTS.md)
+        workers = max(1, min(int(self.n_jobs or os.cpu_count() or 1), self.n_draws))
+        if workers == 1:
+            for k in range(self.n_draws):
+                draw(k)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(draw, range(self.n_draws)))
         # the spend of each draw is evaluated per chunk of parties below, never as one
         # parties × draws matrix (1M parties × 200 draws: 1.6 GB, and as much again for a copy)
         spend_models = ([sm] * self.n_draws if s_draws is None else
@@ -401,8 +422,9 @@ class CustomerValue:
         kept = [spend_models[k] for k in np.flatnonzero(keep)]
         low = np.empty(len(codes))
         high = np.empty(len(codes))
-        step = max(1, 10_000_000 // max(self.n_draws, 1))  # parties per chunk (~80 MB)
-        for start in range(0, len(codes), step):
+        step = max(1, self._chunk_cells // max(self.n_draws, 1))  # parties per chunk
+
+        def chunk(start: int) -> None:
             sl = slice(start, start + step)
             part = spend_in.iloc[sl]
             spend = np.column_stack([np.asarray(m.expected_spend(part), dtype=float)
@@ -413,6 +435,14 @@ class CustomerValue:
             if holes.any():  # the rows with a missing value of their own: numpy's slow path
                 lo[holes], hi[holes] = np.nanpercentile(clv[holes], [5.0, 95.0], axis=1)
             low[sl], high[sl] = lo, hi
+
+        starts = range(0, len(codes), step)
+        if workers == 1 or len(starts) == 1:
+            for start in starts:
+                chunk(start)
+        else:  # numpy's partition and scipy's gammaln release the lock too
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(chunk, starts))
         return low, high
 
 

@@ -215,7 +215,7 @@ def _value_scores(summary: pd.DataFrame, settings, result: MartSummary) -> pd.Da
         result.notes.append("no purchase before as_of: customer value not computed")
         result.value_notes.append(result.notes[-1])
         return empty
-    cv = CustomerValue.from_settings(settings.analytics)
+    cv = CustomerValue.from_settings(settings.analytics, n_jobs=settings.engine.threads)
     try:
         cv.fit(summary)
     except (ValueError, RuntimeError) as exc:  # degenerate base: say so, build the rest

@@ -41,6 +41,7 @@ import pandas as pd
 from prisme.analytics.basket import _Scratch, association_rules
 from prisme.analytics.features import as_of_day, party_keys, party_sales, scores_as_of
 from prisme.analytics.rfm import rfm_table
+from prisme.analytics.texts import join_runs
 
 #: the customer_360 columns this module contributes
 CUSTOMER_360_COLUMNS = {"next_best_offers": dt.string}
@@ -491,12 +492,14 @@ def score_offers(engine, settings, *, as_of=None, level: str = "category") -> Of
         result.rules = len(rules)
         del rules
         # one text per party: "label (reason) | label (reason) …" (no offer: no row)
+        # (offers come ordered by party and rank)
         said = offers["label"].astype(str) + " (" + offers["reason"].astype(str) + ")"
-        text = said.groupby(offers["party_id"], sort=True).agg(" | ".join)
+        parties, text = join_runs(offers["party_id"].astype(str).to_numpy(dtype=object),
+                                  said.tolist(), " | ")
         del offers, said
-        scores = pd.DataFrame({"party_id": text.index.astype(str), "as_of": now,
-                               "next_best_offers": text.to_numpy(dtype=object)})
-        del text
+        scores = pd.DataFrame({"party_id": pd.Series(parties, dtype=object), "as_of": now,
+                               "next_best_offers": pd.Series(text, dtype=object)})
+        del parties, text
         result.parties = len(scores)
         engine.create_table(SCORES_TABLE + "__building",
                             ibis.memtable(scores).cast(SCORES_SCHEMA), overwrite=True)
