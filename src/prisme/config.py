@@ -18,7 +18,7 @@ Example::
     [engine]
     backend = "duckdb"        # or "spark" (extra), whatever Ibis reaches
     path = "warehouse.duckdb"
-    memory_limit = "5GB"
+    memory_limit = "4.5GB"
     threads = 2
 
     [sources.crm_customers]
@@ -76,7 +76,7 @@ class EngineSettings(_Strict):
     backend: Literal["duckdb", "spark"] = "duckdb"
     path: str = "warehouse.duckdb"
     #: DuckDB's default (80 % of RAM) let a 1M-record Splink run reach 18.7 GiB here.
-    memory_limit: str = "5GB"
+    memory_limit: str = "4.5GB"
     threads: int = 2
     #: threads of each query of ``prisme serve`` (its read-only engines); None: ``threads``.
     #: A request is a small query and the server runs requests side by side, so one thread

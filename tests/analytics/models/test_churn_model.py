@@ -76,6 +76,15 @@ def test_reaches_a_careful_logistic_regression_and_is_calibrated(shoppers):
     assert reasons.groupby("row")["rank"].max().le(3).all()
 
 
+def test_the_same_model_on_one_thread_or_several(shoppers):
+    """Training runs on the engine's threads (column-wise histograms, deterministic): the
+    trees, the calibration and so the probabilities are the same to the last bit."""
+    Xtr, Xte, ytr, _ = shoppers
+    one = ChurnModel(n_jobs=1).fit(Xtr, ytr).predict_proba(Xte)
+    several = ChurnModel(n_jobs=3).fit(Xtr, ytr).predict_proba(Xte)
+    np.testing.assert_array_equal(several, one)
+
+
 def _toy(n=400, seed=1):
     rng = np.random.default_rng(seed)
     months = rng.integers(1, 12, n)

@@ -245,7 +245,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             "num_leaves": self.num_leaves, "min_data_in_leaf": self.min_child_samples,
             "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1,
             "lambda_l2": 1.0, "verbose": -1, "seed": self.random_state,
-            "num_threads": 1, "deterministic": True, "force_col_wise": True,
+            # column-wise histograms: the same trees on any number of threads
+            "num_threads": self._threads(), "deterministic": True, "force_col_wise": True,
             "cat_smooth": 10.0, "min_data_per_group": 20,
         }
 
