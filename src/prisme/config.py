@@ -75,7 +75,8 @@ class ProjectSettings(_Strict):
 class EngineSettings(_Strict):
     backend: Literal["duckdb", "spark"] = "duckdb"
     path: str = "warehouse.duckdb"
-    #: DuckDB's default (80 % of RAM) let a 1M-record Splink run reach 18.7 GiB here.
+    #: DuckDB's default (80 % of RAM) let a 1M-record Splink run reach 18.7 GiB here; 4.5GB
+    #: (4.1 GiB) keeps the 1M chain's scores and serving steps near 7.2 GiB (bench/RESULTS.md).
     memory_limit: str = "4.5GB"
     threads: int = 2
     #: threads of each query of ``prisme serve`` (its read-only engines); None: ``threads``.
