@@ -83,6 +83,16 @@ def unique_histories(summary: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return table, grouped.ngroup().to_numpy()
 
 
+def _each(fn, items, workers: int) -> None:
+    """``fn(item)`` for each item, on ``workers`` threads (in order on one)."""
+    if workers == 1 or len(items) <= 1:
+        for item in items:
+            fn(item)
+        return
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        list(pool.map(fn, items))
+
+
 class CustomerValue:
     """P(alive), expected purchases, expected spend and discounted CLV with an interval.
 
@@ -386,12 +396,7 @@ class CustomerValue:
         # scipy's special functions release the interpreter lock: the draws run side by side
         # (at 1M parties, 200 draws took 51 s on one core; bench/RESULTS.md)
         workers = max(1, min(int(self.n_jobs or os.cpu_count() or 1), self.n_draws))
-        if workers == 1:
-            for k in range(self.n_draws):
-                draw(k)
-        else:
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(draw, range(self.n_draws)))
+        _each(draw, range(self.n_draws), workers)
         # the spend of each draw is evaluated per chunk of parties below, never as one
         # parties × draws matrix (1M parties × 200 draws: 1.6 GB, and as much again for a copy)
         spend_models = ([sm] * self.n_draws if s_draws is None else
@@ -436,13 +441,8 @@ class CustomerValue:
                 lo[holes], hi[holes] = np.nanpercentile(clv[holes], [5.0, 95.0], axis=1)
             low[sl], high[sl] = lo, hi
 
-        starts = range(0, len(codes), step)
-        if workers == 1 or len(starts) == 1:
-            for start in starts:
-                chunk(start)
-        else:  # numpy's partition and scipy's gammaln release the lock too
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(chunk, starts))
+        # numpy's partition and scipy's gammaln release the lock too
+        _each(chunk, range(0, len(codes), step), workers)
         return low, high
 
 

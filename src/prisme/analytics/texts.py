@@ -22,8 +22,8 @@ def join_runs(keys: Sequence, texts: Sequence[str], sep: str, *, prefix: str = "
         return [], []
     cuts = (np.flatnonzero(k[1:] != k[:-1]) + 1).tolist()
     starts, ends = [0, *cuts], [*cuts, len(k)]
-    t = list(texts)
-    joined = [prefix + sep.join(t[s:e]) + suffix for s, e in zip(starts, ends, strict=True)]
-    if len(set(k[starts].tolist())) != len(starts):
+    first = k[starts].tolist()
+    if len(set(first)) != len(first):
         raise ValueError("join_runs: the rows of a key are not adjacent (order them by key)")
-    return k[starts].tolist(), joined
+    t = list(texts)
+    return first, [prefix + sep.join(t[s:e]) + suffix for s, e in zip(starts, ends, strict=True)]
