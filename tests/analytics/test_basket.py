@@ -16,9 +16,10 @@ import prisme.basket
 from prisme import engine as engine_mod
 
 
-def _brute_force(baskets: dict[str, set[str]], min_support: float, max_len: int = 3):
+def _brute_force(baskets: dict[str, set[str]], min_support: float | None, max_len: int = 3,
+                 need: int | None = None):
     n = len(baskets)
-    need = math.ceil(min_support * n)
+    need = math.ceil(min_support * n) if need is None else need
     counts: dict[frozenset, int] = {}
     for items in baskets.values():
         for k in range(1, max_len + 1):
@@ -77,12 +78,42 @@ def test_rules_equal_brute_force(baskets, min_support):
         assert got[key] == pytest.approx(values, rel=1e-12)
 
 
+@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3),
+                       st.sets(st.sampled_from("ABCDEFG"), min_size=1, max_size=6),
+                       min_size=1, max_size=30),
+       st.integers(1, 8))
+def test_integer_baskets_and_a_count_threshold_give_the_same_rules(baskets, min_count):
+    """Baskets coded as integers are taken as they are (not as text), with a threshold
+    given as a number of baskets: the rules of the same baskets by name."""
+    from prisme.analytics.basket import association_rules
+
+    lines = _lines(baskets)
+    coded = lines.assign(order_id=lines.order_id.map(
+        {b: 10 * i + 3 for i, b in enumerate(sorted(baskets))}).astype("int64"))
+    with engine_mod.connect(path=":memory:") as eng:
+        got = association_rules(eng, ibis.memtable(coded), basket="order_id", item="sku",
+                                min_count=min_count)
+    expected = _brute_force(baskets, None, need=min(min_count, len(baskets)))
+    got = {(tuple(a), tuple(c)): (s, cf, li) for a, c, s, cf, li in
+           zip(got.antecedent, got.consequent, got.support, got.confidence, got.lift,
+               strict=True)}
+    assert set(got) == set(expected)
+    for key, values in expected.items():
+        assert got[key] == pytest.approx(values, rel=1e-12)
+
+
 def test_bad_arguments_say_what_is_expected():
     df = pd.DataFrame({"order_id": ["1"], "sku": ["A"]})
     with pytest.raises(ValueError, match="min_support must be a share"):
         prisme.basket.rules(df, min_support=5)
     with pytest.raises(ValueError, match="max_len must be 1, 2 or 3"):
         prisme.basket.rules(df, min_support=0.1, max_len=4)
+    from prisme.analytics.basket import association_rules
+    with pytest.raises(ValueError, match="min_support .* or min_count"):
+        association_rules(None, ibis.memtable(df), basket="order_id", item="sku")
+    with pytest.raises(ValueError, match="min_count must be a number of baskets"):
+        association_rules(None, ibis.memtable(df), basket="order_id", item="sku", min_count=0)
     with pytest.raises(KeyError, match="no column 'invoice'"):
         prisme.basket.rules(df, basket="invoice", min_support=0.1)
 

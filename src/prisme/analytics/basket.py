@@ -54,8 +54,17 @@ RULE_COLUMNS = [
 _NONE = -1  # the code of "no item" in an itemset key shorter than the longest one
 
 
-def _check(min_support: float, max_len: int) -> None:
-    if not 0 < float(min_support) <= 1:
+class NoBaskets(ValueError):
+    """The lines hold no basket with an item."""
+
+
+def _check(min_support: float | None, max_len: int, min_count: int | None = None) -> None:
+    if (min_support is None) == (min_count is None):
+        raise ValueError("give min_support (a share of baskets) or min_count (a number of "
+                         "baskets), one of them")
+    if min_count is not None and int(min_count) < 1:
+        raise ValueError(f"min_count must be a number of baskets of at least 1, not {min_count!r}")
+    if min_support is not None and not 0 < float(min_support) <= 1:
         raise ValueError(f"min_support must be a share of baskets in (0, 1], not {min_support!r}")
     if int(max_len) not in (1, 2, 3):
         raise ValueError(f"max_len must be 1, 2 or 3 (single items, pairs, triples), not {max_len!r}")
@@ -93,26 +102,34 @@ def _big_basket_count(n_baskets: int, need: int) -> int:
 
 
 def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
-                      min_support: float, max_len: int = 3,
-                      scratch: _Scratch | None = None) -> tuple[ibis.Table, pd.DataFrame, int]:
+                      min_support: float | None = None, max_len: int = 3,
+                      scratch: _Scratch | None = None, min_count: int | None = None
+                      ) -> tuple[ibis.Table, pd.DataFrame, int]:
     """Frequent itemsets of up to ``max_len`` items, counted in the engine.
+
+    The threshold is ``min_support`` (a share of the baskets) or ``min_count`` (a number of
+    baskets, at most all of them). A ``basket`` column of integers is used as the baskets'
+    codes (no text comparison, no numbering); other types are compared as text.
 
     Returns ``(itemsets, items, baskets)``: ``itemsets`` an engine table with the item codes
     ``a``, ``b``, ``c`` (``-1`` where the itemset is shorter), ``size`` and ``n`` (baskets
     holding it); ``items`` the frequent items (``code``, ``label``, ``n``) as pandas; and the
     number of baskets.
     """
-    _check(min_support, max_len)
+    _check(min_support, max_len, min_count)
     own = scratch is None
     scratch = scratch or _Scratch(engine)
     try:
-        pairs_of = lines.select(bk=lines[basket].cast("string"), it=lines[item].cast("string"))
+        coded = lines[basket].type().is_integer()
+        bk = lines[basket].cast("int64") if coded else lines[basket].cast("string")
+        pairs_of = lines.select(bk=bk, it=lines[item].cast("string"))
         pairs_of = pairs_of.filter(pairs_of.bk.notnull() & pairs_of.it.notnull()).distinct()
         lines_t = scratch.keep("lines", pairs_of)
         n_baskets = int(engine.scalar(lines_t.bk.nunique()))
         if n_baskets == 0:
-            raise ValueError("no basket: the table has no line with both a basket and an item")
-        need = math.ceil(float(min_support) * n_baskets)
+            raise NoBaskets("no basket: the table has no line with both a basket and an item")
+        need = min(int(min_count), n_baskets) if min_count is not None else \
+            math.ceil(float(min_support) * n_baskets)
         counts = lines_t.group_by("it").aggregate(n=lines_t.count())
         counts = counts.filter(counts.n >= need)
         items = engine.to_pandas(counts).sort_values("it", kind="stable").reset_index(drop=True)
@@ -123,12 +140,14 @@ def frequent_itemsets(engine, lines: ibis.Table, *, basket: str, item: str,
         if items.empty:
             return scratch.keep("itemsets", empty), items, n_baskets
         codes = ibis.memtable(items[["label", "code"]])
-        # baskets numbered on the distinct baskets (a sort of baskets, not of lines)
-        bks = lines_t.select("bk").distinct()
-        bks = bks.mutate(bcode=ibis.row_number().over(ibis.window(order_by="bk")))
         kept = lines_t.join(codes, lines_t.it == codes.label).select(lines_t.bk, codes.code)
-        pruned = kept.join(bks, kept.bk == bks.bk).select(
-            bk=bks.bcode.cast("int64"), code=kept.code.cast("int64"))
+        if coded:  # the baskets' own integers
+            pruned = kept.select(bk=kept.bk, code=kept.code.cast("int64"))
+        else:  # baskets numbered on the distinct baskets (a sort of baskets, not of lines)
+            bks = lines_t.select("bk").distinct()
+            bks = bks.mutate(bcode=ibis.row_number().over(ibis.window(order_by="bk")))
+            pruned = kept.join(bks, kept.bk == bks.bk).select(
+                bk=bks.bcode.cast("int64"), code=kept.code.cast("int64"))
         parts = [
             ibis.memtable(items[["code", "n"]]).select(
                 a=ibis._.code, b=ibis.literal(_NONE, "int64"), c=ibis.literal(_NONE, "int64"),
@@ -364,17 +383,19 @@ def decode_rules(raw: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
 
 
 def association_rules(engine, lines: ibis.Table, *, basket: str, item: str,
-                      min_support: float, max_len: int = 3, min_confidence: float = 0.0,
-                      min_lift: float = 0.0) -> pd.DataFrame:
+                      min_support: float | None = None, max_len: int = 3,
+                      min_confidence: float = 0.0, min_lift: float = 0.0,
+                      min_count: int | None = None) -> pd.DataFrame:
     """Association rules of the baskets in ``lines`` (one row per basket line), counted in
-    ``engine``. Returns one row per rule: ``antecedent`` and ``consequent`` (sorted lists of
+    ``engine``, of the itemsets in ``min_support`` of the baskets or in ``min_count`` of
+    them. Returns one row per rule: ``antecedent`` and ``consequent`` (sorted lists of
     items), their supports, ``support``, ``confidence``, ``lift``, ``leverage``,
     ``conviction`` and ``baskets`` (how many baskets hold the whole rule)."""
     scratch = _Scratch(engine)
     try:
         itemsets, items, n = frequent_itemsets(engine, lines, basket=basket, item=item,
                                                min_support=min_support, max_len=max_len,
-                                               scratch=scratch)
+                                               scratch=scratch, min_count=min_count)
         if max_len < 2 or items.empty:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in RULE_COLUMNS})
         raw = engine.to_pandas(rules_table(itemsets, n, min_confidence=min_confidence,

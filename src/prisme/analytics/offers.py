@@ -38,7 +38,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pandas as pd
 
-from prisme.analytics.basket import _Scratch, association_rules
+from prisme.analytics.basket import NoBaskets, _Scratch, association_rules
 from prisme.analytics.features import as_of_day, party_keys, party_sales, scores_as_of
 from prisme.analytics.rfm import rfm_table
 from prisme.analytics.texts import join_runs
@@ -84,21 +84,36 @@ def _items(engine, as_of, level: str, *, keys=None, orders: bool = False) -> ibi
     return s.select("party_id", item=s.sku, label=label, **more)
 
 
+def order_lines(engine, as_of, *, keys=None) -> ibis.Table:
+    """One row per active purchase line of an order until ``as_of`` (returns and cancelled
+    lines left out): ``basket`` (the order, numbered 1, 2, … in (source, order_id) order),
+    ``sku``, ``category`` — the baskets of :func:`warehouse_rules`, at either level."""
+    s = party_sales(engine, as_of=as_of, keys=keys)
+    s = s.filter(~s.is_return & (s.revenue > 0) & (s.quantity > 0) & s.source.notnull()
+                 & s.order_id.notnull())
+    orders = s.select("source", "order_id").distinct()
+    orders = orders.mutate(basket=ibis.row_number().over(
+        ibis.window(order_by=["source", "order_id"])).cast("int64") + 1)
+    j = s.join(orders, [s.source == orders.source, s.order_id == orders.order_id])
+    return j.select(orders.basket, s.sku, s.category)
+
+
 def warehouse_rules(engine, as_of, *, level: str = "product", min_baskets: int = MIN_OWNERS,
-                    max_len: int = 3, keys=None) -> pd.DataFrame:
+                    max_len: int = 3, keys=None, lines: ibis.Table | None = None
+                    ) -> pd.DataFrame:
     """Association rules of the orders until ``as_of`` (one order = one basket; returns and
     cancelled lines left out), between products (``level="product"``) or categories, with
     items named (product names); rules need ``min_baskets`` orders holding the whole rule
-    (``keys``: :func:`party_keys`, when the caller has stored them)."""
-    s = party_sales(engine, as_of=as_of, keys=keys)
-    s = s.filter(~s.is_return & (s.revenue > 0) & (s.quantity > 0))
-    item = s.sku if level == "product" else s.category
-    lines = s.filter(item.notnull()).select(basket=s.source.concat(":", s.order_id), item=item)
-    n = int(engine.scalar(lines.basket.nunique()))
-    if n == 0:
+    (``keys``: :func:`party_keys`, when the caller has stored them; ``lines``:
+    :func:`order_lines`, when the caller has stored them for both levels)."""
+    lines = order_lines(engine, as_of, keys=keys) if lines is None else lines
+    item = lines.sku if level == "product" else lines.category
+    lines = lines.filter(item.notnull()).select("basket", item=item)
+    try:
+        rules = association_rules(engine, lines, basket="basket", item="item",
+                                  min_count=min_baskets, max_len=max_len)
+    except NoBaskets:
         return pd.DataFrame()
-    rules = association_rules(engine, lines, basket="basket", item="item",
-                              min_support=min(1.0, min_baskets / n), max_len=max_len)
     if level == "product" and len(rules):
         name = _product_names(engine)
         rules["antecedent_names"] = rules.antecedent.map(lambda a: [name.get(i, i) for i in a])
@@ -126,8 +141,14 @@ def _rules_mart(engine, as_of, keys=None) -> int:
     """Product and category rules of the orders as ``mart_basket_rules`` (items joined with
     " + " as text, so that any SQL client reads them)."""
     frames = []
-    for level in ("product", "category"):
-        r = warehouse_rules(engine, as_of, level=level, keys=keys)
+    scratch = _Scratch(engine)
+    try:  # the orders read once for both levels
+        lines = scratch.keep("order_lines", order_lines(engine, as_of, keys=keys))
+        found = [warehouse_rules(engine, as_of, level=level, keys=keys, lines=lines)
+                 for level in ("product", "category")]
+    finally:
+        scratch.drop()
+    for level, r in zip(("product", "category"), found, strict=True):
         if r.empty:
             continue
         names_a = r.get("antecedent_names", r.antecedent)
