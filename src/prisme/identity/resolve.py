@@ -340,14 +340,21 @@ class _Guard:
     def common(self, lx, ly):
         return self.d.array_intersect(lx, ly).length()
 
+    # The tests are nested as CASE WHEN … THEN …: an engine computes the THEN part (string
+    # similarities, letter sets) only on the rows whose cheap WHEN part holds, where an AND
+    # would compute every part on every row (at 1M records, most pairs are one person's
+    # records with the same first name). NULL in a WHEN is not true: the same answers as the
+    # conjunctions with NULL read as false.
     def names_differ(self, x, y, lx, ly):
         common, nx, ny = self.common(lx, ly), lx.length(), ly.length()
         scrambled = ((common >= 0.8 * ibis.least(nx, ny))
                      & (common >= 0.6 * ibis.greatest(nx, ny))
                      & ((common == ibis.least(nx, ny))
                         | (self.d.swap_edit_distance(x, y) <= 2)))
-        return ((x != y) & (self.d.jaro_winkler(x, y) < 0.8)
-                & ~x.startswith(y) & ~y.startswith(x) & ~scrambled).fill_null(False)
+        unlike = ibis.cases((self.d.jaro_winkler(x, y) < 0.8, (~scrambled).fill_null(False)),
+                            else_=False)
+        return ibis.cases(((x != y) & ~x.startswith(y) & ~y.startswith(x), unlike),
+                          else_=False)
 
     def same(self, x, y, lx, ly):
         return x.notnull() & y.notnull() & ~self.names_differ(x, y, lx, ly)
@@ -372,22 +379,25 @@ class _Guard:
         same_identifier = ibis.literal(False)
         for c in idents:
             same_identifier = same_identifier | (t[f"{c}_a"] == t[f"{c}_b"]).fill_null(False)
-        first_differ = (
+        first_differ = ibis.cases((
             self.names_differ(t.first_name_a, t.first_name_b, t.first_letters_a,
-                              t.first_letters_b)
-            & self.names_differ(t.first_name_raw_a, t.first_name_raw_b, t.raw_letters_a,
-                                t.raw_letters_b)
-            & (~(t.birth_date_a == t.birth_date_b).fill_null(False)
-               | self.disjoint(t.raw_letters_a, t.raw_letters_b)))
+                              t.first_letters_b),
+            ibis.cases((
+                self.names_differ(t.first_name_raw_a, t.first_name_raw_b, t.raw_letters_a,
+                                  t.raw_letters_b),
+                ~(t.birth_date_a == t.birth_date_b).fill_null(False)
+                | self.disjoint(t.raw_letters_a, t.raw_letters_b)), else_=False)),
+            else_=False)
         initials = ((t.first_initial_a != t.first_initial_b)
                     & (t.first_name_a.isnull() | t.first_name_b.isnull()))
+        names = ibis.cases(((first_differ | initials).fill_null(False),
+                            (~self.swapped(t)).fill_null(False)), else_=False)
         genders = (t.gender_a != t.gender_b) & ~t.first_name_a.identical_to(t.first_name_b)
-        births = (t.birth_date_a.notnull() & t.birth_date_b.notnull()
-                  & (self.d.swap_edit_distance(t.birth_date_a, t.birth_date_b) > 1)
-                  & ((t.birth_day_a - t.birth_day_b).abs() > 366))
-        return ~same_identifier & (
-            (~self.swapped(t) & (first_differ | initials)).fill_null(False)
-            | genders.fill_null(False) | births.fill_null(False))
+        births = ibis.cases((
+            t.birth_date_a.notnull() & t.birth_date_b.notnull()
+            & ((t.birth_day_a - t.birth_day_b).abs() > 366),
+            self.d.swap_edit_distance(t.birth_date_a, t.birth_date_b) > 1), else_=False)
+        return ~same_identifier & (names | genders.fill_null(False) | births.fill_null(False))
 
 
 #: households are evident when at least this share of the address groups (records sharing an
